@@ -1,0 +1,47 @@
+/* attempt.h: one request to one endpoint, and what came of it.
+ *
+ * Sends the client's request to an endpoint, relays or collects its answer
+ * and classifies the outcome. On success the answer has been written to the
+ * client (relayed as it came, converted, or aggregated); on failure nothing
+ * has reached the client unless `broke_midstream` says so. */
+#ifndef IMMORTAL_ATTEMPT_H
+#define IMMORTAL_ATTEMPT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "errkind.h"
+#include "group.h"
+#include "reply.h"
+#include "transport.h"
+
+struct json_object;
+
+struct attempt_input {
+	const char *request_id;
+	const struct endpoint *ep;
+	struct json_object *client_body;  /* only read */
+	bool client_stream;
+	bool include_usage;               /* the client asked for a usage chunk */
+	struct transport *transport;
+	struct reply *reply;
+	int number;                       /* 1-based, counting every upstream request */
+};
+
+struct attempt_result {
+	enum errkind kind;       /* ERRKIND_NONE on success */
+	long status;             /* upstream HTTP status, 0 if none */
+	long retry_after_s;      /* -1 when absent */
+	bool retryable;          /* worth one more try on the same endpoint */
+	bool broke_midstream;    /* content reached the client, then it failed */
+	bool client_gone;
+	char detail[256];        /* short, one line, secrets removed */
+	char *error_body;        /* the upstream's error answer, secrets removed;
+				    owned, free with attempt_result_clear */
+	int64_t elapsed_ms;
+};
+
+void attempt_run(const struct attempt_input *in, struct attempt_result *out);
+void attempt_result_clear(struct attempt_result *res);
+
+#endif

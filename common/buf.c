@@ -1,0 +1,76 @@
+/* buf.c: growable byte buffer with a hard cap (see buf.h). */
+#include "buf.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "alloc.h"
+
+void buf_init(struct buf *b, size_t max)
+{
+	b->data = NULL;
+	b->len = 0;
+	b->cap = 0;
+	b->max = max;
+}
+
+enum im_rc buf_append(struct buf *b, const void *p, size_t n)
+{
+	if (n > b->max - b->len)
+		return IM_ETOOBIG;
+	if (b->len + n + 1 > b->cap) {
+		size_t cap = b->cap ? b->cap : 256;
+		while (cap < b->len + n + 1)
+			cap *= 2;
+		b->data = xrealloc(b->data, cap);
+		b->cap = cap;
+	}
+	if (n)
+		memcpy(b->data + b->len, p, n);
+	b->len += n;
+	b->data[b->len] = '\0';
+	return IM_OK;
+}
+
+enum im_rc buf_append_str(struct buf *b, const char *s)
+{
+	return buf_append(b, s, strlen(s));
+}
+
+void buf_reset(struct buf *b)
+{
+	b->len = 0;
+	if (b->data)
+		b->data[0] = '\0';
+}
+
+void buf_consume(struct buf *b, size_t n)
+{
+	if (n >= b->len) {
+		buf_reset(b);
+		return;
+	}
+	memmove(b->data, b->data + n, b->len - n);
+	b->len -= n;
+	b->data[b->len] = '\0';
+}
+
+char *buf_take(struct buf *b)
+{
+	char *out = b->data ? b->data : xstrdup("");
+	b->data = NULL;
+	b->len = 0;
+	b->cap = 0;
+	return out;
+}
+
+void buf_free(struct buf *b)
+{
+	free(b->data);
+	buf_init(b, b->max);
+}
+
+const char *buf_str(const struct buf *b)
+{
+	return b->data ? b->data : "";
+}

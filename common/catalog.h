@@ -1,0 +1,36 @@
+/* catalog.h: every group of the config folder, as one shared snapshot.
+ *
+ * A catalog is immutable and reference-counted: a request takes a reference
+ * for its whole life, so a newer catalog can replace it without disturbing
+ * requests in flight. */
+#ifndef IMMORTAL_CATALOG_H
+#define IMMORTAL_CATALOG_H
+
+#include <stddef.h>
+
+#include "group.h"
+#include "result.h"
+
+struct catalog {
+	struct group **groups;   /* sorted by name */
+	size_t n_groups;
+	char **problems;         /* config errors and warnings found while loading */
+	size_t n_problems;
+	int refs;                /* atomic */
+};
+
+/* Loads every DIR/NAME.json (hidden files and other names ignored). Files
+ * with errors are left out and described in `problems`; a folder that cannot
+ * be read gives IM_EIO. The new catalog holds one reference. */
+enum im_rc catalog_load(const char *dir, group_getenv_fn get, struct catalog **out);
+
+/* Finds a group by name; borrowed for as long as the caller holds its
+ * reference to the catalog. */
+const struct group *catalog_find(const struct catalog *cat, const char *name);
+
+/* Takes one more reference; returns cat. */
+struct catalog *catalog_ref(struct catalog *cat);
+/* Drops one reference; the last one frees the catalog. */
+void catalog_unref(struct catalog *cat);
+
+#endif

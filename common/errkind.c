@@ -1,0 +1,139 @@
+/* errkind.c: classification of upstream failures (see errkind.h). */
+#include "errkind.h"
+
+#include <string.h>
+
+#include <json-c/json.h>
+
+static const char *const errkind_names[ERRKIND_COUNT] = {
+	[ERRKIND_NONE] = "ok",
+	[ERRKIND_NETWORK] = "network",
+	[ERRKIND_AUTH] = "auth",
+	[ERRKIND_PERMISSION] = "permission",
+	[ERRKIND_TIMEOUT] = "timeout",
+	[ERRKIND_RATE_LIMIT] = "rate_limit",
+	[ERRKIND_SERVER] = "server",
+	[ERRKIND_REQUEST] = "request",
+	[ERRKIND_CONTENT_FILTER] = "content_filter",
+	[ERRKIND_INVALID_RESPONSE] = "invalid_response",
+};
+
+static const char *const errkind_hints[ERRKIND_COUNT] = {
+	[ERRKIND_NONE] = "",
+	[ERRKIND_NETWORK] = "check the baseurl and that the provider is reachable from this host",
+	[ERRKIND_AUTH] = "check the apikey of this endpoint and that its ${VAR} is set",
+	[ERRKIND_PERMISSION] = "the key lacks access to this model or the account is out of credit",
+	[ERRKIND_TIMEOUT] = "the provider was silent too long; raise the endpoint's timeout if the model is slow",
+	[ERRKIND_RATE_LIMIT] = "the provider is rate-limiting this key; add another endpoint or raise the plan's limits",
+	[ERRKIND_SERVER] = "the provider failed; nothing to do unless it persists",
+	[ERRKIND_REQUEST] = "the provider rejected the request; check the model name and the request fields",
+	[ERRKIND_CONTENT_FILTER] = "the provider refused the content; set failover_on_content_filter to try others",
+	[ERRKIND_INVALID_RESPONSE] = "the provider answered without a usable completion; check baseurl and model",
+};
+
+const char *errkind_name(enum errkind kind)
+{
+	if ((unsigned)kind >= ERRKIND_COUNT)
+		return "unknown";
+	return errkind_names[kind];
+}
+
+const char *errkind_hint(enum errkind kind)
+{
+	if ((unsigned)kind >= ERRKIND_COUNT)
+		return "";
+	return errkind_hints[kind];
+}
+
+static bool errkind_word_is_refusal(const char *s)
+{
+	static const char *const words[] = {
+		"content_policy", "content_filter", "content-filter",
+		"contentfilter", "moderation", "flagged", "safety",
+		"responsibleaipolicyviolation", "responsible_ai_policy",
+	};
+	if (s == NULL)
+		return false;
+	for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
+		if (strcasestr(s, words[i]) != NULL)
+			return true;
+	return false;
+}
+
+static const char *errkind_member_string(struct json_object *obj, const char *key)
+{
+	struct json_object *v;
+	if (obj == NULL || !json_object_object_get_ex(obj, key, &v))
+		return NULL;
+	if (!json_object_is_type(v, json_type_string))
+		return NULL;
+	return json_object_get_string(v);
+}
+
+bool errkind_is_content_refusal(struct json_object *error)
+{
+	struct json_object *inner = NULL;
+
+	if (error == NULL || !json_object_is_type(error, json_type_object))
+		return false;
+	if (errkind_word_is_refusal(errkind_member_string(error, "code")) ||
+	    errkind_word_is_refusal(errkind_member_string(error, "type")))
+		return true;
+	/* Azure nests the reason one level down. */
+	json_object_object_get_ex(error, "innererror", &inner);
+	return errkind_word_is_refusal(errkind_member_string(inner, "code"));
+}
+
+static enum errkind errkind_from_status(long status)
+{
+	if (status == 401)
+		return ERRKIND_AUTH;
+	if (status == 402 || status == 403)
+		return ERRKIND_PERMISSION;
+	if (status == 408)
+		return ERRKIND_TIMEOUT;
+	if (status == 429)
+		return ERRKIND_RATE_LIMIT;
+	if (status >= 500)
+		return ERRKIND_SERVER;
+	if (status >= 400)
+		return ERRKIND_REQUEST;
+	return ERRKIND_INVALID_RESPONSE;
+}
+
+enum errkind errkind_from_http(long status, const char *body)
+{
+	if (status >= 400 && status < 500 && body != NULL) {
+		struct json_object *root = json_tokener_parse(body);
+		struct json_object *error = NULL;
+		bool refused = false;
+		if (root != NULL && json_object_object_get_ex(root, "error", &error))
+			refused = errkind_is_content_refusal(error);
+		json_object_put(root);
+		if (refused)
+			return ERRKIND_CONTENT_FILTER;
+	}
+	return errkind_from_status(status);
+}
+
+enum errkind errkind_from_error_object(struct json_object *error)
+{
+	struct json_object *code;
+
+	if (errkind_is_content_refusal(error))
+		return ERRKIND_CONTENT_FILTER;
+	if (error != NULL && json_object_is_type(error, json_type_object) &&
+	    json_object_object_get_ex(error, "code", &code) &&
+	    json_object_is_type(code, json_type_int)) {
+		long status = (long)json_object_get_int64(code);
+		if (status >= 400 && status < 600)
+			return errkind_from_status(status);
+	}
+	return ERRKIND_INVALID_RESPONSE;
+}
+
+bool errkind_is_transient(enum errkind kind)
+{
+	return kind == ERRKIND_SERVER || kind == ERRKIND_NETWORK ||
+	       kind == ERRKIND_RATE_LIMIT;
+}

@@ -1,0 +1,210 @@
+/* failover.c: ordered failover across a group's endpoints (see failover.h). */
+#include "failover.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "alloc.h"
+#include "apierror.h"
+#include "attempt.h"
+#include "clock.h"
+#include "log.h"
+#include "reply.h"
+
+#define FAILOVER_JITTER_MIN_MS 100
+#define FAILOVER_JITTER_SPAN_MS 200
+
+struct failover {
+	const struct failover_request *req;
+	struct failover_outcome *out;
+	struct reply reply;
+	struct json_object *records;   /* the attempts, for the final error */
+	bool only_request_errors;
+};
+
+static void failover_log_attempt(struct failover *f, const struct endpoint *ep,
+				 const struct attempt_result *res, int number, int retry)
+{
+	const char *kind = res->client_gone ? "client_gone" : errkind_name(res->kind);
+
+	if (res->kind == ERRKIND_NONE) {
+		log_info("req=%s group=%s endpoint=%s attempt=%d%s kind=%s status=%ld ms=%lld",
+			 f->req->id, f->req->group->name, ep->name, number, retry ? " retry=1" : "",
+			 kind, res->status, (long long)res->elapsed_ms);
+		return;
+	}
+	log_error("req=%s group=%s endpoint=%s attempt=%d%s kind=%s status=%ld ms=%lld detail=\"%s\" hint=\"endpoint %s: %s\"",
+		  f->req->id, f->req->group->name, ep->name, number, retry ? " retry=1" : "",
+		  kind, res->status, (long long)res->elapsed_ms, res->detail, ep->name,
+		  errkind_hint(res->kind));
+}
+
+static void failover_record(struct failover *f, const struct endpoint *ep,
+			    const struct attempt_result *res)
+{
+	struct json_object *rec = xcheck(json_object_new_object());
+
+	json_object_object_add(rec, "endpoint", xcheck(json_object_new_string(ep->name)));
+	json_object_object_add(rec, "kind", xcheck(json_object_new_string(errkind_name(res->kind))));
+	json_object_object_add(rec, "status", xcheck(json_object_new_int64(res->status)));
+	json_object_object_add(rec, "detail", xcheck(json_object_new_string(res->detail)));
+	json_object_array_add(f->records, rec);
+	if (res->kind != ERRKIND_REQUEST)
+		f->only_request_errors = false;
+}
+
+static bool failover_should_retry(const struct endpoint *ep, const struct attempt_result *res,
+				  int retry)
+{
+	if (!res->retryable || retry >= ep->retries)
+		return false;
+	/* A long Retry-After moves on at once rather than holding the client. */
+	return res->retry_after_s < 0 || res->retry_after_s <= ep->retry_after_max_s;
+}
+
+static long failover_pause_ms(const struct attempt_result *res)
+{
+	if (res->retry_after_s > 0)
+		return res->retry_after_s * 1000;
+	return FAILOVER_JITTER_MIN_MS + (long)arc4random_uniform(FAILOVER_JITTER_SPAN_MS);
+}
+
+/* The upstream's own error answer when it is OpenAI-shaped, else ours. */
+static char *failover_upstream_body(const struct attempt_result *res)
+{
+	struct json_object *root = res->error_body ? json_tokener_parse(res->error_body) : NULL;
+	bool shaped = root && json_object_is_type(root, json_type_object) &&
+		      json_object_object_get_ex(root, "error", NULL);
+	json_object_put(root);
+	if (shaped)
+		return xstrdup(res->error_body);
+	return apierror_text(res->detail, "upstream_error", errkind_name(res->kind), NULL);
+}
+
+static void failover_send(struct failover *f, int status, const char *json)
+{
+	f->out->status = status;
+	if (reply_json(&f->reply, status, json, NULL, f->out->attempts) != IM_OK)
+		f->out->client_gone = true;
+}
+
+static void failover_passthrough(struct failover *f, const struct attempt_result *res)
+{
+	char *body = failover_upstream_body(res);
+	failover_send(f, res->status >= 400 ? (int)res->status : 502, body);
+	free(body);
+}
+
+static void failover_broken(struct failover *f, const struct endpoint *ep,
+			    const struct attempt_result *res)
+{
+	char *msg = xasprintf("the answer from endpoint %s broke after it had begun: %s: %s",
+			      ep->name, errkind_name(res->kind), res->detail);
+	char *json = apierror_text(msg, "upstream_error", "stream_interrupted", NULL);
+
+	f->out->status = 200;
+	if (reply_stream_event(&f->reply, json) != IM_OK)
+		f->out->client_gone = true;
+	free(json);
+	free(msg);
+}
+
+static void failover_all_failed(struct failover *f, const struct endpoint *last_ep,
+				const struct attempt_result *last)
+{
+	const struct group *g = f->req->group;
+
+	if (f->only_request_errors) {
+		failover_passthrough(f, last);
+		return;
+	}
+	char *msg = xasprintf("all %zu endpoints of group %s failed; last: %s: %s: %s",
+			      g->n_endpoints, g->name, last_ep->name,
+			      errkind_name(last->kind), last->detail);
+	struct json_object *err = apierror_new(msg, "upstream_error", "all_endpoints_failed", NULL);
+	struct json_object *inner;
+	json_object_object_get_ex(err, "error", &inner);
+	json_object_object_add(inner, "attempts", json_object_get(f->records));
+	char *json = apierror_serialize(err);
+	failover_send(f, 502, json);
+	free(json);
+	json_object_put(err);
+	free(msg);
+}
+
+/* Tries one endpoint, with its retries. Returns true when the request is
+ * settled (answered, refused, broken or abandoned by the client). */
+static bool failover_endpoint(struct failover *f, const struct endpoint *ep,
+			      struct attempt_result *res)
+{
+	const struct failover_request *req = f->req;
+
+	for (int retry = 0;; retry++) {
+		struct attempt_input in = {
+			.request_id = req->id, .ep = ep, .client_body = req->body,
+			.client_stream = req->client_stream, .include_usage = req->include_usage,
+			.transport = req->transport, .reply = &f->reply,
+			.number = ++f->out->attempts,
+		};
+		attempt_result_clear(res);
+		attempt_run(&in, res);
+		failover_log_attempt(f, ep, res, in.number, retry);
+		if (res->client_gone) {
+			f->out->client_gone = true;
+			return true;
+		}
+		if (res->kind == ERRKIND_NONE) {
+			f->out->status = 200;
+			return true;
+		}
+		failover_record(f, ep, res);
+		if (res->broke_midstream) {
+			failover_broken(f, ep, res);
+			return true;
+		}
+		if (res->kind == ERRKIND_CONTENT_FILTER && !req->group->failover_on_content_filter) {
+			failover_passthrough(f, res);
+			return true;
+		}
+		if (!failover_should_retry(ep, res, retry))
+			return false;
+		if (reply_sleep(&f->reply, failover_pause_ms(res)) != IM_OK) {
+			f->out->client_gone = true;
+			return true;
+		}
+	}
+}
+
+void failover_run(const struct failover_request *req, struct failover_outcome *out)
+{
+	struct failover f = { .req = req, .out = out, .only_request_errors = true };
+	struct attempt_result res = { 0 };
+	const struct group *g = req->group;
+	const struct endpoint *ep = NULL;
+	bool settled = false;
+
+	memset(out, 0, sizeof *out);
+	f.records = xcheck(json_object_new_array());
+	reply_init(&f.reply, req->sink, req->client_stream, req->keepalive_s, req->started_ms);
+	for (size_t i = 0; i < g->n_endpoints && !settled; i++) {
+		ep = &g->endpoints[i];
+		settled = failover_endpoint(&f, ep, &res);
+	}
+	if (!settled)
+		failover_all_failed(&f, ep, &res);
+	if (out->client_gone)
+		out->status = 499;
+	log_info("req=%s group=%s outcome=%s status=%d attempts=%d ms=%lld stream=%s",
+		 req->id, g->name,
+		 out->client_gone ? "client_gone" : out->status == 200 ? "ok" : "failed",
+		 out->status, out->attempts, (long long)(clock_ms() - req->started_ms),
+		 req->client_stream ? "true" : "false");
+	if (out->status != 200 && !out->client_gone)
+		log_error("req=%s group=%s answered %d after %d attempts", req->id, g->name,
+			  out->status, out->attempts);
+	attempt_result_clear(&res);
+	json_object_put(f.records);
+}

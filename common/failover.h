@@ -1,0 +1,39 @@
+/* failover.h: the failover engine.
+ *
+ * Tries the endpoints of a group in order until one answers, retrying a
+ * transiently failing endpoint once, and writes the one answer the client
+ * sees: the serving endpoint's, the provider's own refusal, or an error that
+ * lists every attempt. Logs one line per attempt and one per request. */
+#ifndef IMMORTAL_FAILOVER_H
+#define IMMORTAL_FAILOVER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "group.h"
+#include "sink.h"
+#include "transport.h"
+
+struct json_object;
+
+struct failover_request {
+	const char *id;                   /* request id, for logs */
+	const struct group *group;
+	struct json_object *body;         /* the client's request; only read */
+	bool client_stream;
+	bool include_usage;
+	unsigned keepalive_s;
+	int64_t started_ms;
+	struct transport *transport;
+	struct sink *sink;
+};
+
+struct failover_outcome {
+	int status;              /* HTTP status given to the client */
+	int attempts;            /* requests sent upstream */
+	bool client_gone;
+};
+
+void failover_run(const struct failover_request *req, struct failover_outcome *out);
+
+#endif

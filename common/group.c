@@ -1,0 +1,460 @@
+/* group.c: parsing and validating model group files (see group.h). */
+#include "group.h"
+
+#include <ctype.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "alloc.h"
+#include "buf.h"
+
+#define GROUP_FILE_MAX (1u << 20)
+
+/* Where a parse error is reported: file, endpoint, field. */
+struct group_ctx {
+	const char *path;
+	const char *group;
+	int index;               /* 1-based endpoint number, 0 for group level */
+	const char *ep_name;
+	group_getenv_fn get;
+	char *err;
+	size_t errlen;
+	char *warn;
+	size_t warnlen;
+	bool skip_endpoint;      /* an unset ${VAR}: leave the endpoint out */
+};
+
+static enum im_rc group_fail(struct group_ctx *c, const char *field, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static enum im_rc group_fail(struct group_ctx *c, const char *field, const char *fmt, ...)
+{
+	char what[512];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof what, fmt, ap);
+	va_end(ap);
+	if (c->index > 0)
+		n = snprintf(c->err, c->errlen, "%s: endpoint %d%s%s%s: field \"%s\": %s",
+			     c->path, c->index, c->ep_name ? " (" : "",
+			     c->ep_name ? c->ep_name : "", c->ep_name ? ")" : "",
+			     field, what);
+	else if (field)
+		n = snprintf(c->err, c->errlen, "%s: field \"%s\": %s", c->path, field, what);
+	else
+		n = snprintf(c->err, c->errlen, "%s: %s", c->path, what);
+	(void)n;
+	return IM_EINVAL;
+}
+
+bool group_name_valid(const char *name)
+{
+	if (name == NULL || name[0] == '\0' || name[0] == '.' || strlen(name) > 128)
+		return false;
+	for (const char *p = name; *p; p++)
+		if (!isalnum((unsigned char)*p) && *p != '-' && *p != '_' && *p != '.' && *p != ':')
+			return false;
+	return true;
+}
+
+const char *endpoint_type_name(enum endpoint_type type)
+{
+	switch (type) {
+	case ENDPOINT_CHUTES: return "chutes";
+	case ENDPOINT_OPENROUTER: return "openrouter";
+	default: return "openai";
+	}
+}
+
+/* Expands ${VAR} from the environment. An unset variable marks the endpoint
+ * to be skipped (the caller decides) and returns NULL. */
+static char *group_expand(struct group_ctx *c, const char *field, const char *in)
+{
+	struct buf out;
+	const char *p = in;
+
+	buf_init(&out, GROUP_FILE_MAX);
+	while (*p) {
+		const char *end;
+		if (p[0] == '$' && p[1] == '{' && (end = strchr(p + 2, '}')) != NULL) {
+			char *var = xstrndup(p + 2, (size_t)(end - p - 2));
+			const char *val = c->get(var);
+			if (val == NULL || val[0] == '\0') {
+				if (c->warn && c->warnlen)
+					snprintf(c->warn, c->warnlen,
+						 "%s: endpoint %d%s%s%s left out: field \"%s\": ${%s} is not set",
+						 c->path, c->index, c->ep_name ? " (" : "",
+						 c->ep_name ? c->ep_name : "", c->ep_name ? ")" : "",
+						 field, var);
+				c->skip_endpoint = true;
+				free(var);
+				buf_free(&out);
+				return NULL;
+			}
+			buf_append_str(&out, val);
+			free(var);
+			p = end + 1;
+		} else {
+			buf_append(&out, p, 1);
+			p++;
+		}
+	}
+	return buf_take(&out);
+}
+
+static enum im_rc group_get_string(struct group_ctx *c, struct json_object *v,
+				   const char *field, char **out)
+{
+	if (!json_object_is_type(v, json_type_string) || json_object_get_string_len(v) == 0)
+		return group_fail(c, field, "must be a non-empty string");
+	if (strpbrk(json_object_get_string(v), "\r\n") != NULL)
+		return group_fail(c, field, "must be one line");
+	free(*out);
+	*out = xstrdup(json_object_get_string(v));
+	return IM_OK;
+}
+
+static enum im_rc group_get_number(struct group_ctx *c, struct json_object *v,
+				   const char *field, double lo, double hi, double *out)
+{
+	if (!json_object_is_type(v, json_type_int) && !json_object_is_type(v, json_type_double))
+		return group_fail(c, field, "must be a number");
+	double d = json_object_get_double(v);
+	if (!isfinite(d) || d < lo || d > hi)
+		return group_fail(c, field, "must be from %g to %g", lo, hi);
+	*out = d;
+	return IM_OK;
+}
+
+static enum im_rc group_get_bool(struct group_ctx *c, struct json_object *v,
+				 const char *field, bool *out)
+{
+	if (!json_object_is_type(v, json_type_boolean))
+		return group_fail(c, field, "must be true or false");
+	*out = json_object_get_boolean(v);
+	return IM_OK;
+}
+
+static enum im_rc group_field_type(struct group_ctx *c, struct json_object *v,
+				   struct endpoint *ep)
+{
+	static const char *const names[] = { "openai", "chutes", "openrouter" };
+	const char *s = json_object_is_type(v, json_type_string) ? json_object_get_string(v) : "";
+
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+		if (strcmp(s, names[i]) == 0) {
+			ep->type = (enum endpoint_type)i;
+			return IM_OK;
+		}
+	}
+	return group_fail(c, "type", "unknown type \"%s\" (expected openai, chutes or openrouter)", s);
+}
+
+static enum im_rc group_field_url(struct group_ctx *c, struct json_object *v,
+				  struct endpoint *ep)
+{
+	char *raw = NULL;
+	enum im_rc rc = group_get_string(c, v, "baseurl", &raw);
+	if (rc != IM_OK)
+		return rc;
+	ep->baseurl = group_expand(c, "baseurl", raw);
+	free(raw);
+	if (ep->baseurl == NULL)
+		return IM_OK;
+	if (strncmp(ep->baseurl, "http://", 7) != 0 && strncmp(ep->baseurl, "https://", 8) != 0)
+		return group_fail(c, "baseurl", "must start with http:// or https://");
+	size_t n = strlen(ep->baseurl);
+	while (n > 0 && ep->baseurl[n - 1] == '/')
+		ep->baseurl[--n] = '\0';
+	ep->url = xasprintf("%s/chat/completions", ep->baseurl);
+	return IM_OK;
+}
+
+static enum im_rc group_field_key(struct group_ctx *c, struct json_object *v,
+				  struct endpoint *ep)
+{
+	char *raw = NULL;
+	enum im_rc rc = group_get_string(c, v, "apikey", &raw);
+	if (rc != IM_OK)
+		return rc;
+	ep->apikey = group_expand(c, "apikey", raw);
+	free(raw);
+	if (ep->apikey && strpbrk(ep->apikey, "\r\n") != NULL)
+		return group_fail(c, "apikey", "must be one line");
+	return IM_OK;
+}
+
+static enum im_rc group_field_stream(struct group_ctx *c, struct json_object *v,
+				     struct endpoint *ep)
+{
+	bool on = false;
+	enum im_rc rc = group_get_bool(c, v, "stream", &on);
+	ep->stream = on ? ENDPOINT_STREAM_ON : ENDPOINT_STREAM_OFF;
+	return rc;
+}
+
+static enum im_rc group_field_max_tokens(struct group_ctx *c, struct json_object *v,
+					 struct endpoint *ep)
+{
+	if (!json_object_is_type(v, json_type_int) || json_object_get_int64(v) < 1)
+		return group_fail(c, "max_tokens", "must be a positive whole number");
+	ep->max_tokens = (long)json_object_get_int64(v);
+	return IM_OK;
+}
+
+static enum im_rc group_field_retries(struct group_ctx *c, struct json_object *v,
+				      struct endpoint *ep)
+{
+	int64_t n = json_object_get_int64(v);
+	if (!json_object_is_type(v, json_type_int) || n < 0 || n > 5)
+		return group_fail(c, "retries", "must be a whole number from 0 to 5");
+	ep->retries = (int)n;
+	return IM_OK;
+}
+
+static enum im_rc group_field_endpoint(struct group_ctx *c, const char *key,
+				       struct json_object *v, struct endpoint *ep)
+{
+	if (strcmp(key, "name") == 0)
+		return group_get_string(c, v, key, &ep->name);
+	if (strcmp(key, "baseurl") == 0)
+		return group_field_url(c, v, ep);
+	if (strcmp(key, "apikey") == 0)
+		return group_field_key(c, v, ep);
+	if (strcmp(key, "model") == 0)
+		return group_get_string(c, v, key, &ep->model);
+	if (strcmp(key, "type") == 0)
+		return group_field_type(c, v, ep);
+	if (strcmp(key, "timeout") == 0)
+		return group_get_number(c, v, key, 0.001, 86400, &ep->timeout_s);
+	if (strcmp(key, "connect_timeout") == 0)
+		return group_get_number(c, v, key, 0.001, 600, &ep->connect_timeout_s);
+	if (strcmp(key, "temperature") == 0) {
+		ep->has_temperature = true;
+		return group_get_number(c, v, key, 0, 2, &ep->temperature);
+	}
+	if (strcmp(key, "max_tokens") == 0)
+		return group_field_max_tokens(c, v, ep);
+	if (strcmp(key, "stream") == 0)
+		return group_field_stream(c, v, ep);
+	if (strcmp(key, "retries") == 0)
+		return group_field_retries(c, v, ep);
+	if (strcmp(key, "retry_after_max") == 0)
+		return group_get_number(c, v, key, 0, 600, &ep->retry_after_max_s);
+	if (strcmp(key, "referer") == 0)
+		return group_get_string(c, v, key, &ep->referer);
+	if (strcmp(key, "title") == 0)
+		return group_get_string(c, v, key, &ep->title);
+	return group_fail(c, key, "unknown field (see the README for the group file format)");
+}
+
+static void endpoint_clear(struct endpoint *ep)
+{
+	free(ep->name);
+	free(ep->baseurl);
+	free(ep->apikey);
+	free(ep->model);
+	free(ep->url);
+	free(ep->referer);
+	free(ep->title);
+	memset(ep, 0, sizeof *ep);
+}
+
+static enum im_rc group_parse_endpoint(struct group_ctx *c, struct json_object *obj,
+				       struct endpoint *ep)
+{
+	struct json_object *name;
+	enum im_rc rc = IM_OK;
+
+	memset(ep, 0, sizeof *ep);
+	ep->timeout_s = 30;
+	ep->retries = 1;
+	ep->retry_after_max_s = 3;
+	c->ep_name = NULL;
+	c->skip_endpoint = false;
+	if (!json_object_is_type(obj, json_type_object))
+		return group_fail(c, NULL, "must be an object");
+	if (json_object_object_get_ex(obj, "name", &name) && json_object_is_type(name, json_type_string))
+		c->ep_name = json_object_get_string(name);
+	json_object_object_foreach(obj, key, val) {
+		if ((rc = group_field_endpoint(c, key, val, ep)) != IM_OK)
+			return rc;
+	}
+	if (c->skip_endpoint)
+		return IM_OK;
+	if (ep->baseurl == NULL)
+		return group_fail(c, "baseurl", "is required");
+	if (ep->model == NULL)
+		return group_fail(c, "model", "is required");
+	if (ep->name == NULL)
+		ep->name = xasprintf("%s#%d", c->group, c->index);
+	if (ep->connect_timeout_s <= 0)
+		ep->connect_timeout_s = ep->timeout_s < 10 ? ep->timeout_s : 10;
+	return IM_OK;
+}
+
+static enum im_rc group_parse_options(struct group_ctx *c, struct json_object *root,
+				      struct group *g, struct json_object **endpoints)
+{
+	json_object_object_foreach(root, key, val) {
+		enum im_rc rc = IM_OK;
+		if (strcmp(key, "endpoints") == 0)
+			*endpoints = val;
+		else if (strcmp(key, "failover_on_content_filter") == 0)
+			rc = group_get_bool(c, val, key, &g->failover_on_content_filter);
+		else
+			rc = group_fail(c, key, "unknown group option (see the README)");
+		if (rc != IM_OK)
+			return rc;
+	}
+	if (*endpoints == NULL || !json_object_is_type(*endpoints, json_type_array))
+		return group_fail(c, "endpoints", "must be an array of endpoint objects");
+	return IM_OK;
+}
+
+/* Accepts the three shapes: [endpoints], {endpoint}, {"endpoints": [...], options}. */
+static enum im_rc group_parse_root(struct group_ctx *c, struct json_object *root,
+				   struct group *g)
+{
+	struct json_object *list = NULL;
+	enum im_rc rc;
+
+	if (json_object_is_type(root, json_type_object) &&
+	    json_object_object_get_ex(root, "endpoints", NULL)) {
+		if ((rc = group_parse_options(c, root, g, &list)) != IM_OK)
+			return rc;
+	} else if (json_object_is_type(root, json_type_array)) {
+		list = root;
+	} else if (!json_object_is_type(root, json_type_object)) {
+		return group_fail(c, NULL, "must hold an endpoint object, an array of them, or {\"endpoints\": [...]}");
+	}
+
+	size_t n = list ? json_object_array_length(list) : 1;
+	if (n == 0)
+		return group_fail(c, "endpoints", "must list at least one endpoint");
+	g->endpoints = xcalloc(n, sizeof *g->endpoints);
+	for (size_t i = 0; i < n; i++) {
+		struct endpoint *ep = &g->endpoints[g->n_endpoints];
+		c->index = (int)i + 1;
+		rc = group_parse_endpoint(c, list ? json_object_array_get_idx(list, i) : root, ep);
+		if (rc != IM_OK || c->skip_endpoint) {
+			endpoint_clear(ep);
+			if (rc != IM_OK)
+				return rc;
+			continue;
+		}
+		g->n_endpoints++;
+	}
+	c->index = 0;
+	if (g->n_endpoints == 0)
+		return group_fail(c, NULL, "no endpoint is usable (every one needs an unset ${VAR})");
+	return IM_OK;
+}
+
+enum im_rc group_parse(const char *name, const char *path, const char *text,
+		       group_getenv_fn get, struct group **out,
+		       char *err, size_t errlen, char *warn, size_t warnlen)
+{
+	struct group_ctx c = { .path = path, .group = name, .get = get,
+			       .err = err, .errlen = errlen, .warn = warn, .warnlen = warnlen };
+	struct json_tokener *tok = xcheck(json_tokener_new());
+	struct json_object *root;
+	struct group *g;
+	enum im_rc rc;
+
+	if (warn && warnlen)
+		warn[0] = '\0';
+	*out = NULL;
+	if (!group_name_valid(name))
+		return group_fail(&c, NULL, "file name is not a usable group name (letters, digits, - _ . :)");
+	root = json_tokener_parse_ex(tok, text, (int)strlen(text));
+	enum json_tokener_error jerr = json_tokener_get_error(tok);
+	if (root == NULL || jerr != json_tokener_success) {
+		rc = group_fail(&c, NULL, "invalid JSON near byte %zu: %s",
+				json_tokener_get_parse_end(tok),
+				jerr == json_tokener_continue ? "unexpected end of file"
+							      : json_tokener_error_desc(jerr));
+		json_object_put(root);
+		json_tokener_free(tok);
+		return rc;
+	}
+	json_tokener_free(tok);
+	g = xcalloc(1, sizeof *g);
+	g->name = xstrdup(name);
+	g->path = xstrdup(path);
+	rc = group_parse_root(&c, root, g);
+	json_object_put(root);
+	if (rc != IM_OK) {
+		group_free(g);
+		return rc;
+	}
+	*out = g;
+	return IM_OK;
+}
+
+static char *group_name_from_path(const char *path)
+{
+	const char *base = strrchr(path, '/');
+	base = base ? base + 1 : path;
+	size_t n = strlen(base);
+	if (n > 5 && strcmp(base + n - 5, ".json") == 0)
+		n -= 5;
+	return xstrndup(base, n);
+}
+
+static enum im_rc group_read_file(const char *path, struct buf *text)
+{
+	FILE *f = fopen(path, "re");
+	char chunk[8192];
+	size_t n;
+	enum im_rc rc = IM_OK;
+
+	if (f == NULL)
+		return IM_EIO;
+	while (rc == IM_OK && (n = fread(chunk, 1, sizeof chunk, f)) > 0)
+		rc = buf_append(text, chunk, n);
+	if (rc == IM_OK && ferror(f))
+		rc = IM_EIO;
+	fclose(f);
+	return rc;
+}
+
+enum im_rc group_load(const char *path, group_getenv_fn get, struct group **out,
+		      char *err, size_t errlen, char *warn, size_t warnlen)
+{
+	struct buf text;
+	char *name = group_name_from_path(path);
+	enum im_rc rc;
+
+	*out = NULL;
+	buf_init(&text, GROUP_FILE_MAX);
+	rc = group_read_file(path, &text);
+	if (rc == IM_ETOOBIG)
+		snprintf(err, errlen, "%s: larger than %u bytes", path, GROUP_FILE_MAX);
+	else if (rc != IM_OK)
+		snprintf(err, errlen, "%s: cannot be read", path);
+	else
+		rc = group_parse(name, path, buf_str(&text), get, out, err, errlen, warn, warnlen);
+	buf_free(&text);
+	free(name);
+	return rc == IM_OK ? IM_OK : IM_EINVAL;
+}
+
+void group_free(struct group *g)
+{
+	if (g == NULL)
+		return;
+	for (size_t i = 0; i < g->n_endpoints; i++)
+		endpoint_clear(&g->endpoints[i]);
+	free(g->endpoints);
+	free(g->name);
+	free(g->path);
+	free(g);
+}

@@ -1,0 +1,76 @@
+/* group.h: a model group, loaded from one JSON file of the config folder.
+ *
+ * The file GROUP.json is what a client names as `model`: the endpoints to try,
+ * in order, and group-wide options. A group is immutable once loaded; the
+ * catalog (catalog.h) shares it between threads. */
+#ifndef IMMORTAL_GROUP_H
+#define IMMORTAL_GROUP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "result.h"
+
+enum endpoint_type {
+	ENDPOINT_OPENAI = 0,
+	ENDPOINT_CHUTES,
+	ENDPOINT_OPENROUTER,
+};
+
+enum endpoint_stream {
+	ENDPOINT_STREAM_FOLLOW = 0,  /* talk to the upstream as the client asked */
+	ENDPOINT_STREAM_ON,
+	ENDPOINT_STREAM_OFF,
+};
+
+struct endpoint {
+	char *name;              /* display name; GROUP#N by default */
+	char *baseurl;           /* after ${VAR} expansion */
+	char *apikey;            /* after expansion; NULL sends no Authorization */
+	char *model;             /* the upstream's model id */
+	char *url;               /* baseurl + "/chat/completions" */
+	enum endpoint_type type;
+	enum endpoint_stream stream;
+	double timeout_s;        /* first token / silence / whole non-stream answer */
+	double connect_timeout_s;
+	bool has_temperature;
+	double temperature;
+	long max_tokens;         /* 0: not set */
+	int retries;             /* extra tries on transient failures */
+	double retry_after_max_s;
+	char *referer;           /* OpenRouter attribution (HTTP-Referer) */
+	char *title;             /* OpenRouter attribution (X-Title) */
+};
+
+struct group {
+	char *name;
+	char *path;
+	struct endpoint *endpoints;
+	size_t n_endpoints;
+	bool failover_on_content_filter;
+};
+
+/* A function with getenv's contract, used for ${VAR} expansion. */
+typedef const char *(*group_getenv_fn)(const char *name);
+
+/* Loads the group `name` from the JSON text `text` read from `path`.
+ * On success *out is a new group (free with group_free). On error returns
+ * IM_EINVAL and writes a message naming the file, the endpoint and the field
+ * into err. Endpoints whose ${VAR} is unset are left out with a note in
+ * `warn` (may be NULL); a group left with none is an error. */
+enum im_rc group_parse(const char *name, const char *path, const char *text,
+		       group_getenv_fn get, struct group **out,
+		       char *err, size_t errlen, char *warn, size_t warnlen);
+
+/* Reads and parses the file at `path`; the group is named after the file. */
+enum im_rc group_load(const char *path, group_getenv_fn get, struct group **out,
+		      char *err, size_t errlen, char *warn, size_t warnlen);
+
+void group_free(struct group *g);
+
+/* True when `name` is usable as a group name (and file name). */
+bool group_name_valid(const char *name);
+
+const char *endpoint_type_name(enum endpoint_type type);
+
+#endif

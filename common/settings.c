@@ -1,0 +1,94 @@
+/* settings.c: environment variables into struct settings (see settings.h). */
+#include "settings.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "alloc.h"
+
+#ifndef IMMORTAL_SYSCONFDIR
+#define IMMORTAL_SYSCONFDIR "/etc"
+#endif
+
+static enum im_rc settings_number(settings_getenv_fn get, const char *name,
+				  unsigned long long lo, unsigned long long hi,
+				  unsigned long long *out, char *err, size_t errlen)
+{
+	const char *v = get(name);
+	char *end;
+
+	if (v == NULL || v[0] == '\0')
+		return IM_OK;
+	errno = 0;
+	unsigned long long n = strtoull(v, &end, 10);
+	if (errno != 0 || *end != '\0' || v[0] == '-' || n < lo || n > hi) {
+		snprintf(err, errlen, "%s=%s: expected a whole number from %llu to %llu",
+			 name, v, lo, hi);
+		return IM_EINVAL;
+	}
+	*out = n;
+	return IM_OK;
+}
+
+static enum im_rc settings_bool(settings_getenv_fn get, const char *name,
+				bool *out, char *err, size_t errlen)
+{
+	const char *v = get(name);
+
+	if (v == NULL || v[0] == '\0')
+		return IM_OK;
+	if (strcasecmp(v, "true") == 0 || strcmp(v, "1") == 0)
+		*out = true;
+	else if (strcasecmp(v, "false") == 0 || strcmp(v, "0") == 0)
+		*out = false;
+	else {
+		snprintf(err, errlen, "%s=%s: expected true or false", name, v);
+		return IM_EINVAL;
+	}
+	return IM_OK;
+}
+
+static char *settings_string(settings_getenv_fn get, const char *name, const char *dflt)
+{
+	const char *v = get(name);
+	if (v == NULL || v[0] == '\0')
+		return dflt ? xstrdup(dflt) : NULL;
+	return xstrdup(v);
+}
+
+enum im_rc settings_load(struct settings *s, settings_getenv_fn get,
+			 char *err, size_t errlen)
+{
+	unsigned long long threads = 8, max_threads = 4096;
+	unsigned long long max_body = 16ull << 20, keepalive = 10;
+	enum im_rc rc;
+
+	memset(s, 0, sizeof *s);
+	s->verbose = true;
+	if ((rc = settings_bool(get, "LOG_LEVEL", &s->verbose, err, errlen)) != IM_OK ||
+	    (rc = settings_number(get, "IMMORTAL_THREADS", 1, 100000, &threads, err, errlen)) != IM_OK ||
+	    (rc = settings_number(get, "IMMORTAL_MAX_THREADS", 1, 100000, &max_threads, err, errlen)) != IM_OK ||
+	    (rc = settings_number(get, "IMMORTAL_MAX_BODY", 1024, 1ull << 32, &max_body, err, errlen)) != IM_OK ||
+	    (rc = settings_number(get, "IMMORTAL_KEEPALIVE", 1, 3600, &keepalive, err, errlen)) != IM_OK)
+		return rc;
+	if (max_threads < threads)
+		max_threads = threads;
+	s->threads = (unsigned)threads;
+	s->max_threads = (unsigned)max_threads;
+	s->max_body = (size_t)max_body;
+	s->keepalive_s = (unsigned)keepalive;
+	s->config_dir = settings_string(get, "IMMORTAL_CONFIG_DIR",
+					IMMORTAL_SYSCONFDIR "/immortal/groups");
+	s->log_dir = settings_string(get, "IMMORTAL_LOG_DIR", NULL);
+	return IM_OK;
+}
+
+void settings_free(struct settings *s)
+{
+	free(s->config_dir);
+	free(s->log_dir);
+	memset(s, 0, sizeof *s);
+}

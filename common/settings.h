@@ -1,0 +1,33 @@
+/* settings.h: the process-wide settings, read from the environment once.
+ *
+ * Everything a deployment tunes without editing group files lives here, so
+ * the README's table of environment variables is this struct. */
+#ifndef IMMORTAL_SETTINGS_H
+#define IMMORTAL_SETTINGS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "result.h"
+
+struct settings {
+	char *config_dir;        /* IMMORTAL_CONFIG_DIR */
+	bool verbose;            /* LOG_LEVEL=true|false */
+	char *log_dir;           /* IMMORTAL_LOG_DIR, NULL for stderr */
+	unsigned threads;        /* IMMORTAL_THREADS: spare workers kept ready */
+	unsigned max_threads;    /* IMMORTAL_MAX_THREADS: the pool's ceiling */
+	size_t max_body;         /* IMMORTAL_MAX_BODY, bytes */
+	unsigned keepalive_s;    /* IMMORTAL_KEEPALIVE: seconds before a slow
+				    first token makes headers go out */
+};
+
+/* A function with getenv's contract, so tests can feed their own table. */
+typedef const char *(*settings_getenv_fn)(const char *name);
+
+/* Fills `s` from the environment. On error returns IM_EINVAL and writes a
+ * message naming the variable into err. Free with settings_free. */
+enum im_rc settings_load(struct settings *s, settings_getenv_fn get,
+			 char *err, size_t errlen);
+void settings_free(struct settings *s);
+
+#endif

@@ -1,0 +1,201 @@
+/* transport.c: upstream POSTs driven by a per-worker curl multi loop (see transport.h). */
+#include "transport.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "alloc.h"
+
+/* Upper bound on one sleep, so hooks see time pass even when nothing happens. */
+#define TRANSPORT_MAX_SLEEP_MS 1000
+
+struct transport {
+	CURL *easy;
+	CURLM *multi;
+	struct transport_hooks *hooks;
+	struct transport_result *res;
+};
+
+static CURLSH *transport_share;
+static pthread_mutex_t transport_locks[CURL_LOCK_DATA_LAST];
+
+static void transport_lock(CURL *h, curl_lock_data data, curl_lock_access a, void *u)
+{
+	pthread_mutex_lock(&transport_locks[data]);
+}
+
+static void transport_unlock(CURL *h, curl_lock_data data, void *u)
+{
+	pthread_mutex_unlock(&transport_locks[data]);
+}
+
+enum im_rc transport_global_init(void)
+{
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+		return IM_EIO;
+	for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
+		pthread_mutex_init(&transport_locks[i], NULL);
+	transport_share = xcheck(curl_share_init());
+	curl_share_setopt(transport_share, CURLSHOPT_LOCKFUNC, transport_lock);
+	curl_share_setopt(transport_share, CURLSHOPT_UNLOCKFUNC, transport_unlock);
+	/* Connection caches are not shared: libcurl does not support that
+	 * between concurrent threads. */
+	curl_share_setopt(transport_share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
+	curl_share_setopt(transport_share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
+	return IM_OK;
+}
+
+void transport_global_cleanup(void)
+{
+	if (transport_share)
+		curl_share_cleanup(transport_share);
+	transport_share = NULL;
+	curl_global_cleanup();
+}
+
+struct transport *transport_new(void)
+{
+	struct transport *t = xcalloc(1, sizeof *t);
+	t->easy = xcheck(curl_easy_init());
+	t->multi = xcheck(curl_multi_init());
+	return t;
+}
+
+void transport_free(struct transport *t)
+{
+	if (t == NULL)
+		return;
+	curl_multi_cleanup(t->multi);
+	curl_easy_cleanup(t->easy);
+	free(t);
+}
+
+static long transport_parse_retry_after(const char *v)
+{
+	char *end;
+	long secs = strtol(v, &end, 10);
+
+	if (end != v && (*end == '\0' || *end == '\r' || *end == '\n' || *end == ' '))
+		return secs < 0 ? 0 : secs;
+	time_t when = curl_getdate(v, NULL);
+	if (when < 0)
+		return -1;
+	time_t now = time(NULL);
+	return when > now ? (long)(when - now) : 0;
+}
+
+static size_t transport_header_cb(char *line, size_t size, size_t n, void *ud)
+{
+	struct transport *t = ud;
+	size_t len = size * n;
+
+	if (len > 5 && strncmp(line, "HTTP/", 5) == 0) {
+		/* a new response (after 100-continue or a redirect) starts over */
+		t->res->retry_after_s = -1;
+		t->res->got_response = true;
+	} else if (len > 12 && strncasecmp(line, "retry-after:", 12) == 0) {
+		char value[128];
+		size_t vlen = len - 12 < sizeof value - 1 ? len - 12 : sizeof value - 1;
+		memcpy(value, line + 12, vlen);
+		value[vlen] = '\0';
+		char *v = value;
+		while (*v == ' ' || *v == '\t')
+			v++;
+		t->res->retry_after_s = transport_parse_retry_after(v);
+	}
+	return len;
+}
+
+static size_t transport_write_cb(char *data, size_t size, size_t n, void *ud)
+{
+	struct transport *t = ud;
+	long status = 0;
+
+	curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
+	t->res->status = status;
+	if (t->hooks->on_body(t->hooks->ctx, status, data, size * n) != IM_OK) {
+		t->res->aborted = true;
+		return 0;
+	}
+	return size * n;
+}
+
+static void transport_setup(struct transport *t, const struct transport_request *req)
+{
+	CURL *e = t->easy;
+
+	curl_easy_reset(e);
+	curl_easy_setopt(e, CURLOPT_URL, req->url);
+	curl_easy_setopt(e, CURLOPT_POST, 1L);
+	curl_easy_setopt(e, CURLOPT_POSTFIELDS, req->body);
+	curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
+	curl_easy_setopt(e, CURLOPT_HTTPHEADER, req->headers);
+	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, req->connect_timeout_ms);
+	curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
+	curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
+	curl_easy_setopt(e, CURLOPT_SHARE, transport_share);
+	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, transport_header_cb);
+	curl_easy_setopt(e, CURLOPT_HEADERDATA, t);
+	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, transport_write_cb);
+	curl_easy_setopt(e, CURLOPT_WRITEDATA, t);
+	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, t->res->error);
+	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(e, CURLOPT_USERAGENT, "immortal/" PACKAGE_VERSION);
+}
+
+/* Runs the transfer until it ends or a hook aborts it. */
+static void transport_loop(struct transport *t)
+{
+	struct transport_hooks *h = t->hooks;
+	bool fd_ready = false;
+	int running = 1;
+
+	for (;;) {
+		curl_multi_perform(t->multi, &running);
+		if (running == 0)
+			break;
+		long wait = h->on_tick(h->ctx, fd_ready, &h->watch_fd);
+		if (wait < 0) {
+			t->res->aborted = true;
+			break;
+		}
+		if (wait > TRANSPORT_MAX_SLEEP_MS)
+			wait = TRANSPORT_MAX_SLEEP_MS;
+		struct curl_waitfd wfd = { .fd = h->watch_fd, .events = CURL_WAIT_POLLIN, .revents = 0 };
+		curl_multi_poll(t->multi, &wfd, h->watch_fd >= 0 ? 1 : 0, (int)wait, NULL);
+		fd_ready = h->watch_fd >= 0 && wfd.revents != 0;
+	}
+}
+
+enum im_rc transport_post(struct transport *t, const struct transport_request *req,
+			  struct transport_hooks *hooks, struct transport_result *res)
+{
+	CURLMsg *msg;
+	int left;
+
+	memset(res, 0, sizeof *res);
+	res->retry_after_s = -1;
+	res->code = CURLE_OK;
+	t->hooks = hooks;
+	t->res = res;
+	transport_setup(t, req);
+	if (curl_multi_add_handle(t->multi, t->easy) != CURLM_OK)
+		return IM_EIO;
+	transport_loop(t);
+	while ((msg = curl_multi_info_read(t->multi, &left)) != NULL) {
+		if (msg->msg == CURLMSG_DONE && msg->easy_handle == t->easy)
+			res->code = msg->data.result;
+	}
+	if (res->status == 0)
+		curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &res->status);
+	/* Removing an unfinished transfer closes its connection: the upstream
+	 * sees the abort at once and stops generating (and billing). */
+	curl_multi_remove_handle(t->multi, t->easy);
+	t->hooks = NULL;
+	t->res = NULL;
+	return IM_OK;
+}

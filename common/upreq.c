@@ -1,0 +1,112 @@
+/* upreq.c: building an endpoint's request body and headers (see upreq.h). */
+#include "upreq.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <curl/curl.h>
+#include <json-c/json.h>
+
+#include "alloc.h"
+
+bool upreq_wants_stream(const struct endpoint *ep, bool client_stream)
+{
+	switch (ep->stream) {
+	case ENDPOINT_STREAM_ON: return true;
+	case ENDPOINT_STREAM_OFF: return false;
+	default: return client_stream;
+	}
+}
+
+/* A client max_tokens above the endpoint's is capped; an absent one filled. */
+static void upreq_cap_tokens(struct json_object *body, const struct endpoint *ep)
+{
+	static const char *const keys[] = { "max_tokens", "max_completion_tokens" };
+	bool present = false;
+
+	if (ep->max_tokens <= 0)
+		return;
+	for (size_t i = 0; i < 2; i++) {
+		struct json_object *v;
+		if (!json_object_object_get_ex(body, keys[i], &v) || json_object_is_type(v, json_type_null))
+			continue;
+		present = true;
+		if (json_object_is_type(v, json_type_int) && json_object_get_int64(v) > ep->max_tokens)
+			json_object_object_add(body, keys[i], xcheck(json_object_new_int64(ep->max_tokens)));
+	}
+	if (!present)
+		json_object_object_add(body, "max_tokens", xcheck(json_object_new_int64(ep->max_tokens)));
+}
+
+static void upreq_set_stream(struct json_object *body, bool upstream_stream, bool want_usage)
+{
+	if (!upstream_stream) {
+		/* OpenAI rejects stream_options on a non-streamed request. */
+		json_object_object_del(body, "stream");
+		json_object_object_del(body, "stream_options");
+		return;
+	}
+	json_object_object_add(body, "stream", xcheck(json_object_new_boolean(1)));
+	if (!want_usage)
+		return;
+	struct json_object *opts;
+	if (!json_object_object_get_ex(body, "stream_options", &opts) ||
+	    !json_object_is_type(opts, json_type_object)) {
+		opts = xcheck(json_object_new_object());
+		json_object_object_add(body, "stream_options", opts);
+	}
+	json_object_object_add(opts, "include_usage", xcheck(json_object_new_boolean(1)));
+}
+
+char *upreq_body(struct json_object *client, const struct endpoint *ep,
+		 bool upstream_stream, bool want_usage)
+{
+	struct json_object *body = NULL;
+
+	if (json_object_deep_copy(client, &body, NULL) != 0)
+		xcheck(NULL);
+	json_object_object_add(body, "model", xcheck(json_object_new_string(ep->model)));
+	if (ep->has_temperature && !json_object_object_get_ex(body, "temperature", NULL))
+		json_object_object_add(body, "temperature", xcheck(json_object_new_double(ep->temperature)));
+	upreq_cap_tokens(body, ep);
+	upreq_set_stream(body, upstream_stream, want_usage);
+	char *out = xstrdup(json_object_to_json_string_ext(body,
+				JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(body);
+	return out;
+}
+
+static struct curl_slist *upreq_add(struct curl_slist *list, const char *line)
+{
+	return xcheck(curl_slist_append(list, line));
+}
+
+struct curl_slist *upreq_headers(const struct endpoint *ep, bool upstream_stream)
+{
+	struct curl_slist *h = NULL;
+
+	h = upreq_add(h, "Content-Type: application/json");
+	h = upreq_add(h, upstream_stream ? "Accept: text/event-stream" : "Accept: application/json");
+	/* Large bodies would otherwise wait for a 100-continue round trip. */
+	h = upreq_add(h, "Expect:");
+	if (ep->apikey) {
+		char *auth = xasprintf("Authorization: Bearer %s", ep->apikey);
+		h = upreq_add(h, auth);
+		memset(auth, 0, strlen(auth));
+		free(auth);
+	}
+	if (ep->type == ENDPOINT_OPENROUTER) {
+		char *line;
+		if (ep->referer) {
+			line = xasprintf("HTTP-Referer: %s", ep->referer);
+			h = upreq_add(h, line);
+			free(line);
+		}
+		if (ep->title) {
+			line = xasprintf("X-Title: %s", ep->title);
+			h = upreq_add(h, line);
+			free(line);
+		}
+	}
+	return h;
+}

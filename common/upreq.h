@@ -1,0 +1,29 @@
+/* upreq.h: the request immortal sends to one endpoint.
+ *
+ * Turns the client's chat request into the body and headers for one
+ * endpoint: its model, its defaults and caps, how to stream, its provider's
+ * quirks. Nothing else of the client's request is changed. */
+#ifndef IMMORTAL_UPREQ_H
+#define IMMORTAL_UPREQ_H
+
+#include <stdbool.h>
+
+#include "group.h"
+
+struct json_object;
+struct curl_slist;
+
+/* How immortal talks to this endpoint for a client that asked `client_stream`. */
+bool upreq_wants_stream(const struct endpoint *ep, bool client_stream);
+
+/* Returns the JSON body for `ep` (caller frees). `client` is only read.
+ * `upstream_stream` sets "stream"; `want_usage` asks a streamed upstream for
+ * its usage chunk (needed to carry usage into an aggregated answer). */
+char *upreq_body(struct json_object *client, const struct endpoint *ep,
+		 bool upstream_stream, bool want_usage);
+
+/* Returns the header list for `ep` (caller frees with curl_slist_free_all).
+ * The list holds the API key: it never goes anywhere but libcurl. */
+struct curl_slist *upreq_headers(const struct endpoint *ep, bool upstream_stream);
+
+#endif

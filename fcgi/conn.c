@@ -1,0 +1,197 @@
+/* conn.c: FastCGI and CGI requests behind one interface (see conn.h). */
+#include "conn.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "alloc.h"
+
+static const char *conn_reason(int status)
+{
+	switch (status) {
+	case 200: return "OK";
+	case 400: return "Bad Request";
+	case 401: return "Unauthorized";
+	case 402: return "Payment Required";
+	case 403: return "Forbidden";
+	case 404: return "Not Found";
+	case 405: return "Method Not Allowed";
+	case 408: return "Request Timeout";
+	case 413: return "Payload Too Large";
+	case 422: return "Unprocessable Entity";
+	case 429: return "Too Many Requests";
+	case 500: return "Internal Server Error";
+	case 502: return "Bad Gateway";
+	case 503: return "Service Unavailable";
+	case 504: return "Gateway Timeout";
+	default: return status < 500 ? "Client Error" : "Server Error";
+	}
+}
+
+/* ---- raw output, per transport ------------------------------------------ */
+
+static enum im_rc conn_put(struct conn *c, const char *data, size_t len)
+{
+	if (c->failed)
+		return IM_EGONE;
+	if (c->fcgi) {
+		while (len > 0) {
+			int chunk = len > (1u << 30) ? (1 << 30) : (int)len;
+			if (FCGX_PutStr(data, chunk, c->fcgi->out) != chunk)
+				goto gone;
+			data += chunk;
+			len -= (size_t)chunk;
+		}
+		return IM_OK;
+	}
+	if (fwrite(data, 1, len, stdout) != len)
+		goto gone;
+	return IM_OK;
+gone:
+	c->failed = true;
+	return IM_EGONE;
+}
+
+static enum im_rc conn_flush(void *ctx)
+{
+	struct conn *c = ctx;
+
+	if (c->failed)
+		return IM_EGONE;
+	if (c->fcgi ? FCGX_FFlush(c->fcgi->out) != 0 || FCGX_GetError(c->fcgi->out) != 0
+		    : fflush(stdout) != 0) {
+		c->failed = true;
+		return IM_EGONE;
+	}
+	return IM_OK;
+}
+
+static enum im_rc conn_write(void *ctx, const char *data, size_t len)
+{
+	return conn_put(ctx, data, len);
+}
+
+static enum im_rc conn_begin(void *ctx, int status, const char *content_type,
+			     const struct sink_header *headers, size_t n)
+{
+	struct conn *c = ctx;
+	struct buf head;
+	char line[512];
+	enum im_rc rc;
+
+	if (c->begun)
+		return IM_OK;
+	c->begun = true;
+	buf_init(&head, 1u << 16);
+	snprintf(line, sizeof line, "Status: %d %s\r\nContent-Type: %s\r\n",
+		 status, conn_reason(status), content_type);
+	buf_append_str(&head, line);
+	for (size_t i = 0; i < n; i++) {
+		snprintf(line, sizeof line, "%s: %s\r\n", headers[i].name, headers[i].value);
+		buf_append_str(&head, line);
+	}
+	buf_append_str(&head, "\r\n");
+	rc = conn_put(c, head.data, head.len);
+	buf_free(&head);
+	return rc;
+}
+
+/* A front server that lost its client closes the FastCGI connection; a CGI
+ * parent closes our stdout pipe. */
+static bool conn_gone(void *ctx)
+{
+	struct conn *c = ctx;
+	int fd = c->fcgi ? c->fcgi->ipcFd : STDOUT_FILENO;
+	struct pollfd p = { .fd = fd, .events = c->fcgi ? POLLIN | POLLRDHUP : 0 };
+	char byte;
+
+	if (c->failed)
+		return true;
+	if (poll(&p, 1, 0) <= 0)
+		return false;
+	if (p.revents & (POLLERR | POLLHUP | POLLRDHUP | POLLNVAL))
+		goto gone;
+	if (c->fcgi && (p.revents & POLLIN)) {
+		ssize_t n = recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK))
+			goto gone;
+	}
+	return false;
+gone:
+	c->failed = true;
+	return true;
+}
+
+static void conn_init_sink(struct conn *c, int watch_fd)
+{
+	c->sink.ctx = c;
+	c->sink.begin = conn_begin;
+	c->sink.write = conn_write;
+	c->sink.flush = conn_flush;
+	c->sink.gone = conn_gone;
+	c->sink.watch_fd = watch_fd;
+}
+
+void conn_init_fcgi(struct conn *c, FCGX_Request *req)
+{
+	memset(c, 0, sizeof *c);
+	c->fcgi = req;
+	conn_init_sink(c, req->ipcFd);
+}
+
+void conn_init_cgi(struct conn *c)
+{
+	memset(c, 0, sizeof *c);
+	conn_init_sink(c, -1);
+}
+
+const char *conn_param(const struct conn *c, const char *name)
+{
+	if (c->fcgi)
+		return FCGX_GetParam(name, c->fcgi->envp);
+	return getenv(name);
+}
+
+static long conn_read_some(struct conn *c, char *dst, size_t want)
+{
+	if (c->fcgi)
+		return FCGX_GetStr(dst, (int)want, c->fcgi->in);
+	ssize_t n;
+	do {
+		n = read(STDIN_FILENO, dst, want);
+	} while (n < 0 && errno == EINTR);
+	return n;
+}
+
+enum im_rc conn_read_body(struct conn *c, size_t max, struct buf *out)
+{
+	const char *cl = conn_param(c, "CONTENT_LENGTH");
+	char chunk[16384];
+	unsigned long long expected = 0;
+	bool known = cl && cl[0];
+
+	if (known) {
+		expected = strtoull(cl, NULL, 10);
+		if (expected > max)
+			return IM_ETOOBIG;
+	}
+	for (;;) {
+		size_t want = sizeof chunk;
+		if (known && expected - out->len < want)
+			want = (size_t)(expected - out->len);
+		if (known && want == 0)
+			return IM_OK;
+		long n = conn_read_some(c, chunk, want);
+		if (n <= 0)
+			return known ? IM_EGONE : IM_OK;
+		if (out->len + (size_t)n > max)
+			return IM_ETOOBIG;
+		if (buf_append(out, chunk, (size_t)n) != IM_OK)
+			return IM_ETOOBIG;
+	}
+}

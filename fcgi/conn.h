@@ -1,0 +1,37 @@
+/* conn.h: one client request as seen by immortal: FastCGI or plain CGI.
+ *
+ * Hides where the request came from (a FastCGI record stream or a CGI
+ * process's environment, stdin and stdout) behind request parameters, a
+ * capped body reader and a sink (common/sink.h) for the answer. */
+#ifndef IMMORTAL_CONN_H
+#define IMMORTAL_CONN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <fcgiapp.h>
+
+#include "buf.h"
+#include "result.h"
+#include "sink.h"
+
+struct conn {
+	FCGX_Request *fcgi;      /* NULL when running as plain CGI */
+	struct sink sink;
+	bool begun;              /* headers went out */
+	bool failed;             /* a write failed: the client is gone */
+};
+
+/* A FastCGI request accepted by the caller (borrowed for the conn's life). */
+void conn_init_fcgi(struct conn *c, FCGX_Request *req);
+/* This process's own CGI request (environment, stdin, stdout). */
+void conn_init_cgi(struct conn *c);
+
+/* A request variable (CGI meta-variable), or NULL. */
+const char *conn_param(const struct conn *c, const char *name);
+
+/* Reads the whole body, at most `max` bytes: IM_ETOOBIG past that,
+ * IM_EGONE when the client went away mid-body. */
+enum im_rc conn_read_body(struct conn *c, size_t max, struct buf *out);
+
+#endif

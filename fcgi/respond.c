@@ -1,0 +1,22 @@
+/* respond.c: immortal's own JSON answers and errors (see respond.h). */
+#include "respond.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "apierror.h"
+
+void respond_json(struct conn *c, int status, const char *json)
+{
+	if (c->sink.begin(c, status, "application/json", NULL, 0) == IM_OK &&
+	    c->sink.write(c, json, strlen(json)) == IM_OK)
+		c->sink.flush(c);
+}
+
+void respond_error(struct conn *c, int status, const char *message, const char *type,
+		   const char *code, const char *param)
+{
+	char *json = apierror_text(message, type, code, param);
+	respond_json(c, status, json);
+	free(json);
+}

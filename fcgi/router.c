@@ -1,0 +1,79 @@
+/* router.c: the route table (see router.h). */
+#include "router.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "handlers.h"
+#include "log.h"
+#include "respond.h"
+
+struct route {
+	const char *method;
+	const char *tail;
+	void (*handler)(struct request *req);
+};
+
+static const struct route router_table[] = {
+	{ "POST", "/chat/completions", handle_chat },
+	{ "GET", "/models", handle_models },
+	{ "GET", "/health", handle_health },
+};
+
+/* The request path without its query, from REQUEST_URI or the split
+ * variables, with one trailing slash dropped. */
+static void router_path(const struct conn *c, char *out, size_t outlen)
+{
+	const char *uri = conn_param(c, "REQUEST_URI");
+	size_t n;
+
+	if (uri && uri[0]) {
+		n = strcspn(uri, "?#");
+		snprintf(out, outlen, "%.*s", (int)n, uri);
+	} else {
+		const char *script = conn_param(c, "SCRIPT_NAME");
+		const char *info = conn_param(c, "PATH_INFO");
+		snprintf(out, outlen, "%s%s", script ? script : "", info ? info : "");
+	}
+	n = strlen(out);
+	if (n > 1 && out[n - 1] == '/')
+		out[n - 1] = '\0';
+}
+
+static bool router_tail_matches(const char *path, const char *tail)
+{
+	size_t pn = strlen(path), tn = strlen(tail);
+	return pn >= tn && strcmp(path + pn - tn, tail) == 0;
+}
+
+void router_dispatch(struct request *req)
+{
+	const char *method = conn_param(req->conn, "REQUEST_METHOD");
+	char path[2048];
+	bool path_known = false;
+
+	router_path(req->conn, path, sizeof path);
+	if (method == NULL)
+		method = "GET";
+	for (size_t i = 0; i < sizeof router_table / sizeof router_table[0]; i++) {
+		const struct route *r = &router_table[i];
+		if (!router_tail_matches(path, r->tail))
+			continue;
+		path_known = true;
+		if (strcmp(method, r->method) == 0 ||
+		    (strcmp(method, "HEAD") == 0 && strcmp(r->method, "GET") == 0)) {
+			r->handler(req);
+			return;
+		}
+	}
+	if (path_known) {
+		log_info("req=%s %s %s: method not allowed", req->id, method, path);
+		respond_error(req->conn, 405, "method not allowed on this path",
+			      "invalid_request_error", "method_not_allowed", NULL);
+		return;
+	}
+	log_info("req=%s %s %s: no such route", req->id, method, path);
+	respond_error(req->conn, 404, "unknown path: immortal serves .../chat/completions, .../models and .../health",
+		      "invalid_request_error", "not_found", NULL);
+}

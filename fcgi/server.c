@@ -1,0 +1,225 @@
+/* server.c: the FastCGI worker pool and the CGI path (see server.h). */
+#include "server.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "alloc.h"
+#include "clock.h"
+#include "log.h"
+#include "router.h"
+
+#if defined(__SANITIZE_ADDRESS__)
+#define SERVER_STACK (4u << 20)
+#else
+#define SERVER_STACK (256u << 10)
+#endif
+#define SERVER_KICK_MS 100
+
+struct worker {
+	pthread_t tid;
+	bool idle;
+	struct worker *next;
+};
+
+static struct {
+	pthread_mutex_t lock;
+	pthread_cond_t changed;
+	struct app *app;
+	int listen_fd;
+	unsigned total;
+	unsigned idle;
+	bool stopping;
+	struct worker *workers;
+} pool = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL, -1, 0, 0, false, NULL };
+
+static void server_request_id(char *out, size_t len)
+{
+	snprintf(out, len, "%08x%04x", arc4random(), arc4random() & 0xffff);
+}
+
+static void server_serve(struct app *app, struct conn *c, struct transport *t)
+{
+	struct request req = { .app = app, .conn = c, .transport = t, .started_ms = clock_ms() };
+
+	server_request_id(req.id, sizeof req.id);
+	router_dispatch(&req);
+}
+
+static void *server_worker(void *arg);
+
+/* Called with the lock held. */
+static void server_spawn_locked(void)
+{
+	pthread_attr_t attr;
+	struct worker *w = xcalloc(1, sizeof *w);
+
+	pthread_attr_init(&attr);
+	pthread_attr_setstacksize(&attr, SERVER_STACK);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	w->idle = true;
+	if (pthread_create(&w->tid, &attr, server_worker, w) != 0) {
+		log_error("cannot start a worker thread: %s (%u running)", strerror(errno), pool.total);
+		free(w);
+	} else {
+		w->next = pool.workers;
+		pool.workers = w;
+		pool.total++;
+		pool.idle++;
+	}
+	pthread_attr_destroy(&attr);
+}
+
+static void server_unlink_locked(struct worker *w)
+{
+	for (struct worker **p = &pool.workers; *p; p = &(*p)->next) {
+		if (*p == w) {
+			*p = w->next;
+			break;
+		}
+	}
+	pool.total--;
+	if (w->idle)
+		pool.idle--;
+	free(w);
+	pthread_cond_broadcast(&pool.changed);
+}
+
+/* After accepting: keep enough spare workers waiting for the next request. */
+static void server_took_request(struct worker *w)
+{
+	const struct settings *s = &pool.app->settings;
+
+	pthread_mutex_lock(&pool.lock);
+	w->idle = false;
+	pool.idle--;
+	if (!pool.stopping && pool.idle < s->threads && pool.total < s->max_threads)
+		server_spawn_locked();
+	pthread_mutex_unlock(&pool.lock);
+}
+
+/* After serving: go back to waiting, or exit when enough others wait. */
+static bool server_finished_request(struct worker *w)
+{
+	bool stay;
+
+	pthread_mutex_lock(&pool.lock);
+	stay = !pool.stopping && pool.idle < pool.app->settings.threads;
+	if (stay) {
+		w->idle = true;
+		pool.idle++;
+	} else {
+		server_unlink_locked(w);
+	}
+	pthread_mutex_unlock(&pool.lock);
+	return stay;
+}
+
+static void *server_worker(void *arg)
+{
+	struct worker *w = arg;
+	struct transport *t = transport_new();
+	FCGX_Request req;
+	sigset_t usr1;
+
+	/* SIGUSR1 is how server_stop interrupts a blocked accept. */
+	sigemptyset(&usr1);
+	sigaddset(&usr1, SIGUSR1);
+	pthread_sigmask(SIG_UNBLOCK, &usr1, NULL);
+	FCGX_InitRequest(&req, pool.listen_fd, FCGI_FAIL_ACCEPT_ON_INTR);
+	for (;;) {
+		int rc = FCGX_Accept_r(&req);
+		if (rc < 0) {
+			pthread_mutex_lock(&pool.lock);
+			bool stop = pool.stopping;
+			if (stop)
+				server_unlink_locked(w);
+			pthread_mutex_unlock(&pool.lock);
+			if (stop)
+				break;
+			usleep(10000);  /* a transient accept failure; do not spin */
+			continue;
+		}
+		server_took_request(w);
+		struct conn c;
+		conn_init_fcgi(&c, &req);
+		server_serve(pool.app, &c, t);
+		FCGX_Finish_r(&req);
+		if (!server_finished_request(w))
+			break;
+	}
+	FCGX_Free(&req, 0);
+	transport_free(t);
+	return NULL;
+}
+
+static void server_on_usr1(int sig)
+{
+	(void)sig;
+}
+
+static void server_kick_idle_locked(void)
+{
+	for (struct worker *w = pool.workers; w; w = w->next)
+		if (w->idle)
+			pthread_kill(w->tid, SIGUSR1);
+}
+
+void server_stop(void)
+{
+	pthread_mutex_lock(&pool.lock);
+	pool.stopping = true;
+	server_kick_idle_locked();
+	pthread_cond_broadcast(&pool.changed);
+	pthread_mutex_unlock(&pool.lock);
+}
+
+int server_run_fcgi(struct app *app, int listen_fd)
+{
+	struct sigaction sa = { .sa_handler = server_on_usr1 };  /* no SA_RESTART */
+
+	sigaction(SIGUSR1, &sa, NULL);
+	pool.app = app;
+	pool.listen_fd = listen_fd;
+	pthread_mutex_lock(&pool.lock);
+	for (unsigned i = 0; i < app->settings.threads; i++)
+		server_spawn_locked();
+	if (pool.total == 0) {
+		pthread_mutex_unlock(&pool.lock);
+		return 1;
+	}
+	while (!pool.stopping)
+		pthread_cond_wait(&pool.changed, &pool.lock);
+	log_info("stopping: no new requests; waiting for %u in flight", pool.total - pool.idle);
+	/* Idle workers may be between checks and accept(): kick until gone. */
+	while (pool.total > 0) {
+		struct timespec ts;
+		server_kick_idle_locked();
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += SERVER_KICK_MS * 1000000L;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&pool.changed, &pool.lock, &ts);
+	}
+	pthread_mutex_unlock(&pool.lock);
+	return 0;
+}
+
+int server_run_cgi(struct app *app)
+{
+	struct transport *t = transport_new();
+	struct conn c;
+
+	conn_init_cgi(&c);
+	server_serve(app, &c, t);
+	fflush(stdout);
+	transport_free(t);
+	return 0;
+}

@@ -1,0 +1,22 @@
+/* server.h: serving requests: a growing pool of FastCGI workers, or one CGI
+ * request.
+ *
+ * Each worker blocks in FCGX_Accept_r on the shared listening socket and
+ * serves one request at a time with its own transport, so a long stream only
+ * ever occupies its own thread. The pool keeps a few spare workers waiting
+ * and starts more on demand up to a ceiling; workers beyond the spares exit
+ * when they become idle. */
+#ifndef IMMORTAL_SERVER_H
+#define IMMORTAL_SERVER_H
+
+#include "app.h"
+
+/* Serves FastCGI on `listen_fd` until server_stop(); returns when every
+ * worker has finished its request. */
+int server_run_fcgi(struct app *app, int listen_fd);
+/* Asks the pool to stop accepting (async-signal context not required). */
+void server_stop(void);
+/* Serves this process's single CGI request. */
+int server_run_cgi(struct app *app);
+
+#endif
