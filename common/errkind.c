@@ -118,18 +118,10 @@ enum errkind errkind_from_http(long status, const char *body)
 
 enum errkind errkind_from_error_object(struct json_object *error)
 {
-	struct json_object *code;
-
-	if (errkind_is_content_refusal(error))
-		return ERRKIND_CONTENT_FILTER;
-	if (error != NULL && json_object_is_type(error, json_type_object) &&
-	    json_object_object_get_ex(error, "code", &code) &&
-	    json_object_is_type(code, json_type_int)) {
-		long status = (long)json_object_get_int64(code);
-		if (status >= 400 && status < 600)
-			return errkind_from_status(status);
-	}
-	return ERRKIND_INVALID_RESPONSE;
+	/* Only a refusal changes what the client gets; any other error in a
+	 * 200 answer or an event means the answer is unusable. */
+	return errkind_is_content_refusal(error) ? ERRKIND_CONTENT_FILTER
+						 : ERRKIND_INVALID_RESPONSE;
 }
 
 bool errkind_is_transient(enum errkind kind)

@@ -38,7 +38,8 @@ struct json_object;
 bool errkind_is_content_refusal(struct json_object *error);
 
 /* Classifies an error object found inside a 200 answer or an SSE event
- * (OpenRouter reports provider failures that way, with an HTTP-like code). */
+ * (OpenRouter reports provider failures that way): content_filter or
+ * invalid_response. */
 enum errkind errkind_from_error_object(struct json_object *error);
 
 /* True for the kinds worth one more try on the same endpoint. */

@@ -1,0 +1,181 @@
+# tests/lib.sh: the integration test stack and assertions, sourced by
+# tests/integration.sh. Starts the mock upstream, immortal under spawn-fcgi
+# and nginx configured from etc/nginx/immortal.conf, all on loopback ports
+# of their own, and stops them again.
+
+TOP=${TOP:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
+BUILD=${BUILD:-$TOP/build}
+T=${T:-$(mktemp -d /tmp/immortal-test.XXXXXX)}
+SECRET=sk-test-SECRET-0123456789abcdef
+
+# ---- ports and waiting ---------------------------------------------------------
+
+port_free() { ! ss -Hltn "sport = :$1" 2>/dev/null | grep -q .; }
+
+# Picks N consecutive free ports from a base derived from our pid.
+pick_ports() {
+	local base=$((20000 + ($$ * 7) % 20000)) i ok
+	while :; do
+		ok=1
+		for ((i = 0; i < $1; i++)); do port_free $((base + i)) || { ok=0; break; }; done
+		[ $ok = 1 ] && { echo $base; return; }
+		base=$((base + $1 + 1))
+	done
+}
+
+# wait_until SECONDS CMD...: polls CMD until it succeeds; fails after SECONDS.
+wait_until() {
+	local deadline=$((SECONDS + $1)); shift
+	until "$@" >/dev/null 2>&1; do
+		[ $SECONDS -ge $deadline ] && return 1
+		sleep 0.05
+	done
+}
+
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# ---- the stack -------------------------------------------------------------------
+
+base=$(pick_ports 6)
+MOCK_PORT=$base
+FCGI_PORT=$((base + 1))
+NGINX_PORT=$((base + 2))
+FCGI2_PORT=$((base + 3))
+MOCK="http://127.0.0.1:$MOCK_PORT"
+URL="http://127.0.0.1:$NGINX_PORT"
+CONF=$T/groups
+LOG=$T/log/immortal.log
+mkdir -p "$CONF" "$T/log" "$T/nginx" "$T/run"
+
+mock_start() {
+	"$BUILD/tests/mock_upstream" --port "$MOCK_PORT" --quiet 2>"$T/run/mock.err" &
+	MOCK_PID=$!
+	wait_until 10 port_open "$MOCK_PORT" || { echo "mock upstream did not start"; cat "$T/run/mock.err"; return 1; }
+}
+
+# immortal_start PORT [ENV=VALUE...]: immortal under spawn-fcgi.
+immortal_start() {
+	local port=$1; shift
+	env IMMORTAL_CONFIG_DIR="$CONF" IMMORTAL_LOG_DIR="$T/log" LOG_LEVEL=true \
+	    IMMORTAL_KEEPALIVE=1 IMMORTAL_MAX_BODY=65536 IMMORTAL_THREADS=4 \
+	    ASAN_OPTIONS="${ASAN_OPTIONS:-}:log_path=$T/log/asan" \
+	    UBSAN_OPTIONS="${UBSAN_OPTIONS:-}:log_path=$T/log/ubsan" \
+	    "$@" spawn-fcgi -a 127.0.0.1 -p "$port" -P "$T/run/immortal-$port.pid" \
+	    -- "$BUILD/fcgi/immortal" >"$T/run/spawn-$port.out" 2>&1 ||
+		{ echo "spawn-fcgi failed"; cat "$T/run/spawn-$port.out"; return 1; }
+	wait_until 10 port_open "$port"
+}
+
+immortal_pid() { cat "$T/run/immortal-$1.pid"; }
+
+# immortal_stop PORT: SIGTERM, then wait for a clean exit.
+immortal_stop() {
+	local pid
+	pid=$(immortal_pid "$1") || return 0
+	kill -TERM "$pid" 2>/dev/null
+	wait_until 30 bash -c "! kill -0 $pid"
+}
+
+# The nginx config is the shipped example with the test's ports.
+nginx_start() {
+	cp /etc/nginx/fastcgi_params "$T/nginx/"
+	{
+		[ "$(id -u)" = 0 ] && echo "user root;"
+		cat <<-CONF
+		worker_processes 1;
+		daemon on;
+		pid $T/nginx/nginx.pid;
+		error_log $T/nginx/error.log warn;
+		events { worker_connections 4096; }
+		http {
+		    access_log off;
+		    client_body_temp_path $T/nginx/body;
+		    fastcgi_temp_path $T/nginx/fastcgi;
+		    proxy_temp_path $T/nginx/proxy;
+		    uwsgi_temp_path $T/nginx/uwsgi;
+		    scgi_temp_path $T/nginx/scgi;
+		CONF
+		sed -e "s/127\.0\.0\.1:8080/127.0.0.1:$NGINX_PORT/" \
+		    -e "s/127\.0\.0\.1:9000/127.0.0.1:$FCGI_PORT/" "$TOP/etc/nginx/immortal.conf"
+		echo "}"
+	} >"$T/nginx/nginx.conf"
+	nginx -p "$T/nginx" -c "$T/nginx/nginx.conf" 2>"$T/nginx/start.err" ||
+		{ echo "nginx failed to start"; cat "$T/nginx/start.err"; return 1; }
+	wait_until 10 port_open "$NGINX_PORT"
+}
+
+nginx_stop() {
+	[ -f "$T/nginx/nginx.pid" ] && kill -QUIT "$(cat "$T/nginx/nginx.pid")" 2>/dev/null
+}
+
+stack_stop() {
+	nginx_stop
+	immortal_stop "$FCGI_PORT"
+	[ -n "${MOCK_PID:-}" ] && kill -TERM "$MOCK_PID" 2>/dev/null && wait "$MOCK_PID" 2>/dev/null
+	true
+}
+
+# group NAME JSON: writes a group file.
+group() { printf '%s\n' "$2" >"$CONF/$1.json"; }
+
+# ep NAME OPTS [EXTRA_JSON_MEMBERS]: an endpoint on the mock with path options.
+ep() {
+	printf '{"name":"%s","baseurl":"%s/%s/v1","apikey":"%s","model":"model-%s"%s}' \
+		"$1" "$MOCK" "$2" "$SECRET" "$1" "${3:+,$3}"
+}
+
+# ep_refused NAME: an endpoint nobody listens on.
+ep_refused() {
+	printf '{"name":"%s","baseurl":"http://127.0.0.1:1/v1","apikey":"%s","model":"m"}' "$1" "$SECRET"
+}
+
+# ---- clients ---------------------------------------------------------------------
+
+# chat GROUP [STREAM] [EXTRA]: POSTs a chat request through nginx; the answer's
+# headers go to $T/h, its body to $T/b; prints the HTTP status.
+chat() {
+	local stream=${2:-false} extra=${3:-}
+	curl -s -o "$T/b" -D "$T/h" -w '%{http_code}' --max-time 60 \
+		-H 'Content-Type: application/json' -X POST "$URL/v1/chat/completions" \
+		--data "{\"model\":\"$1\",\"stream\":$stream,\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]${extra:+,$extra}}"
+}
+
+# header NAME: a header of the last answer.
+header() { sed -n "s/^$1: *//Ip" "$T/h" | tr -d '\r' | tail -1; }
+
+# sse_text FILE: the content the SSE stream in FILE carries, joined.
+sse_text() {
+	sed -n 's/^data: //p' "$1" | grep -v '^\[DONE\]$' |
+		jq -j '.choices[]?.delta.content // empty' 2>/dev/null
+}
+
+# sse_done_count FILE: how many data: [DONE] lines.
+sse_done_count() { grep -c '^data: \[DONE\]$' "$1"; }
+
+mock_stat() { curl -s "$MOCK/control/count?key=$1" | jq -r ".$2"; }
+
+# mock_is KEY FIELD VALUE: true when the mock's counter has that value.
+mock_is() { [ "$(mock_stat "$1" "$2")" = "$3" ]; }
+
+# ---- assertions ------------------------------------------------------------------
+
+fail() { echo "    FAIL: $*"; return 1; }
+
+expect_eq() {
+	[ "$1" = "$2" ] || fail "${3:-value}: expected [$2], got [$1]"
+}
+
+expect_match() {
+	printf '%s' "$1" | grep -Eq -- "$2" || fail "${3:-value}: [$1] does not match /$2/"
+}
+
+expect_no_match() {
+	! printf '%s' "$1" | grep -Eq -- "$2" || fail "${3:-value}: [$1] matches /$2/"
+}
+
+# expect_json FILE JQ EXPECTED
+expect_json() {
+	local got
+	got=$(jq -r "$2" "$1" 2>/dev/null) || { fail "$1 is not JSON: $(head -c 300 "$1")"; return 1; }
+	[ "$got" = "$3" ] || fail "$2: expected [$3], got [$got] in $(head -c 400 "$1")"
+}

@@ -1,0 +1,1652 @@
+/*
+ * tests/mock_upstream.c: a misbehaving OpenAI-compatible upstream.
+ *
+ * Plays an LLM provider for the tests, the quick-start demo and the
+ * benchmark.  It answers POST .../chat/completions and misbehaves on purpose
+ * according to the first path segment (see tests/MOCK_UPSTREAM.md), keeps
+ * per-OPTS counters and the last request for the tests to inspect, and
+ * offers gates so a test can hold a stream at a known point.
+ *
+ * libmicrohttpd runs one thread per connection, so every delay is a plain
+ * sleep in the connection's own thread; the sleep is a poll() on the
+ * client's socket, so a client that hangs up is noticed at once and counted.
+ */
+
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <time.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <json-c/json.h>
+#include <microhttpd.h>
+
+#define MOCK_BODY_MAX (16u * 1024u * 1024u)
+#define MOCK_BUCKETS 1024u
+#define MOCK_STEP_MS 250L           /* bounds how long a sleep can miss a stop */
+#define MOCK_GATE_STEP_MS 50L       /* a parked waiter checks its client this often */
+#define MOCK_NUM_MAX 1000000000L    /* keeps option arithmetic far from overflow */
+#define MOCK_CHUNKS_MAX 1000000L
+#define MOCK_CREATED 1700000000
+#define MOCK_STACK_SIZE (256u * 1024u)
+#define MOCK_CONN_LIMIT 20000u
+#define MOCK_JSON_FLAGS (JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
+#define MOCK_COMMENT ": OPENROUTER PROCESSING\n\n"
+
+/* ---- types ------------------------------------------------------------ */
+
+struct mock_buf {
+    char *data;
+    size_t len;
+    size_t cap;
+};
+
+struct mock_opts {
+    char *text;              /* owned, cut up copy of OPTS; strings point in */
+    long status;             /* 0: off */
+    const char *code;
+    const char *etype;
+    const char *retry_after;
+    const char *gate;
+    long fail_first;         /* -1: off */
+    long stall;              /* -1: off */
+    long cut;                /* -1: off */
+    long sse_error_after;    /* -1: off */
+    long delay;
+    long first_delay;
+    long chunks;
+    long comments;
+    long reasoning;
+    bool hang;
+    bool nodone;
+    bool badevent;
+    bool garbage;
+    bool or_error;
+    bool empty;
+    bool tools;
+    bool echo;
+};
+
+struct mock_counts {
+    long requests;
+    long completed;
+    long aborted;
+    long active;
+};
+
+struct mock_last {
+    char *body;              /* raw request body as received */
+    char *authorization;
+    char *referer;
+    char *title;
+    char *path;
+};
+
+struct mock_key {
+    struct mock_key *next;
+    char *name;
+    struct mock_counts n;
+    struct mock_last *last;
+};
+
+struct mock_gate {
+    struct mock_gate *next;
+    char *name;
+};
+
+enum mock_kind { MOCK_KIND_OTHER, MOCK_KIND_CHAT };
+
+enum mock_phase {
+    MOCK_PH_COMMENTS,
+    MOCK_PH_OR_ERROR,
+    MOCK_PH_ROLE,
+    MOCK_PH_CONTENT,
+    MOCK_PH_FINISH,
+    MOCK_PH_USAGE,
+    MOCK_PH_DONE,
+    MOCK_PH_END
+};
+
+/* What producing the next stream event led to. */
+enum mock_step {
+    MOCK_STEP_DATA,          /* r->out holds an event */
+    MOCK_STEP_AGAIN,         /* phase moved on without output */
+    MOCK_STEP_END,           /* end the response normally */
+    MOCK_STEP_FAIL           /* drop the connection */
+};
+
+struct mock_req {
+    atomic_int refs;         /* the connection and the stream response */
+    enum mock_kind kind;
+    struct MHD_Connection *conn;
+    int fd;
+    char method[8];
+    char path[160];          /* for the log line only */
+    struct mock_buf body;
+    bool too_big;
+    bool oom;
+    struct mock_opts opts;
+    struct mock_key *key;
+    unsigned long gen;
+    long ordinal;
+    char id[48];
+    bool accounted;
+    const char *outcome;
+    unsigned status;
+    json_object *req_json;
+    json_object *chunk;      /* stream chunk envelope, see mock_jchunk_shell */
+    json_object *choice;     /* borrowed from chunk */
+    const char *model;
+    bool stream;
+    bool include_usage;
+    char *echo_text;
+    enum mock_phase phase;
+    long i;                  /* events of this phase sent so far */
+    long n_content;          /* content chunks this stream will carry */
+    bool first_waited;
+    bool gate_passed;
+    bool bad_sent;
+    struct mock_buf out;
+    size_t out_off;
+};
+
+struct mock_args {
+    const char *bind;
+    long port;
+    bool quiet;
+};
+
+/* ---- shared state ------------------------------------------------------ */
+
+/* One mutex guards counters, last requests, gates and the serial. */
+static pthread_mutex_t mock_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t mock_gate_cv;
+static struct mock_key *mock_keys[MOCK_BUCKETS];
+static struct mock_gate *mock_gates;
+static unsigned long mock_generation;   /* bumped by reset, see mock_account */
+static unsigned long mock_serial;
+static atomic_bool mock_stopping;
+static bool mock_quiet;
+
+/* ---- small utilities --------------------------------------------------- */
+
+static long long mock_now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static bool mock_buf_add(struct mock_buf *b, const char *s, size_t n)
+{
+    if (n >= SIZE_MAX / 2 - b->len)
+        return false;
+    if (b->len + n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 256;
+        while (cap < b->len + n + 1)
+            cap *= 2;
+        char *p = realloc(b->data, cap);
+        if (p == NULL)
+            return false;
+        b->data = p;
+        b->cap = cap;
+    }
+    memcpy(b->data + b->len, s, n);
+    b->len += n;
+    b->data[b->len] = '\0';
+    return true;
+}
+
+static bool mock_buf_str(struct mock_buf *b, const char *s)
+{
+    return mock_buf_add(b, s, strlen(s));
+}
+
+static char *mock_strdup_or_null(const char *s, bool *ok)
+{
+    if (s == NULL)
+        return NULL;
+    char *d = strdup(s);
+    if (d == NULL)
+        *ok = false;
+    return d;
+}
+
+static size_t mock_hash(const char *s)
+{
+    size_t h = 5381;
+
+    while (*s)
+        h = h * 33 + (unsigned char)*s++;
+    return h % MOCK_BUCKETS;
+}
+
+static bool mock_ends_with(const char *s, const char *suffix)
+{
+    size_t ls = strlen(s), lx = strlen(suffix);
+
+    return ls >= lx && strcmp(s + ls - lx, suffix) == 0;
+}
+
+/* ---- options ----------------------------------------------------------- */
+
+enum mock_optkind { MOCK_OPT_FLAG, MOCK_OPT_NUM, MOCK_OPT_STR };
+
+struct mock_optdef {
+    const char *name;
+    enum mock_optkind kind;
+    size_t off;
+};
+
+#define MOCK_OPT(n, k, f) { n, k, offsetof(struct mock_opts, f) }
+
+static const struct mock_optdef mock_optdefs[] = {
+    MOCK_OPT("status", MOCK_OPT_NUM, status),
+    MOCK_OPT("code", MOCK_OPT_STR, code),
+    MOCK_OPT("etype", MOCK_OPT_STR, etype),
+    MOCK_OPT("retry_after", MOCK_OPT_STR, retry_after),
+    MOCK_OPT("fail_first", MOCK_OPT_NUM, fail_first),
+    MOCK_OPT("hang", MOCK_OPT_FLAG, hang),
+    MOCK_OPT("stall", MOCK_OPT_NUM, stall),
+    MOCK_OPT("delay", MOCK_OPT_NUM, delay),
+    MOCK_OPT("first_delay", MOCK_OPT_NUM, first_delay),
+    MOCK_OPT("chunks", MOCK_OPT_NUM, chunks),
+    MOCK_OPT("cut", MOCK_OPT_NUM, cut),
+    MOCK_OPT("nodone", MOCK_OPT_FLAG, nodone),
+    MOCK_OPT("sse_error", MOCK_OPT_NUM, sse_error_after),
+    MOCK_OPT("sse_error_after", MOCK_OPT_NUM, sse_error_after),
+    MOCK_OPT("badevent", MOCK_OPT_FLAG, badevent),
+    MOCK_OPT("garbage", MOCK_OPT_FLAG, garbage),
+    MOCK_OPT("or_error", MOCK_OPT_FLAG, or_error),
+    MOCK_OPT("comments", MOCK_OPT_NUM, comments),
+    MOCK_OPT("empty", MOCK_OPT_FLAG, empty),
+    MOCK_OPT("reasoning", MOCK_OPT_NUM, reasoning),
+    MOCK_OPT("tools", MOCK_OPT_FLAG, tools),
+    MOCK_OPT("gate", MOCK_OPT_STR, gate),
+    MOCK_OPT("echo", MOCK_OPT_FLAG, echo),
+};
+
+/* A bare numeric option (`stall`, `sse_error`) means 0; junk is ignored. */
+static void mock_opt_num(long *dst, const char *v)
+{
+    char *end;
+
+    if (v == NULL || *v == '\0') {
+        *dst = 0;
+        return;
+    }
+    errno = 0;
+    long n = strtol(v, &end, 10);
+    if (errno != 0 || *end != '\0' || n < 0)
+        return;
+    *dst = n > MOCK_NUM_MAX ? MOCK_NUM_MAX : n;
+}
+
+static void mock_opt_apply(struct mock_opts *o, const char *name, const char *v)
+{
+    for (size_t k = 0; k < sizeof mock_optdefs / sizeof mock_optdefs[0]; k++) {
+        const struct mock_optdef *d = &mock_optdefs[k];
+        if (strcmp(d->name, name) != 0)
+            continue;
+        char *field = (char *)o + d->off;
+        if (d->kind == MOCK_OPT_FLAG)
+            *(bool *)(void *)field = v == NULL || strcmp(v, "0") != 0;
+        else if (d->kind == MOCK_OPT_NUM)
+            mock_opt_num((long *)(void *)field, v);
+        else if (v != NULL && *v != '\0')
+            *(const char **)(void *)field = v;
+        return;
+    }
+}
+
+static void mock_opts_defaults(struct mock_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    o->fail_first = -1;
+    o->stall = -1;
+    o->cut = -1;
+    o->sse_error_after = -1;
+    o->chunks = 5;
+}
+
+static bool mock_opts_parse(struct mock_opts *o, const char *opts)
+{
+    char *save = NULL;
+
+    mock_opts_defaults(o);
+    o->text = strdup(opts);
+    if (o->text == NULL)
+        return false;
+    for (char *it = strtok_r(o->text, ",", &save); it != NULL;
+         it = strtok_r(NULL, ",", &save)) {
+        char *eq = strchr(it, '=');
+        if (eq != NULL)
+            *eq++ = '\0';
+        mock_opt_apply(o, it, eq);
+    }
+    if (o->status < 100 || o->status > 999)
+        o->status = 0;
+    if (o->chunks > MOCK_CHUNKS_MAX)
+        o->chunks = MOCK_CHUNKS_MAX;
+    return true;
+}
+
+/*
+ * Once fail_first is used up the request must look healthy.  first_delay
+ * counts as a failure (a slow first byte is what a first-byte timeout test
+ * wants to see only once); delay, comments, gate and the content shapers
+ * (chunks, reasoning, tools, echo) stay, they describe a healthy answer.
+ */
+static void mock_opts_heal(struct mock_opts *o)
+{
+    o->status = 0;
+    o->code = o->etype = o->retry_after = NULL;
+    o->hang = o->nodone = o->badevent = false;
+    o->garbage = o->or_error = o->empty = false;
+    o->stall = o->cut = o->sse_error_after = -1;
+    o->first_delay = 0;
+}
+
+/* ---- counters, last requests, gates ------------------------------------ */
+
+static struct mock_key *mock_key_get_locked(const char *name)
+{
+    size_t h = mock_hash(name);
+
+    for (struct mock_key *k = mock_keys[h]; k != NULL; k = k->next)
+        if (strcmp(k->name, name) == 0)
+            return k;
+    struct mock_key *k = calloc(1, sizeof *k);
+    if (k == NULL)
+        return NULL;
+    k->name = strdup(name);
+    if (k->name == NULL) {
+        free(k);
+        return NULL;
+    }
+    k->next = mock_keys[h];
+    mock_keys[h] = k;
+    return k;
+}
+
+static void mock_last_free(struct mock_last *l)
+{
+    if (l == NULL)
+        return;
+    free(l->body);
+    free(l->authorization);
+    free(l->referer);
+    free(l->title);
+    free(l->path);
+    free(l);
+}
+
+static void mock_count_request(struct mock_req *r, const char *name)
+{
+    pthread_mutex_lock(&mock_mu);
+    r->key = mock_key_get_locked(name);
+    if (r->key != NULL) {
+        r->key->n.requests++;
+        r->key->n.active++;
+        r->ordinal = r->key->n.requests;
+    }
+    r->gen = mock_generation;
+    unsigned long serial = ++mock_serial;
+    pthread_mutex_unlock(&mock_mu);
+    snprintf(r->id, sizeof r->id, "chatcmpl-mock-%lu", serial);
+}
+
+/*
+ * Settle a request's outcome once.  This runs as soon as the outcome is
+ * known (final event produced, hang-up seen) rather than only in the
+ * completion callback, so a test reading counters right after its client
+ * finished does not race the mock.  A reset in between orphans the request.
+ */
+static void mock_account(struct mock_req *r, bool completed)
+{
+    if (r->accounted || r->kind != MOCK_KIND_CHAT)
+        return;
+    r->accounted = true;
+    r->outcome = completed ? "completed" : "aborted";
+    if (r->key == NULL)
+        return;
+    pthread_mutex_lock(&mock_mu);
+    if (r->gen == mock_generation) {
+        r->key->n.active--;
+        if (completed)
+            r->key->n.completed++;
+        else
+            r->key->n.aborted++;
+    }
+    pthread_mutex_unlock(&mock_mu);
+}
+
+static const char *mock_header(struct mock_req *r, const char *name)
+{
+    return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
+}
+
+/* OpenRouter's attribution headers; plain Referer is a fallback for curl -e. */
+static const char *mock_referer(struct mock_req *r)
+{
+    const char *v = mock_header(r, "HTTP-Referer");
+
+    return v != NULL ? v : mock_header(r, "Referer");
+}
+
+/* Takes the body buffer: the request needs only its parsed form later. */
+static void mock_store_last(struct mock_req *r, const char *url)
+{
+    bool ok = true;
+    struct mock_last *l = calloc(1, sizeof *l);
+
+    if (l == NULL || r->key == NULL) {
+        free(l);
+        return;
+    }
+    l->authorization = mock_strdup_or_null(mock_header(r, "Authorization"), &ok);
+    l->referer = mock_strdup_or_null(mock_referer(r), &ok);
+    l->title = mock_strdup_or_null(mock_header(r, "X-Title"), &ok);
+    l->path = mock_strdup_or_null(url, &ok);
+    l->body = r->body.data ? r->body.data : mock_strdup_or_null("", &ok);
+    r->body = (struct mock_buf){ 0 };
+    if (!ok) {
+        mock_last_free(l);
+        return;
+    }
+    pthread_mutex_lock(&mock_mu);
+    struct mock_last *old = r->key->last;
+    r->key->last = l;
+    pthread_mutex_unlock(&mock_mu);
+    mock_last_free(old);
+}
+
+static bool mock_gate_is_open_locked(const char *name)
+{
+    for (struct mock_gate *g = mock_gates; g != NULL; g = g->next)
+        if (strcmp(g->name, name) == 0)
+            return true;
+    return false;
+}
+
+static bool mock_gate_open(const char *name)
+{
+    bool ok = true;
+
+    pthread_mutex_lock(&mock_mu);
+    if (!mock_gate_is_open_locked(name)) {
+        struct mock_gate *g = calloc(1, sizeof *g);
+        if (g != NULL)
+            g->name = strdup(name);
+        if (g == NULL || g->name == NULL) {
+            free(g);
+            ok = false;
+        } else {
+            g->next = mock_gates;
+            mock_gates = g;
+        }
+    }
+    pthread_cond_broadcast(&mock_gate_cv);
+    pthread_mutex_unlock(&mock_mu);
+    return ok;
+}
+
+static void mock_gates_free_locked(void)
+{
+    while (mock_gates != NULL) {
+        struct mock_gate *g = mock_gates;
+        mock_gates = g->next;
+        free(g->name);
+        free(g);
+    }
+}
+
+static void mock_reset(void)
+{
+    pthread_mutex_lock(&mock_mu);
+    mock_generation++;
+    for (size_t h = 0; h < MOCK_BUCKETS; h++)
+        for (struct mock_key *k = mock_keys[h]; k != NULL; k = k->next) {
+            k->n = (struct mock_counts){ 0 };
+            mock_last_free(k->last);
+            k->last = NULL;
+        }
+    mock_gates_free_locked();
+    pthread_mutex_unlock(&mock_mu);
+}
+
+/* Keys stay allocated until exit: live requests point at them. */
+static void mock_state_free(void)
+{
+    pthread_mutex_lock(&mock_mu);
+    for (size_t h = 0; h < MOCK_BUCKETS; h++)
+        while (mock_keys[h] != NULL) {
+            struct mock_key *k = mock_keys[h];
+            mock_keys[h] = k->next;
+            mock_last_free(k->last);
+            free(k->name);
+            free(k);
+        }
+    mock_gates_free_locked();
+    pthread_mutex_unlock(&mock_mu);
+}
+
+/* ---- waiting ----------------------------------------------------------- */
+
+/* POLLRDHUP fires on the peer's FIN even while its data sits unread. */
+static bool mock_poll_gone(int fd, long ms)
+{
+    struct pollfd p = { .fd = fd, .events = POLLRDHUP, .revents = 0 };
+    int n = poll(&p, 1, (int)ms);
+
+    if (n < 0)
+        return errno != EINTR;
+    return n > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR | POLLNVAL));
+}
+
+/* Sleeps ms (forever if negative); false if the client or the mock left. */
+static bool mock_wait(struct mock_req *r, long ms)
+{
+    long long end = ms < 0 ? -1 : mock_now_ms() + ms;
+
+    if (ms == 0)
+        return true;
+    for (;;) {
+        if (atomic_load(&mock_stopping))
+            return false;
+        long step = MOCK_STEP_MS;
+        if (end >= 0) {
+            long long left = end - mock_now_ms();
+            if (left <= 0)
+                return true;
+            if (left < step)
+                step = (long)left;
+        }
+        if (mock_poll_gone(r->fd, step))
+            return false;
+    }
+}
+
+static void mock_deadline(struct timespec *ts, long ms)
+{
+    clock_gettime(CLOCK_MONOTONIC, ts);
+    ts->tv_nsec += ms * 1000000L;
+    ts->tv_sec += ts->tv_nsec / 1000000000L;
+    ts->tv_nsec %= 1000000000L;
+}
+
+/* Timed waits so a client that leaves while parked is still noticed. */
+static bool mock_gate_wait(struct mock_req *r, const char *name)
+{
+    bool ok = true;
+
+    pthread_mutex_lock(&mock_mu);
+    while (ok && !mock_gate_is_open_locked(name)) {
+        struct timespec ts;
+        mock_deadline(&ts, MOCK_GATE_STEP_MS);
+        pthread_cond_timedwait(&mock_gate_cv, &mock_mu, &ts);
+        pthread_mutex_unlock(&mock_mu);
+        ok = !atomic_load(&mock_stopping) && !mock_poll_gone(r->fd, 0);
+        pthread_mutex_lock(&mock_mu);
+    }
+    pthread_mutex_unlock(&mock_mu);
+    return ok;
+}
+
+/* ---- JSON building ----------------------------------------------------- */
+
+/* json-c signals allocation failure with NULL; never store a NULL value. */
+static bool mock_jset(json_object *o, const char *k, json_object *v)
+{
+    if (o == NULL || v == NULL) {
+        json_object_put(v);
+        return false;
+    }
+    if (json_object_object_add(o, k, v) != 0) {
+        json_object_put(v);
+        return false;
+    }
+    return true;
+}
+
+static bool mock_jpush(json_object *a, json_object *v)
+{
+    if (a == NULL || v == NULL || json_object_array_add(a, v) != 0) {
+        json_object_put(v);
+        return false;
+    }
+    return true;
+}
+
+/* A NULL string becomes JSON null, which json-c spells as a NULL object. */
+static bool mock_jset_str_or_null(json_object *o, const char *k, const char *v)
+{
+    if (v == NULL)
+        return o != NULL && json_object_object_add(o, k, NULL) == 0;
+    return mock_jset(o, k, json_object_new_string(v));
+}
+
+static json_object *mock_jcheck(json_object *o, bool ok)
+{
+    if (ok)
+        return o;
+    json_object_put(o);
+    return NULL;
+}
+
+static json_object *mock_jerror(const char *message, const char *type,
+                                const char *code)
+{
+    json_object *o = json_object_new_object();
+    json_object *e = json_object_new_object();
+    bool ok = mock_jset(e, "message", json_object_new_string(message)) &&
+              mock_jset(e, "type", json_object_new_string(type)) &&
+              mock_jset(e, "code", json_object_new_string(code));
+
+    if (!ok) {
+        json_object_put(e);
+        e = NULL;
+    }
+    return mock_jcheck(o, mock_jset(o, "error", e));
+}
+
+/* The provider-side errors carry a numeric code, in two key orders. */
+static json_object *mock_jerror_num(const char *message, bool code_first)
+{
+    json_object *o = json_object_new_object();
+    json_object *e = json_object_new_object();
+    bool ok = code_first
+        ? mock_jset(e, "code", json_object_new_int(502)) &&
+          mock_jset(e, "message", json_object_new_string(message))
+        : mock_jset(e, "message", json_object_new_string(message)) &&
+          mock_jset(e, "code", json_object_new_int(502));
+
+    if (!ok) {
+        json_object_put(e);
+        e = NULL;
+    }
+    return mock_jcheck(o, mock_jset(o, "error", e));
+}
+
+static json_object *mock_jor_error(void)
+{
+    return mock_jerror_num("provider returned error", true);
+}
+
+static json_object *mock_jhead(const struct mock_req *r, const char *object)
+{
+    json_object *o = json_object_new_object();
+    bool ok = mock_jset(o, "id", json_object_new_string(r->id)) &&
+              mock_jset(o, "object", json_object_new_string(object)) &&
+              mock_jset(o, "created", json_object_new_int64(MOCK_CREATED)) &&
+              mock_jset(o, "model", json_object_new_string(r->model));
+
+    return mock_jcheck(o, ok);
+}
+
+static json_object *mock_jusage(long n)
+{
+    json_object *u = json_object_new_object();
+    bool ok = mock_jset(u, "prompt_tokens", json_object_new_int64(3)) &&
+              mock_jset(u, "completion_tokens", json_object_new_int64(n)) &&
+              mock_jset(u, "total_tokens", json_object_new_int64(n + 3));
+
+    return mock_jcheck(u, ok);
+}
+
+/*
+ * The chunk envelope, built once per stream and refilled per event: with
+ * thousands of streams, per-event allocations are what the mock pays most.
+ */
+static bool mock_jchunk_shell(struct mock_req *r)
+{
+    json_object *o = mock_jhead(r, "chat.completion.chunk");
+    json_object *choices = json_object_new_array();
+    json_object *c = json_object_new_object();
+    bool ok = mock_jset(c, "index", json_object_new_int(0)) &&
+              json_object_object_add(c, "delta", NULL) == 0 &&
+              json_object_object_add(c, "finish_reason", NULL) == 0;
+
+    if (!ok) {
+        json_object_put(c);
+        c = NULL;
+    }
+    if (!mock_jpush(choices, c)) {
+        json_object_put(choices);
+        choices = NULL;
+    }
+    if (!mock_jset(o, "choices", choices)) {
+        json_object_put(o);
+        return false;
+    }
+    r->chunk = o;
+    r->choice = c;
+    return true;
+}
+
+static const char *mock_finish_reason(const struct mock_req *r)
+{
+    return r->opts.tools ? "tool_calls" : "stop";
+}
+
+/* Token i of the default answer: "w1", " w2", ... */
+static void mock_token(long i, char *buf, size_t size)
+{
+    snprintf(buf, size, i == 0 ? "w%ld" : " w%ld", i + 1);
+}
+
+/* The full tool call, or one of its three streamed fragments (part 0-2). */
+static json_object *mock_jtool_call(int part)
+{
+    static const char *const args[] = { "", "{\"city\":", "\"Paris\"}" };
+    json_object *call = json_object_new_object();
+    json_object *fn = json_object_new_object();
+    bool whole = part < 0;
+    bool ok = (whole || mock_jset(call, "index", json_object_new_int(0)));
+
+    if (ok && part <= 0)
+        ok = mock_jset(call, "id", json_object_new_string("call_mock_1")) &&
+             mock_jset(call, "type", json_object_new_string("function")) &&
+             mock_jset(fn, "name", json_object_new_string("get_weather"));
+    if (ok)
+        ok = mock_jset(fn, "arguments", json_object_new_string(
+                 whole ? "{\"city\":\"Paris\"}" : args[part]));
+    if (!ok) {
+        json_object_put(fn);
+        fn = NULL;
+    }
+    return mock_jcheck(call, mock_jset(call, "function", fn));
+}
+
+static json_object *mock_jtool_calls(int part)
+{
+    json_object *a = json_object_new_array();
+
+    return mock_jcheck(a, mock_jpush(a, mock_jtool_call(part)));
+}
+
+/* The stream delta for content chunk i. */
+static json_object *mock_jdelta(const struct mock_req *r, long i)
+{
+    json_object *d = json_object_new_object();
+    char tok[32];
+
+    if (r->opts.tools)
+        return mock_jcheck(d, mock_jset(d, "tool_calls",
+                                        mock_jtool_calls((int)i)));
+    if (r->opts.echo)
+        return mock_jcheck(d, mock_jset(d, "content",
+                                        json_object_new_string(r->echo_text)));
+    mock_token(i, tok, sizeof tok);
+    return mock_jcheck(d, mock_jset(d, i < r->opts.reasoning
+                                        ? "reasoning_content" : "content",
+                                    json_object_new_string(tok)));
+}
+
+/* The echo content: the request as the mock received it. */
+static char *mock_echo_text(struct mock_req *r)
+{
+    json_object *o = json_object_new_object();
+    bool ok = mock_jset(o, "body", json_object_get(r->req_json)) &&
+              mock_jset_str_or_null(o, "authorization",
+                                    mock_header(r, "Authorization")) &&
+              mock_jset_str_or_null(o, "referer", mock_referer(r)) &&
+              mock_jset_str_or_null(o, "title", mock_header(r, "X-Title"));
+    char *text = NULL;
+
+    if (ok) {
+        const char *s = json_object_to_json_string_ext(o, MOCK_JSON_FLAGS);
+        text = s != NULL ? strdup(s) : NULL;
+    }
+    json_object_put(o);
+    return text;
+}
+
+/* Non-stream: the text of all tokens from..to (exclusive). */
+static bool mock_tokens_text(long from, long to, struct mock_buf *b)
+{
+    char tok[32];
+
+    if (!mock_buf_str(b, ""))
+        return false;
+    for (long i = from; i < to; i++) {
+        mock_token(i, tok, sizeof tok);
+        if (!mock_buf_str(b, tok))
+            return false;
+    }
+    return true;
+}
+
+static bool mock_jmessage_text(const struct mock_req *r, json_object *m)
+{
+    struct mock_buf content = { 0 }, reasoning = { 0 };
+    long n = r->opts.empty ? 0 : r->opts.chunks;
+    long k = r->opts.reasoning < n ? r->opts.reasoning : n;
+    bool ok;
+
+    if (r->opts.echo && !r->opts.empty)
+        return mock_jset(m, "content", json_object_new_string(r->echo_text));
+    ok = mock_tokens_text(k, n, &content) && mock_tokens_text(0, k, &reasoning) &&
+         mock_jset(m, "content", json_object_new_string(content.data));
+    if (ok && k > 0)
+        ok = mock_jset(m, "reasoning_content",
+                       json_object_new_string(reasoning.data));
+    free(content.data);
+    free(reasoning.data);
+    return ok;
+}
+
+static json_object *mock_jmessage(const struct mock_req *r)
+{
+    json_object *m = json_object_new_object();
+    bool ok = mock_jset(m, "role", json_object_new_string("assistant"));
+
+    if (ok && r->opts.tools && !r->opts.empty)
+        ok = json_object_object_add(m, "content", NULL) == 0 &&
+             mock_jset(m, "tool_calls", mock_jtool_calls(-1));
+    else if (ok)
+        ok = mock_jmessage_text(r, m);
+    return mock_jcheck(m, ok);
+}
+
+static long mock_completion_tokens(const struct mock_req *r)
+{
+    if (r->opts.empty)
+        return 0;
+    if (r->opts.tools)
+        return 3;
+    return r->opts.echo ? 1 : r->opts.chunks;
+}
+
+static json_object *mock_jcompletion(const struct mock_req *r)
+{
+    json_object *o = mock_jhead(r, "chat.completion");
+    json_object *choices = json_object_new_array();
+    json_object *c = json_object_new_object();
+    bool ok = mock_jset(c, "index", json_object_new_int(0)) &&
+              mock_jset(c, "message", mock_jmessage(r)) &&
+              mock_jset(c, "finish_reason",
+                        json_object_new_string(r->opts.empty
+                                               ? "stop" : mock_finish_reason(r)));
+
+    if (!ok) {
+        json_object_put(c);
+        c = NULL;
+    }
+    if (!mock_jpush(choices, c)) {
+        json_object_put(choices);
+        choices = NULL;
+    }
+    ok = mock_jset(o, "choices", choices) &&
+         mock_jset(o, "usage", mock_jusage(mock_completion_tokens(r)));
+    return mock_jcheck(o, ok);
+}
+
+/* ---- plain responses --------------------------------------------------- */
+
+static enum MHD_Result mock_queue(struct mock_req *r, unsigned status,
+                                  struct MHD_Response *resp, const char *ctype)
+{
+    if (resp == NULL)
+        return MHD_NO;
+    bool ok = MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+                                      ctype) == MHD_YES;
+    if (ok && r->opts.retry_after != NULL)
+        ok = MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER,
+                                     r->opts.retry_after) == MHD_YES;
+    enum MHD_Result ret = ok ? MHD_queue_response(r->conn, status, resp) : MHD_NO;
+    MHD_destroy_response(resp);
+    r->status = status;
+    return ret;
+}
+
+/* The request is settled when its answer is handed over, see mock_account. */
+static enum MHD_Result mock_reply_text(struct mock_req *r, unsigned status,
+                                       const char *ctype, const char *text)
+{
+    struct MHD_Response *resp = MHD_create_response_from_buffer(
+        strlen(text), (void *)text, MHD_RESPMEM_MUST_COPY);
+
+    mock_account(r, true);
+    return mock_queue(r, status, resp, ctype);
+}
+
+/* Takes o; a NULL o (allocation failed) answers a bare 500. */
+static enum MHD_Result mock_reply_json(struct mock_req *r, unsigned status,
+                                       json_object *o)
+{
+    const char *s = o ? json_object_to_json_string_ext(o, MOCK_JSON_FLAGS) : NULL;
+    enum MHD_Result ret;
+
+    if (s == NULL)
+        ret = mock_reply_text(r, 500, "text/plain", "mock: out of memory");
+    else
+        ret = mock_reply_text(r, status, "application/json", s);
+    json_object_put(o);
+    return ret;
+}
+
+static enum MHD_Result mock_reply_error(struct mock_req *r, unsigned status,
+                                        const char *message, const char *code)
+{
+    return mock_reply_json(r, status,
+                           mock_jerror(message, "invalid_request_error", code));
+}
+
+static enum MHD_Result mock_reply_status(struct mock_req *r)
+{
+    char message[64], code[32];
+
+    snprintf(message, sizeof message, "mock status %ld", r->opts.status);
+    snprintf(code, sizeof code, "mock_%ld", r->opts.status);
+    return mock_reply_json(r, (unsigned)r->opts.status,
+        mock_jerror(message, r->opts.etype ? r->opts.etype : "mock_error",
+                    r->opts.code ? r->opts.code : code));
+}
+
+/* ---- streaming --------------------------------------------------------- */
+
+/* Each event is one callback return, so MHD flushes it on its own. */
+static enum mock_step mock_emit_json(struct mock_req *r, json_object *o)
+{
+    const char *s = o ? json_object_to_json_string_ext(o, MOCK_JSON_FLAGS) : NULL;
+    bool ok = s != NULL && mock_buf_str(&r->out, "data: ") &&
+              mock_buf_str(&r->out, s) && mock_buf_str(&r->out, "\n\n");
+
+    if (ok)
+        return MOCK_STEP_DATA;
+    mock_account(r, false);
+    return MOCK_STEP_FAIL;
+}
+
+/* Takes o. */
+static enum mock_step mock_emit(struct mock_req *r, json_object *o)
+{
+    enum mock_step st = mock_emit_json(r, o);
+
+    json_object_put(o);
+    return st;
+}
+
+/* Takes delta; finish NULL is a JSON null. */
+static enum mock_step mock_emit_chunk(struct mock_req *r, json_object *delta,
+                                      const char *finish)
+{
+    if (r->chunk == NULL && !mock_jchunk_shell(r))
+        json_object_put(delta);
+    else if (mock_jset(r->choice, "delta", delta) &&
+             mock_jset_str_or_null(r->choice, "finish_reason", finish))
+        return mock_emit_json(r, r->chunk);
+    mock_account(r, false);
+    return MOCK_STEP_FAIL;
+}
+
+static enum mock_step mock_emit_raw(struct mock_req *r, const char *text)
+{
+    if (mock_buf_str(&r->out, text))
+        return MOCK_STEP_DATA;
+    mock_account(r, false);
+    return MOCK_STEP_FAIL;
+}
+
+/* The event about to be emitted is the last one. */
+static void mock_stream_last(struct mock_req *r)
+{
+    r->phase = MOCK_PH_END;
+    mock_account(r, true);
+}
+
+static enum mock_step mock_gone(struct mock_req *r)
+{
+    mock_account(r, false);
+    return MOCK_STEP_FAIL;
+}
+
+static enum mock_step mock_ph_comments(struct mock_req *r)
+{
+    if (r->i > 0 && !mock_wait(r, r->opts.delay))
+        return mock_gone(r);
+    if (r->i < r->opts.comments) {
+        r->i++;
+        return mock_emit_raw(r, MOCK_COMMENT);
+    }
+    r->phase = r->opts.or_error ? MOCK_PH_OR_ERROR : MOCK_PH_ROLE;
+    r->i = 0;
+    return MOCK_STEP_AGAIN;
+}
+
+static enum mock_step mock_ph_or_error(struct mock_req *r)
+{
+    if (r->i++ == 0)
+        return mock_emit_raw(r, MOCK_COMMENT);
+    mock_stream_last(r);
+    return mock_emit(r, mock_jor_error());
+}
+
+static enum mock_step mock_ph_role(struct mock_req *r)
+{
+    json_object *d = json_object_new_object();
+    bool ok = mock_jset(d, "role", json_object_new_string("assistant")) &&
+              mock_jset(d, "content", json_object_new_string(""));
+
+    r->phase = MOCK_PH_CONTENT;
+    r->i = 0;
+    return mock_emit_chunk(r, mock_jcheck(d, ok), NULL);
+}
+
+static long mock_min(long a, long b)
+{
+    return a < b ? a : b;
+}
+
+/* Misbehaviour that takes over before content chunk r->i, if any. */
+static bool mock_content_break(struct mock_req *r, enum mock_step *st)
+{
+    const struct mock_opts *o = &r->opts;
+    long n = r->n_content;
+
+    if (o->cut >= 0 && r->i >= mock_min(o->cut, n)) {
+        mock_account(r, true);  /* deliberate: the mock did what was asked */
+        *st = MOCK_STEP_FAIL;
+    } else if (o->stall >= 0 && r->i >= mock_min(o->stall, n)) {
+        mock_wait(r, -1);
+        *st = mock_gone(r);
+    } else if (o->sse_error_after >= 0 && r->i >= mock_min(o->sse_error_after, n)) {
+        mock_stream_last(r);
+        *st = mock_emit(r, mock_jerror_num("mock sse error", false));
+    } else if (r->i == 1 && o->gate != NULL && !r->gate_passed) {
+        r->gate_passed = true;
+        if (mock_gate_wait(r, o->gate))
+            return false;
+        *st = mock_gone(r);
+    } else if (r->i == 1 && o->badevent && !r->bad_sent) {
+        r->bad_sent = true;
+        *st = mock_emit_raw(r, "data: this is not json\n\n");
+    } else {
+        return false;
+    }
+    return true;
+}
+
+static enum mock_step mock_ph_content(struct mock_req *r)
+{
+    enum mock_step st;
+
+    if (!r->first_waited) {
+        r->first_waited = true;
+        if (!mock_wait(r, r->opts.first_delay))
+            return mock_gone(r);
+    }
+    if (mock_content_break(r, &st))
+        return st;
+    if (r->i >= r->n_content) {
+        r->phase = MOCK_PH_FINISH;
+        return MOCK_STEP_AGAIN;
+    }
+    if (r->i > 0 && !mock_wait(r, r->opts.delay))
+        return mock_gone(r);
+    json_object *d = mock_jdelta(r, r->i++);
+    return mock_emit_chunk(r, d, NULL);
+}
+
+static enum mock_step mock_ph_finish(struct mock_req *r)
+{
+    json_object *d = json_object_new_object();
+
+    r->phase = r->include_usage ? MOCK_PH_USAGE : MOCK_PH_DONE;
+    if (r->phase == MOCK_PH_DONE && r->opts.nodone)
+        mock_stream_last(r);
+    return mock_emit_chunk(r, d, mock_finish_reason(r));
+}
+
+static enum mock_step mock_ph_usage(struct mock_req *r)
+{
+    json_object *o = mock_jhead(r, "chat.completion.chunk");
+    bool ok = mock_jset(o, "choices", json_object_new_array()) &&
+              mock_jset(o, "usage", mock_jusage(r->n_content));
+
+    r->phase = MOCK_PH_DONE;
+    if (r->opts.nodone)
+        mock_stream_last(r);
+    return mock_emit(r, mock_jcheck(o, ok));
+}
+
+static enum mock_step mock_stream_next(struct mock_req *r)
+{
+    enum mock_step st = MOCK_STEP_AGAIN;
+
+    r->out.len = 0;
+    r->out_off = 0;
+    while (st == MOCK_STEP_AGAIN) {
+        switch (r->phase) {
+        case MOCK_PH_COMMENTS: st = mock_ph_comments(r); break;
+        case MOCK_PH_OR_ERROR: st = mock_ph_or_error(r); break;
+        case MOCK_PH_ROLE:     st = mock_ph_role(r); break;
+        case MOCK_PH_CONTENT:  st = mock_ph_content(r); break;
+        case MOCK_PH_FINISH:   st = mock_ph_finish(r); break;
+        case MOCK_PH_USAGE:    st = mock_ph_usage(r); break;
+        case MOCK_PH_DONE:
+            mock_stream_last(r);
+            st = mock_emit_raw(r, "data: [DONE]\n\n");
+            break;
+        case MOCK_PH_END:
+        default:
+            mock_account(r, true);
+            st = MOCK_STEP_END;
+            break;
+        }
+    }
+    return st;
+}
+
+/* An event larger than MHD's buffer (a big echo) goes out over several calls. */
+static ssize_t mock_stream_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    struct mock_req *r = cls;
+
+    (void)pos;
+    if (r->out_off >= r->out.len) {
+        enum mock_step st = mock_stream_next(r);
+        if (st == MOCK_STEP_END)
+            return MHD_CONTENT_READER_END_OF_STREAM;
+        if (st == MOCK_STEP_FAIL)
+            return MHD_CONTENT_READER_END_WITH_ERROR;
+    }
+    size_t n = r->out.len - r->out_off;
+    if (n > max)
+        n = max;
+    memcpy(buf, r->out.data + r->out_off, n);
+    r->out_off += n;
+    return (ssize_t)n;
+}
+
+static void mock_req_release(struct mock_req *r);
+
+static void mock_stream_free(void *cls)
+{
+    mock_req_release(cls);
+}
+
+static enum MHD_Result mock_reply_stream(struct mock_req *r)
+{
+    const struct mock_opts *o = &r->opts;
+    struct MHD_Response *resp;
+
+    if (o->empty)
+        r->n_content = 0;
+    else
+        r->n_content = o->tools ? 3 : o->echo ? 1 : o->chunks;
+    r->phase = MOCK_PH_COMMENTS;
+    atomic_fetch_add(&r->refs, 1);
+    resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16 * 1024,
+                                             mock_stream_read, r,
+                                             mock_stream_free);
+    if (resp == NULL) {
+        atomic_fetch_sub(&r->refs, 1);
+        return mock_reply_text(r, 500, "text/plain", "mock: out of memory");
+    }
+    if (MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL,
+                                "no-cache") != MHD_YES) {
+        MHD_destroy_response(resp);
+        return MHD_NO;
+    }
+    return mock_queue(r, 200, resp, "text/event-stream");
+}
+
+/* ---- chat completions -------------------------------------------------- */
+
+/* Returning MHD_NO without a response drops the connection: no status line. */
+static enum MHD_Result mock_hang(struct mock_req *r)
+{
+    mock_wait(r, -1);
+    mock_account(r, false);
+    return MHD_NO;
+}
+
+static bool mock_parse_body(struct mock_req *r)
+{
+    json_tokener *tok = json_tokener_new();
+    const char *s = r->body.data ? r->body.data : "";
+    size_t len = r->body.len;
+
+    if (tok == NULL)
+        return false;
+    r->req_json = json_tokener_parse_ex(tok, s, (int)len);
+    size_t end = json_tokener_get_parse_end(tok);
+    bool ok = json_tokener_get_error(tok) == json_tokener_success &&
+              json_object_is_type(r->req_json, json_type_object);
+    while (ok && end < len && strchr(" \t\r\n", s[end]) != NULL)
+        end++;
+    json_tokener_free(tok);
+    return ok && end == len;
+}
+
+static void mock_read_request(struct mock_req *r)
+{
+    json_object *v, *so;
+
+    r->model = "mock";
+    if (json_object_object_get_ex(r->req_json, "model", &v) &&
+        json_object_is_type(v, json_type_string))
+        r->model = json_object_get_string(v);
+    r->stream = json_object_object_get_ex(r->req_json, "stream", &v) &&
+                json_object_get_boolean(v);
+    r->include_usage =
+        json_object_object_get_ex(r->req_json, "stream_options", &so) &&
+        json_object_object_get_ex(so, "include_usage", &v) &&
+        json_object_get_boolean(v);
+}
+
+static enum MHD_Result mock_chat_answer(struct mock_req *r)
+{
+    const struct mock_opts *o = &r->opts;
+    bool sse = r->stream && !o->status && !o->garbage;
+
+    if (o->hang)
+        return mock_hang(r);
+    if (!sse && !mock_wait(r, o->first_delay)) {
+        mock_account(r, false);
+        return MHD_NO;
+    }
+    if (o->status)
+        return mock_reply_status(r);
+    if (o->garbage)
+        return mock_reply_text(r, 200, "text/html", "<html>oops</html>");
+    if (o->echo && (r->echo_text = mock_echo_text(r)) == NULL)
+        return mock_reply_json(r, 500, NULL);
+    if (r->stream)
+        return mock_reply_stream(r);
+    if (o->or_error)
+        return mock_reply_json(r, 200, mock_jor_error());
+    return mock_reply_json(r, 200, mock_jcompletion(r));
+}
+
+static enum MHD_Result mock_chat(struct mock_req *r, const char *url)
+{
+    if (r->too_big)
+        return mock_reply_error(r, 413, "mock: request body over 16 MiB",
+                                "body_too_large");
+    if (r->oom)
+        return mock_reply_json(r, 500, NULL);
+    bool json_ok = mock_parse_body(r);
+    mock_store_last(r, url);
+    if (!json_ok)
+        return mock_reply_error(r, 400, "mock: request body is not a JSON object",
+                                "invalid_json");
+    if (r->opts.fail_first >= 0 && r->ordinal > r->opts.fail_first)
+        mock_opts_heal(&r->opts);
+    mock_read_request(r);
+    return mock_chat_answer(r);
+}
+
+/* ---- control endpoints ------------------------------------------------- */
+
+static const char *mock_arg(struct mock_req *r, const char *name)
+{
+    return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, name);
+}
+
+static json_object *mock_jcounts(const struct mock_counts *n)
+{
+    json_object *o = json_object_new_object();
+    bool ok = mock_jset(o, "requests", json_object_new_int64(n->requests)) &&
+              mock_jset(o, "completed", json_object_new_int64(n->completed)) &&
+              mock_jset(o, "aborted", json_object_new_int64(n->aborted)) &&
+              mock_jset(o, "active", json_object_new_int64(n->active));
+
+    return mock_jcheck(o, ok);
+}
+
+/* key NULL: the sum over all keys. */
+static struct mock_counts mock_counts_of(const char *key)
+{
+    struct mock_counts sum = { 0 };
+
+    pthread_mutex_lock(&mock_mu);
+    for (size_t h = 0; h < MOCK_BUCKETS; h++)
+        for (struct mock_key *k = mock_keys[h]; k != NULL; k = k->next) {
+            if (key != NULL && strcmp(k->name, key) != 0)
+                continue;
+            sum.requests += k->n.requests;
+            sum.completed += k->n.completed;
+            sum.aborted += k->n.aborted;
+            sum.active += k->n.active;
+        }
+    pthread_mutex_unlock(&mock_mu);
+    return sum;
+}
+
+static enum MHD_Result mock_ctl_count(struct mock_req *r, bool all)
+{
+    const char *key = mock_arg(r, "key");
+    struct mock_counts n = mock_counts_of(all ? NULL : key ? key : "");
+
+    return mock_reply_json(r, 200, mock_jcounts(&n));
+}
+
+/* The body was accepted even if it was not JSON; then it shows as a string. */
+static json_object *mock_jlast_body(const char *body)
+{
+    json_object *o = json_tokener_parse(body);
+
+    return o != NULL ? o : json_object_new_string(body);
+}
+
+static json_object *mock_jlast(const struct mock_last *l)
+{
+    json_object *o = json_object_new_object();
+    bool ok = mock_jset(o, "body", mock_jlast_body(l->body)) &&
+              mock_jset_str_or_null(o, "authorization", l->authorization) &&
+              mock_jset_str_or_null(o, "referer", l->referer) &&
+              mock_jset_str_or_null(o, "title", l->title) &&
+              mock_jset_str_or_null(o, "path", l->path);
+
+    return mock_jcheck(o, ok);
+}
+
+static enum MHD_Result mock_ctl_last(struct mock_req *r)
+{
+    const char *key = mock_arg(r, "key");
+    json_object *o = NULL;
+    bool found = false;
+
+    pthread_mutex_lock(&mock_mu);
+    for (struct mock_key *k = mock_keys[mock_hash(key ? key : "")]; k; k = k->next)
+        if (strcmp(k->name, key ? key : "") == 0 && k->last != NULL) {
+            found = true;
+            o = mock_jlast(k->last);
+        }
+    pthread_mutex_unlock(&mock_mu);
+    if (!found)
+        return mock_reply_error(r, 404, "mock: no request seen for this key",
+                                "not_found");
+    return mock_reply_json(r, 200, o);
+}
+
+static enum MHD_Result mock_ctl_release(struct mock_req *r)
+{
+    const char *gate = mock_arg(r, "gate");
+
+    if (gate == NULL || *gate == '\0')
+        return mock_reply_error(r, 400, "mock: gate= is required", "no_gate");
+    if (!mock_gate_open(gate))
+        return mock_reply_json(r, 500, NULL);
+    return mock_reply_text(r, 200, "application/json", "{\"released\":true}");
+}
+
+static enum MHD_Result mock_control(struct mock_req *r, const char *url)
+{
+    if (strcmp(url, "/health") == 0)
+        return mock_reply_text(r, 200, "text/plain", "ok");
+    if (strcmp(url, "/control/count") == 0)
+        return mock_ctl_count(r, false);
+    if (strcmp(url, "/control/stats") == 0)
+        return mock_ctl_count(r, true);
+    if (strcmp(url, "/control/last") == 0)
+        return mock_ctl_last(r);
+    if (strcmp(url, "/control/release") == 0)
+        return mock_ctl_release(r);
+    if (strcmp(url, "/control/reset") == 0) {
+        mock_reset();
+        return mock_reply_text(r, 200, "application/json", "{\"reset\":true}");
+    }
+    return mock_reply_error(r, 404, "mock: no such path", "not_found");
+}
+
+/* ---- MHD glue ---------------------------------------------------------- */
+
+static void mock_req_release(struct mock_req *r)
+{
+    if (atomic_fetch_sub(&r->refs, 1) != 1)
+        return;
+    free(r->opts.text);
+    free(r->body.data);
+    free(r->out.data);
+    free(r->echo_text);
+    json_object_put(r->chunk);
+    json_object_put(r->req_json);
+    free(r);
+}
+
+/* OPTS is the first path segment: "/OPTS/v1/chat/completions". */
+static bool mock_begin_chat(struct mock_req *r, const char *url)
+{
+    const char *s = url[0] == '/' ? url + 1 : url;
+    char *seg = strndup(s, strcspn(s, "/"));
+    bool ok = seg != NULL && mock_opts_parse(&r->opts, seg);
+
+    if (ok) {
+        r->kind = MOCK_KIND_CHAT;
+        mock_count_request(r, seg);
+    }
+    free(seg);
+    return ok;
+}
+
+static enum MHD_Result mock_begin(struct MHD_Connection *c, const char *url,
+                                  const char *method, void **con_cls)
+{
+    struct mock_req *r = calloc(1, sizeof *r);
+
+    if (r == NULL)
+        return MHD_NO;
+    atomic_init(&r->refs, 1);
+    r->conn = c;
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+    r->fd = ci != NULL ? ci->connect_fd : -1;
+    snprintf(r->method, sizeof r->method, "%s", method);
+    snprintf(r->path, sizeof r->path, "%s", url);
+    mock_opts_defaults(&r->opts);
+    *con_cls = r;
+    if (strcmp(method, "POST") == 0 && mock_ends_with(url, "/chat/completions"))
+        return mock_begin_chat(r, url) ? MHD_YES : MHD_NO;
+    return MHD_YES;
+}
+
+static void mock_body_add(struct mock_req *r, const char *data, size_t len)
+{
+    if (r->too_big || r->oom)
+        return;
+    if (len > MOCK_BODY_MAX - r->body.len) {
+        r->too_big = true;
+        free(r->body.data);
+        r->body = (struct mock_buf){ 0 };
+    } else if (!mock_buf_add(&r->body, data, len)) {
+        r->oom = true;
+    }
+}
+
+static enum MHD_Result mock_access(void *cls, struct MHD_Connection *c,
+                                   const char *url, const char *method,
+                                   const char *version, const char *upload_data,
+                                   size_t *upload_data_size, void **con_cls)
+{
+    struct mock_req *r = *con_cls;
+
+    (void)cls;
+    (void)version;
+    if (r == NULL)
+        return mock_begin(c, url, method, con_cls);
+    if (*upload_data_size > 0) {
+        mock_body_add(r, upload_data, *upload_data_size);
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+    if (r->kind == MOCK_KIND_CHAT)
+        return mock_chat(r, url);
+    if (mock_ends_with(url, "/chat/completions"))
+        return mock_reply_error(r, 405, "mock: use POST", "method_not_allowed");
+    if (strcmp(method, "GET") != 0)
+        return mock_reply_error(r, 405, "mock: use GET", "method_not_allowed");
+    return mock_control(r, url);
+}
+
+/* Whatever was not settled on the way is settled by how MHD finished. */
+static void mock_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+                           enum MHD_RequestTerminationCode toe)
+{
+    struct mock_req *r = *con_cls;
+
+    (void)cls;
+    (void)c;
+    if (r == NULL)
+        return;
+    *con_cls = NULL;
+    mock_account(r, toe == MHD_REQUEST_TERMINATED_COMPLETED_OK);
+    if (!mock_quiet) {
+        char status[16] = "no answer";
+        if (r->status != 0)
+            snprintf(status, sizeof status, "%u", r->status);
+        fprintf(stderr, "mock_upstream: %s %s -> %s%s%s\n", r->method, r->path,
+                status, r->outcome ? " " : "", r->outcome ? r->outcome : "");
+    }
+    mock_req_release(r);
+}
+
+/* ---- startup ----------------------------------------------------------- */
+
+static void mock_usage(void)
+{
+    fprintf(stderr,
+            "usage: mock_upstream --port N [--bind ADDR] [--quiet]\n"
+            "  a misbehaving OpenAI-compatible upstream, see tests/MOCK_UPSTREAM.md\n");
+}
+
+static bool mock_parse_args(int argc, char **argv, struct mock_args *a)
+{
+    a->bind = "127.0.0.1";
+    a->port = -1;
+    a->quiet = false;
+    for (int i = 1; i < argc; i++) {
+        char *end;
+        if (strcmp(argv[i], "--quiet") == 0) {
+            a->quiet = true;
+        } else if (strcmp(argv[i], "--bind") == 0 && i + 1 < argc) {
+            a->bind = argv[++i];
+        } else if (strcmp(argv[i], "--port") == 0 && i + 1 < argc) {
+            a->port = strtol(argv[++i], &end, 10);
+            if (*end != '\0' || a->port < 0 || a->port > 65535)
+                return false;
+        } else {
+            return false;
+        }
+    }
+    return a->port >= 0;
+}
+
+/* Thousands of concurrent streams need as many descriptors as allowed. */
+static void mock_raise_nofile(void)
+{
+    struct rlimit rl;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+            perror("mock_upstream: setrlimit");
+    }
+}
+
+static struct MHD_Daemon *mock_start(const struct mock_args *a)
+{
+    struct sockaddr_storage ss;
+    struct sockaddr_in *in4 = (struct sockaddr_in *)(void *)&ss;
+    struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)(void *)&ss;
+    /* poll, not select: connection descriptors go far past FD_SETSIZE. */
+    unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL_INTERNAL_THREAD |
+                     MHD_USE_ERROR_LOG;
+
+    memset(&ss, 0, sizeof ss);
+    if (inet_pton(AF_INET, a->bind, &in4->sin_addr) == 1) {
+        in4->sin_family = AF_INET;
+        in4->sin_port = htons((uint16_t)a->port);
+    } else if (inet_pton(AF_INET6, a->bind, &in6->sin6_addr) == 1) {
+        in6->sin6_family = AF_INET6;
+        in6->sin6_port = htons((uint16_t)a->port);
+        flags |= MHD_USE_IPv6;
+    } else {
+        fprintf(stderr, "mock_upstream: bad --bind address %s\n", a->bind);
+        return NULL;
+    }
+    struct MHD_Daemon *d = MHD_start_daemon(flags, (uint16_t)a->port, NULL, NULL,
+        mock_access, NULL,
+        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+        MHD_OPTION_CONNECTION_LIMIT, MOCK_CONN_LIMIT,
+        MHD_OPTION_THREAD_STACK_SIZE, (size_t)MOCK_STACK_SIZE,
+        MHD_OPTION_LISTEN_BACKLOG_SIZE, 4096u,
+        MHD_OPTION_NOTIFY_COMPLETED, mock_completed, NULL,
+        MHD_OPTION_END);
+    if (d == NULL)
+        fprintf(stderr, "mock_upstream: cannot listen on %s:%ld\n", a->bind, a->port);
+    return d;
+}
+
+static bool mock_init_cv(void)
+{
+    pthread_condattr_t ca;
+    bool ok = pthread_condattr_init(&ca) == 0 &&
+              pthread_condattr_setclock(&ca, CLOCK_MONOTONIC) == 0 &&
+              pthread_cond_init(&mock_gate_cv, &ca) == 0;
+
+    pthread_condattr_destroy(&ca);
+    return ok;
+}
+
+/* Wake gate waiters so MHD_stop_daemon's joins do not wait on them. */
+static void mock_stop(struct MHD_Daemon *d)
+{
+    atomic_store(&mock_stopping, true);
+    pthread_mutex_lock(&mock_mu);
+    pthread_cond_broadcast(&mock_gate_cv);
+    pthread_mutex_unlock(&mock_mu);
+    MHD_stop_daemon(d);
+    mock_state_free();
+    pthread_cond_destroy(&mock_gate_cv);
+}
+
+int main(int argc, char **argv)
+{
+    struct mock_args a;
+    sigset_t set;
+    int sig = 0;
+
+    if (!mock_parse_args(argc, argv, &a)) {
+        mock_usage();
+        return 2;
+    }
+    mock_quiet = a.quiet;
+    mock_raise_nofile();
+    signal(SIGPIPE, SIG_IGN);
+    /* Blocked before MHD starts so its threads inherit the mask. */
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    if (!mock_init_cv()) {
+        fprintf(stderr, "mock_upstream: cannot set up a condition variable\n");
+        return 1;
+    }
+    struct MHD_Daemon *d = mock_start(&a);
+    if (d == NULL)
+        return 1;
+    const union MHD_DaemonInfo *di = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
+    fprintf(stderr, "mock_upstream: listening on %s:%u\n", a.bind,
+            di != NULL ? (unsigned)di->port : (unsigned)a.port);
+    while (sigwait(&set, &sig) != 0)
+        ;
+    mock_stop(d);
+    return 0;
+}
