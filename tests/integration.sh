@@ -46,6 +46,14 @@ for t in "${tests[@]}"; do
 done
 
 # The process must stop cleanly on SIGTERM, and under sanitizers leave no report.
+nginx_stop
+if [ -z "$PATTERN" ]; then
+	if immortal_stop "$FCGI_PORT"; then
+		passed=$((passed + 1)); echo "ok   sigterm_stops_cleanly"
+	else
+		failed=$((failed + 1)); echo "FAIL immortal did not exit on SIGTERM"
+	fi
+fi
 stack_stop
 trap - EXIT
 if [ -n "$(ls "$T"/log/asan* "$T"/log/ubsan* 2>/dev/null)" ]; then
