@@ -114,6 +114,8 @@ static enum im_rc attempt_on_chunk(struct attempt *a, const struct sse_event *ev
 	bool has_content = chat_chunk_has_content(chunk);
 
 	a->last_chunk_ms = clock_ms();
+	if (has_content && !a->saw_content)
+		a->out->first_content_ms = a->last_chunk_ms - a->start_ms;
 	a->saw_content |= has_content;
 	a->saw_finish |= chat_chunk_has_finish(chunk);
 	if (a->aggregate) {
@@ -255,6 +257,7 @@ static void attempt_finish_plain(struct attempt *a)
 	} else if (!chat_completion_usable(root)) {
 		attempt_fail(a, ERRKIND_INVALID_RESPONSE, "answer holds no usable completion");
 	} else {
+		a->out->first_content_ms = clock_ms() - a->start_ms;
 		attempt_answer(a, buf_str(&a->body), root);
 	}
 	json_object_put(root);
@@ -369,6 +372,7 @@ static void attempt_init(struct attempt *a, const struct attempt_input *in,
 	memset(a, 0, sizeof *a);
 	memset(out, 0, sizeof *out);
 	out->retry_after_s = -1;
+	out->first_content_ms = -1;
 	a->in = in;
 	a->out = out;
 	a->up_stream = upreq_wants_stream(in->ep, in->client_stream);

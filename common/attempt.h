@@ -39,6 +39,7 @@ struct attempt_result {
 	char *error_body;        /* the upstream's error answer, secrets removed;
 				    owned, free with attempt_result_clear */
 	int64_t elapsed_ms;
+	int64_t first_content_ms; /* from the start to the first content, -1: none */
 };
 
 void attempt_run(const struct attempt_input *in, struct attempt_result *out);

@@ -2,6 +2,8 @@
 #include "catalog.h"
 
 #include <dirent.h>
+#include <stdio.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -33,23 +35,36 @@ static bool catalog_is_group_file(const char *name)
 }
 
 static void catalog_load_file(struct catalog *cat, const char *dir, const char *file,
-			      group_getenv_fn get)
+			      group_getenv_fn get, const struct catalog *prev)
 {
 	char err[1024], warn[1024];
 	char *path = xasprintf("%s/%s", dir, file);
 	struct group *g = NULL;
 
-	if (group_load(path, get, &g, err, sizeof err, warn, sizeof warn) != IM_OK)
-		catalog_note(cat, err);
-	else
+	if (group_load(path, get, &g, err, sizeof err, warn, sizeof warn) != IM_OK) {
+		char *name = xstrndup(file, strlen(file) - 5);
+		const struct group *old = catalog_find(prev, name);
+		if (old != NULL) {
+			char *msg = xasprintf("%s (the last good version of group %s keeps serving)", err, name);
+			catalog_note(cat, msg);
+			free(msg);
+			catalog_add(cat, group_ref((struct group *)old));
+		} else {
+			catalog_note(cat, err);
+		}
+		free(name);
+	} else {
 		catalog_add(cat, g);
+	}
 	if (warn[0] != '\0')
 		catalog_note(cat, warn);
 	free(path);
 }
 
-enum im_rc catalog_load(const char *dir, group_getenv_fn get, struct catalog **out)
+enum im_rc catalog_load(const char *dir, group_getenv_fn get, const struct catalog *prev,
+			struct catalog **out)
 {
+	uint64_t stamp = catalog_stamp(dir);
 	DIR *d = opendir(dir);
 	struct dirent *de;
 	struct catalog *cat;
@@ -59,15 +74,46 @@ enum im_rc catalog_load(const char *dir, group_getenv_fn get, struct catalog **o
 		return IM_EIO;
 	cat = xcalloc(1, sizeof *cat);
 	cat->refs = 1;
+	cat->stamp = stamp;
 	while ((de = readdir(d)) != NULL) {
 		if (catalog_is_group_file(de->d_name))
-			catalog_load_file(cat, dir, de->d_name, get);
+			catalog_load_file(cat, dir, de->d_name, get, prev);
 	}
 	closedir(d);
 	if (cat->n_groups > 1)
 		qsort(cat->groups, cat->n_groups, sizeof *cat->groups, catalog_cmp);
 	*out = cat;
 	return IM_OK;
+}
+
+uint64_t catalog_stamp(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	uint64_t sum = 0;
+
+	if (d == NULL)
+		return 0;
+	while ((de = readdir(d)) != NULL) {
+		struct stat st;
+		char path[4096];
+		if (!catalog_is_group_file(de->d_name))
+			continue;
+		snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
+		if (stat(path, &st) != 0)
+			continue;
+		uint64_t h = 1469598103934665603ull;
+		uint64_t parts[] = { (uint64_t)st.st_mtim.tv_sec, (uint64_t)st.st_mtim.tv_nsec,
+				     (uint64_t)st.st_size, (uint64_t)st.st_ino };
+		for (const char *p = de->d_name; *p; p++)
+			h = (h ^ (unsigned char)*p) * 1099511628211ull;
+		for (size_t i = 0; i < 4; i++)
+			h = (h ^ parts[i]) * 1099511628211ull;
+		/* a sum is independent of the order readdir returns */
+		sum += h;
+	}
+	closedir(d);
+	return sum ? sum : 1;
 }
 
 const struct group *catalog_find(const struct catalog *cat, const char *name)

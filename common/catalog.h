@@ -16,13 +16,20 @@ struct catalog {
 	size_t n_groups;
 	char **problems;         /* config errors and warnings found while loading */
 	size_t n_problems;
+	uint64_t stamp;          /* catalog_stamp() of the folder when loaded */
 	int refs;                /* atomic */
 };
 
 /* Loads every DIR/NAME.json (hidden files and other names ignored). Files
- * with errors are left out and described in `problems`; a folder that cannot
+ * with errors are described in `problems` and left out, except that a group
+ * `prev` (may be NULL) had keeps its last good version. A folder that cannot
  * be read gives IM_EIO. The new catalog holds one reference. */
-enum im_rc catalog_load(const char *dir, group_getenv_fn get, struct catalog **out);
+enum im_rc catalog_load(const char *dir, group_getenv_fn get, const struct catalog *prev,
+			struct catalog **out);
+
+/* A fingerprint of the folder's group files (names, sizes, times, inodes):
+ * it changes whenever a file is added, edited, replaced or removed. */
+uint64_t catalog_stamp(const char *dir);
 
 /* Finds a group by name; borrowed for as long as the caller holds its
  * reference to the catalog. */

@@ -36,6 +36,7 @@ static bool chat_nonempty_array(struct json_object *v)
 static bool chat_part_has_content(struct json_object *part)
 {
 	return chat_nonempty_string(chat_get(part, "content")) ||
+	       chat_nonempty_string(chat_get(part, "refusal")) ||
 	       chat_nonempty_string(chat_get(part, "reasoning_content")) ||
 	       chat_nonempty_string(chat_get(part, "reasoning")) ||
 	       chat_nonempty_array(chat_get(part, "tool_calls"));
@@ -96,6 +97,7 @@ struct chat_choice_acc {
 	char *role;
 	struct buf content;
 	struct buf reasoning;
+	struct buf refusal;
 	const char *reasoning_key;   /* reasoning_content or reasoning, as sent */
 	struct json_object *finish_reason;
 	struct chat_tool_acc tools[CHAT_MAX_TOOL_CALLS];
@@ -168,7 +170,8 @@ static enum im_rc chat_acc_delta(struct chat_aggregate *agg, struct chat_choice_
 
 	if (chat_nonempty_string(role) && c->role == NULL)
 		c->role = xstrdup(json_object_get_string(role));
-	if ((rc = chat_acc_append(agg, &c->content, chat_get(delta, "content"))) != IM_OK)
+	if ((rc = chat_acc_append(agg, &c->content, chat_get(delta, "content"))) != IM_OK ||
+	    (rc = chat_acc_append(agg, &c->refusal, chat_get(delta, "refusal"))) != IM_OK)
 		return rc;
 	for (size_t k = 0; k < 2; k++) {
 		struct json_object *r = chat_get(delta, rkeys[k]);
@@ -241,6 +244,8 @@ static struct json_object *chat_choice_json(struct chat_choice_acc *c, size_t in
 			       c->content.len || c->n_tools == 0 ? chat_str(buf_str(&c->content)) : NULL);
 	if (c->reasoning_key)
 		json_object_object_add(msg, c->reasoning_key, chat_str(buf_str(&c->reasoning)));
+	if (c->refusal.len)
+		json_object_object_add(msg, "refusal", chat_str(buf_str(&c->refusal)));
 	if (c->n_tools > 0) {
 		struct json_object *arr = xcheck(json_object_new_array());
 		for (size_t i = 0; i < c->n_tools; i++)
@@ -294,6 +299,7 @@ void chat_aggregate_free(struct chat_aggregate *agg)
 		free(c->role);
 		buf_free(&c->content);
 		buf_free(&c->reasoning);
+		buf_free(&c->refusal);
 		json_object_put(c->finish_reason);
 		for (size_t k = 0; k < c->n_tools; k++) {
 			json_object_put(c->tools[k].id);
@@ -377,9 +383,12 @@ enum im_rc chat_completion_to_chunks(struct json_object *completion, bool includ
 	for (size_t i = 0; i < n; i++) {
 		struct json_object *ch = json_object_array_get_idx(choices, i);
 		struct json_object *index = chat_get(ch, "index");
+		struct json_object *msg = chat_get(ch, "message");
+		if (!json_object_is_type(msg, json_type_object))
+			continue;  /* nothing to say for a choice without a message */
 		struct json_object *chunk = chat_chunk_base(completion);
 		json_object_object_add(chunk, "choices",
-				       chat_one_choice(index, "delta", chat_message_to_delta(chat_get(ch, "message")), NULL));
+				       chat_one_choice(index, "delta", chat_message_to_delta(msg), NULL));
 		if ((rc = chat_emit(chunk, fn, ctx)) != IM_OK)
 			return rc;
 		struct json_object *finish = chat_get(ch, "finish_reason");

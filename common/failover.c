@@ -11,7 +11,9 @@
 #include "apierror.h"
 #include "attempt.h"
 #include "clock.h"
+#include "health.h"
 #include "log.h"
+#include "metrics.h"
 #include "reply.h"
 
 #define FAILOVER_JITTER_MIN_MS 100
@@ -94,6 +96,7 @@ static void failover_send(struct failover *f, int status, const char *json)
 static void failover_passthrough(struct failover *f, const struct attempt_result *res)
 {
 	char *body = failover_upstream_body(res);
+	f->out->kind = res->kind == ERRKIND_CONTENT_FILTER ? OUTCOME_CONTENT_FILTER : OUTCOME_REQUEST_ERROR;
 	failover_send(f, res->status >= 400 ? (int)res->status : 502, body);
 	free(body);
 }
@@ -106,6 +109,7 @@ static void failover_broken(struct failover *f, const struct endpoint *ep,
 	char *json = apierror_text(msg, "upstream_error", "stream_interrupted", NULL);
 
 	f->out->status = 200;
+	f->out->kind = OUTCOME_BROKEN;
 	if (reply_stream_event(&f->reply, json) != IM_OK)
 		f->out->client_gone = true;
 	free(json);
@@ -135,6 +139,20 @@ static void failover_all_failed(struct failover *f, const struct endpoint *last_
 	free(msg);
 }
 
+/* Health and metrics learn of every attempt. */
+static void failover_account(struct failover *f, const struct endpoint *ep,
+			     const struct attempt_result *res)
+{
+	struct hoststate *hs = f->req->hs;
+
+	if (res->client_gone) {
+		health_release(hs, ep);
+		return;
+	}
+	health_report(hs, ep, &f->req->group->cooldown, res->kind, res->retry_after_s, clock_ms());
+	metrics_attempt(hs, ep, res->kind, res->first_content_ms, res->elapsed_ms);
+}
+
 /* Tries one endpoint, with its retries. Returns true when the request is
  * settled (answered, refused, broken or abandoned by the client). */
 static bool failover_endpoint(struct failover *f, const struct endpoint *ep,
@@ -152,12 +170,14 @@ static bool failover_endpoint(struct failover *f, const struct endpoint *ep,
 		attempt_result_clear(res);
 		attempt_run(&in, res);
 		failover_log_attempt(f, ep, res, in.number, retry);
+		failover_account(f, ep, res);
 		if (res->client_gone) {
 			f->out->client_gone = true;
 			return true;
 		}
 		if (res->kind == ERRKIND_NONE) {
 			f->out->status = 200;
+			f->out->endpoint = ep->name;
 			return true;
 		}
 		failover_record(f, ep, res);
@@ -178,33 +198,80 @@ static bool failover_endpoint(struct failover *f, const struct endpoint *ep,
 	}
 }
 
+struct failover_skipped {
+	const struct endpoint *ep;
+	int64_t ready_at_ms;
+};
+
+static int failover_by_readiness(const void *a, const void *b)
+{
+	const struct failover_skipped *x = a, *y = b;
+	return (x->ready_at_ms > y->ready_at_ms) - (x->ready_at_ms < y->ready_at_ms);
+}
+
+/* Healthy endpoints first, in file order; then those cooling down,
+ * soonest-healthy first. Returns the last endpoint tried. */
+static const struct endpoint *failover_all(struct failover *f, struct attempt_result *res,
+					   bool *settled)
+{
+	const struct group *g = f->req->group;
+	struct failover_skipped *skipped = xcalloc(g->n_endpoints, sizeof *skipped);
+	const struct endpoint *last = NULL;
+	size_t n_skipped = 0;
+
+	for (size_t i = 0; i < g->n_endpoints && !*settled; i++) {
+		const struct endpoint *ep = &g->endpoints[i];
+		int64_t ready_at = 0;
+		if (health_admit(f->req->hs, ep, clock_ms(), &ready_at) == HEALTH_SKIP) {
+			log_info("req=%s group=%s endpoint=%s skipped: cooling down for %.1fs",
+				 f->req->id, g->name, ep->name, (double)(ready_at - clock_ms()) / 1000.0);
+			skipped[n_skipped++] = (struct failover_skipped){ ep, ready_at };
+			continue;
+		}
+		last = ep;
+		*settled = failover_endpoint(f, ep, res);
+	}
+	qsort(skipped, n_skipped, sizeof *skipped, failover_by_readiness);
+	for (size_t i = 0; i < n_skipped && !*settled; i++) {
+		last = skipped[i].ep;
+		*settled = failover_endpoint(f, last, res);
+	}
+	free(skipped);
+	return last;
+}
+
 void failover_run(const struct failover_request *req, struct failover_outcome *out)
 {
 	struct failover f = { .req = req, .out = out, .only_request_errors = true };
 	struct attempt_result res = { 0 };
 	const struct group *g = req->group;
-	const struct endpoint *ep = NULL;
 	bool settled = false;
 
 	memset(out, 0, sizeof *out);
+	out->kind = OUTCOME_FAILED;
 	f.records = xcheck(json_object_new_array());
 	reply_init(&f.reply, req->sink, req->client_stream, req->keepalive_s, req->started_ms);
-	for (size_t i = 0; i < g->n_endpoints && !settled; i++) {
-		ep = &g->endpoints[i];
-		settled = failover_endpoint(&f, ep, &res);
-	}
+	if (req->client_stream)
+		metrics_streams(req->hs, +1);
+	const struct endpoint *last = failover_all(&f, &res, &settled);
 	if (!settled)
-		failover_all_failed(&f, ep, &res);
-	if (out->client_gone)
+		failover_all_failed(&f, last, &res);
+	if (out->client_gone) {
 		out->status = 499;
-	log_info("req=%s group=%s outcome=%s status=%d attempts=%d ms=%lld stream=%s",
-		 req->id, g->name,
-		 out->client_gone ? "client_gone" : out->status == 200 ? "ok" : "failed",
-		 out->status, out->attempts, (long long)(clock_ms() - req->started_ms),
-		 req->client_stream ? "true" : "false");
-	if (out->status != 200 && !out->client_gone)
-		log_error("req=%s group=%s answered %d after %d attempts", req->id, g->name,
-			  out->status, out->attempts);
+		out->kind = OUTCOME_CLIENT_GONE;
+	} else if (out->status == 200 && out->endpoint != NULL) {
+		out->kind = OUTCOME_OK;
+	}
+	if (req->client_stream)
+		metrics_streams(req->hs, -1);
+	metrics_request(req->hs, g->name, out->kind);
+	log_info("req=%s group=%s outcome=%s status=%d endpoint=%s attempts=%d ms=%lld stream=%s",
+		 req->id, g->name, metrics_outcome_name(out->kind), out->status,
+		 out->endpoint ? out->endpoint : "-", out->attempts,
+		 (long long)(clock_ms() - req->started_ms), req->client_stream ? "true" : "false");
+	if (out->kind != OUTCOME_OK && !out->client_gone)
+		log_error("req=%s group=%s answered %d (%s) after %d attempts", req->id, g->name,
+			  out->status, metrics_outcome_name(out->kind), out->attempts);
 	attempt_result_clear(&res);
 	json_object_put(f.records);
 }

@@ -3,7 +3,10 @@
  * Tries the endpoints of a group in order until one answers, retrying a
  * transiently failing endpoint once, and writes the one answer the client
  * sees: the serving endpoint's, the provider's own refusal, or an error that
- * lists every attempt. Logs one line per attempt and one per request. */
+ * lists every attempt. Endpoints cooling down (health.h) are tried only after
+ * the others, soonest-healthy first, so a cooldown never fails a request by
+ * itself. Logs one line per attempt and one per request, and counts both
+ * (metrics.h). */
 #ifndef IMMORTAL_FAILOVER_H
 #define IMMORTAL_FAILOVER_H
 
@@ -11,6 +14,7 @@
 #include <stdint.h>
 
 #include "group.h"
+#include "hoststate.h"
 #include "sink.h"
 #include "transport.h"
 
@@ -26,12 +30,15 @@ struct failover_request {
 	int64_t started_ms;
 	struct transport *transport;
 	struct sink *sink;
+	struct hoststate *hs;             /* health and metrics; NULL: none */
 };
 
 struct failover_outcome {
 	int status;              /* HTTP status given to the client */
 	int attempts;            /* requests sent upstream */
 	bool client_gone;
+	enum hoststate_outcome kind;
+	const char *endpoint;    /* the endpoint that answered, or NULL */
 };
 
 void failover_run(const struct failover_request *req, struct failover_outcome *out);

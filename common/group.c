@@ -3,6 +3,7 @@
 
 #include <ctype.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,7 +21,7 @@ struct group_ctx {
 	const char *path;
 	const char *group;
 	int index;               /* 1-based endpoint number, 0 for group level */
-	const char *ep_name;
+	char ep_label[96];       /* " (name)" for messages, one line, or "" */
 	group_getenv_fn get;
 	char *err;
 	size_t errlen;
@@ -41,17 +42,29 @@ static enum im_rc group_fail(struct group_ctx *c, const char *field, const char 
 	va_start(ap, fmt);
 	vsnprintf(what, sizeof what, fmt, ap);
 	va_end(ap);
-	if (c->index > 0)
-		n = snprintf(c->err, c->errlen, "%s: endpoint %d%s%s%s: field \"%s\": %s",
-			     c->path, c->index, c->ep_name ? " (" : "",
-			     c->ep_name ? c->ep_name : "", c->ep_name ? ")" : "",
-			     field, what);
+	if (c->index > 0 && field == NULL)
+		n = snprintf(c->err, c->errlen, "%s: endpoint %d: %s", c->path, c->index, what);
+	else if (c->index > 0)
+		n = snprintf(c->err, c->errlen, "%s: endpoint %d%s: field \"%s\": %s",
+			     c->path, c->index, c->ep_label, field, what);
 	else if (field)
 		n = snprintf(c->err, c->errlen, "%s: field \"%s\": %s", c->path, field, what);
 	else
 		n = snprintf(c->err, c->errlen, "%s: %s", c->path, what);
 	(void)n;
 	return IM_EINVAL;
+}
+
+/* The endpoint's name as messages show it: printable, one line, short. */
+static void group_label(struct group_ctx *c, const char *name)
+{
+	size_t o = 0;
+	c->ep_label[o++] = ' ';
+	c->ep_label[o++] = '(';
+	for (; *name && o < sizeof c->ep_label - 6; name++)
+		c->ep_label[o++] = ((unsigned char)*name < 0x20) ? '?' : *name;
+	c->ep_label[o++] = ')';
+	c->ep_label[o] = '\0';
 }
 
 bool group_name_valid(const char *name)
@@ -73,6 +86,18 @@ const char *endpoint_type_name(enum endpoint_type type)
 	}
 }
 
+#define FNV_OFFSET 1469598103934665603ull
+
+/* FNV-1a over a string and its terminating NUL, continuing from h. */
+static uint64_t group_hash(uint64_t h, const char *s)
+{
+	do {
+		h ^= (unsigned char)*s;
+		h *= 1099511628211ull;
+	} while (*s++);
+	return h;
+}
+
 /* Expands ${VAR} from the environment. An unset variable marks the endpoint
  * to be skipped (the caller decides) and returns NULL. */
 static char *group_expand(struct group_ctx *c, const char *field, const char *in)
@@ -89,10 +114,8 @@ static char *group_expand(struct group_ctx *c, const char *field, const char *in
 			if (val == NULL || val[0] == '\0') {
 				if (c->warn && c->warnlen)
 					snprintf(c->warn, c->warnlen,
-						 "%s: endpoint %d%s%s%s left out: field \"%s\": ${%s} is not set",
-						 c->path, c->index, c->ep_name ? " (" : "",
-						 c->ep_name ? c->ep_name : "", c->ep_name ? ")" : "",
-						 field, var);
+						 "%s: endpoint %d%s left out: field \"%s\": ${%s} is not set",
+						 c->path, c->index, c->ep_label, field, var);
 				c->skip_endpoint = true;
 				free(var);
 				buf_free(&out);
@@ -277,12 +300,12 @@ static enum im_rc group_parse_endpoint(struct group_ctx *c, struct json_object *
 	ep->timeout_s = 30;
 	ep->retries = 1;
 	ep->retry_after_max_s = 3;
-	c->ep_name = NULL;
+	c->ep_label[0] = '\0';
 	c->skip_endpoint = false;
 	if (!json_object_is_type(obj, json_type_object))
 		return group_fail(c, NULL, "must be an object");
 	if (json_object_object_get_ex(obj, "name", &name) && json_object_is_type(name, json_type_string))
-		c->ep_name = json_object_get_string(name);
+		group_label(c, json_object_get_string(name));
 	json_object_object_foreach(obj, key, val) {
 		if ((rc = group_field_endpoint(c, key, val, ep)) != IM_OK)
 			return rc;
@@ -297,6 +320,40 @@ static enum im_rc group_parse_endpoint(struct group_ctx *c, struct json_object *
 		ep->name = xasprintf("%s#%d", c->group, c->index);
 	if (ep->connect_timeout_s <= 0)
 		ep->connect_timeout_s = ep->timeout_s < 10 ? ep->timeout_s : 10;
+	ep->key = group_hash(group_hash(group_hash(FNV_OFFSET, ep->baseurl), ep->model),
+			     ep->apikey ? ep->apikey : "");
+	ep->sig = group_hash(ep->key, json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN));
+	return IM_OK;
+}
+
+static enum im_rc group_parse_cooldown(struct group_ctx *c, struct json_object *obj,
+					struct cooldown *cd)
+{
+	static const struct { const char *key; size_t off; } fields[] = {
+		{ "auth", offsetof(struct cooldown, auth_s) },
+		{ "permission", offsetof(struct cooldown, permission_s) },
+		{ "rate_limit", offsetof(struct cooldown, rate_limit_s) },
+		{ "base", offsetof(struct cooldown, base_s) },
+		{ "max", offsetof(struct cooldown, max_s) },
+	};
+
+	if (!json_object_is_type(obj, json_type_object))
+		return group_fail(c, "cooldown", "must be an object of seconds (auth, permission, rate_limit, base, max)");
+	json_object_object_foreach(obj, key, val) {
+		size_t i = 0;
+		while (i < sizeof fields / sizeof fields[0] && strcmp(key, fields[i].key) != 0)
+			i++;
+		if (i == sizeof fields / sizeof fields[0])
+			return group_fail(c, "cooldown", "unknown member \"%s\" (expected auth, permission, rate_limit, base, max)", key);
+		char field[64];
+		snprintf(field, sizeof field, "cooldown.%s", key);
+		enum im_rc rc = group_get_number(c, val, field, 0, 86400,
+						 (double *)((char *)cd + fields[i].off));
+		if (rc != IM_OK)
+			return rc;
+	}
+	if (cd->max_s < cd->base_s)
+		return group_fail(c, "cooldown", "max must not be below base");
 	return IM_OK;
 }
 
@@ -309,6 +366,8 @@ static enum im_rc group_parse_options(struct group_ctx *c, struct json_object *r
 			*endpoints = val;
 		else if (strcmp(key, "failover_on_content_filter") == 0)
 			rc = group_get_bool(c, val, key, &g->failover_on_content_filter);
+		else if (strcmp(key, "cooldown") == 0)
+			rc = group_parse_cooldown(c, val, &g->cooldown);
 		else
 			rc = group_fail(c, key, "unknown group option (see the README)");
 		if (rc != IM_OK)
@@ -364,29 +423,37 @@ enum im_rc group_parse(const char *name, const char *path, const char *text,
 {
 	struct group_ctx c = { .path = path, .group = name, .get = get,
 			       .err = err, .errlen = errlen, .warn = warn, .warnlen = warnlen };
-	struct json_tokener *tok = xcheck(json_tokener_new());
+	struct json_tokener *tok;
 	struct json_object *root;
 	struct group *g;
 	enum im_rc rc;
+	size_t len = strlen(text);
 
 	if (warn && warnlen)
 		warn[0] = '\0';
 	*out = NULL;
 	if (!group_name_valid(name))
 		return group_fail(&c, NULL, "file name is not a usable group name (letters, digits, - _ . :)");
-	root = json_tokener_parse_ex(tok, text, (int)strlen(text));
+	tok = xcheck(json_tokener_new());
+	root = json_tokener_parse_ex(tok, text, (int)len);
 	enum json_tokener_error jerr = json_tokener_get_error(tok);
-	if (root == NULL || jerr != json_tokener_success) {
-		rc = group_fail(&c, NULL, "invalid JSON near byte %zu: %s",
-				json_tokener_get_parse_end(tok),
+	size_t end = json_tokener_get_parse_end(tok);
+	if (root != NULL && jerr == json_tokener_success)
+		end += strspn(text + end, " \t\r\n");
+	if (root == NULL || jerr != json_tokener_success || end < len) {
+		rc = group_fail(&c, NULL, "invalid JSON near byte %zu: %s", end,
 				jerr == json_tokener_continue ? "unexpected end of file"
-							      : json_tokener_error_desc(jerr));
+				: jerr == json_tokener_success ? "text after the JSON value"
+							       : json_tokener_error_desc(jerr));
 		json_object_put(root);
 		json_tokener_free(tok);
 		return rc;
 	}
 	json_tokener_free(tok);
 	g = xcalloc(1, sizeof *g);
+	g->refs = 1;
+	g->cooldown = (struct cooldown){ .auth_s = 300, .permission_s = 300,
+					 .rate_limit_s = 30, .base_s = 2, .max_s = 120 };
 	g->name = xstrdup(name);
 	g->path = xstrdup(path);
 	rc = group_parse_root(&c, root, g);
@@ -434,6 +501,8 @@ enum im_rc group_load(const char *path, group_getenv_fn get, struct group **out,
 	enum im_rc rc;
 
 	*out = NULL;
+	if (warn && warnlen)
+		warn[0] = '\0';
 	buf_init(&text, GROUP_FILE_MAX);
 	rc = group_read_file(path, &text);
 	if (rc == IM_ETOOBIG)
@@ -447,9 +516,15 @@ enum im_rc group_load(const char *path, group_getenv_fn get, struct group **out,
 	return rc == IM_OK ? IM_OK : IM_EINVAL;
 }
 
+struct group *group_ref(struct group *g)
+{
+	__atomic_add_fetch(&g->refs, 1, __ATOMIC_RELAXED);
+	return g;
+}
+
 void group_free(struct group *g)
 {
-	if (g == NULL)
+	if (g == NULL || __atomic_sub_fetch(&g->refs, 1, __ATOMIC_ACQ_REL) > 0)
 		return;
 	for (size_t i = 0; i < g->n_endpoints; i++)
 		endpoint_clear(&g->endpoints[i]);

@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "result.h"
 
@@ -24,6 +25,8 @@ enum endpoint_stream {
 };
 
 struct endpoint {
+	uint64_t key;            /* what it is: hash of baseurl, model, apikey */
+	uint64_t sig;            /* its whole definition, to notice edits */
 	char *name;              /* display name; GROUP#N by default */
 	char *baseurl;           /* after ${VAR} expansion */
 	char *apikey;            /* after expansion; NULL sends no Authorization */
@@ -42,12 +45,23 @@ struct endpoint {
 	char *title;             /* OpenRouter attribution (X-Title) */
 };
 
+/* Cooldowns after failures, in seconds (see health.h). */
+struct cooldown {
+	double auth_s;
+	double permission_s;
+	double rate_limit_s;     /* a 429 without Retry-After */
+	double base_s;           /* first backoff step for the other kinds */
+	double max_s;            /* backoff ceiling */
+};
+
 struct group {
 	char *name;
 	char *path;
 	struct endpoint *endpoints;
 	size_t n_endpoints;
 	bool failover_on_content_filter;
+	struct cooldown cooldown;
+	int refs;                /* atomic: catalogs sharing this group */
 };
 
 /* A function with getenv's contract, used for ${VAR} expansion. */
@@ -66,6 +80,9 @@ enum im_rc group_parse(const char *name, const char *path, const char *text,
 enum im_rc group_load(const char *path, group_getenv_fn get, struct group **out,
 		      char *err, size_t errlen, char *warn, size_t warnlen);
 
+/* Takes one more reference; returns g. */
+struct group *group_ref(struct group *g);
+/* Drops one reference; the last one frees the group. */
 void group_free(struct group *g);
 
 /* True when `name` is usable as a group name (and file name). */

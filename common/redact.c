@@ -18,8 +18,9 @@ static bool redact_is_token_char(char c)
 	return isalnum((unsigned char)c) || c == '-' || c == '_' || c == '.';
 }
 
-/* Length of a secret-looking token starting at p, or 0. */
-static size_t redact_token_at(const char *p, const char *secret, size_t slen)
+/* Length of a secret-looking token starting at p, or 0. `word_start` says
+ * p begins a word, where a key-shaped token may start. */
+static size_t redact_token_at(const char *p, bool word_start, const char *secret, size_t slen)
 {
 	if (slen >= 4 && strncmp(p, secret, slen) == 0)
 		return slen;
@@ -28,7 +29,7 @@ static size_t redact_token_at(const char *p, const char *secret, size_t slen)
 		    strncmp(p, secret + slen - REDACT_FRAGMENT, REDACT_FRAGMENT) == 0)
 			return REDACT_FRAGMENT;
 	}
-	if (strncmp(p, "sk-", 3) == 0 || strncasecmp(p, "bearer ", 7) == 0) {
+	if (word_start && (strncmp(p, "sk-", 3) == 0 || strncasecmp(p, "bearer ", 7) == 0)) {
 		size_t n = (p[0] == 's') ? 3 : 7;
 		size_t start = n;
 		while (redact_is_token_char(p[n]))
@@ -43,11 +44,13 @@ char *redact_secrets(const char *text, const char *secret)
 {
 	struct buf out;
 	size_t slen = secret ? strlen(secret) : 0;
-	const char *p = text ? text : "";
+	const char *start = text ? text : "";
+	const char *p = start;
 
 	buf_init(&out, (size_t)-1);
 	while (*p) {
-		size_t n = redact_token_at(p, secret ? secret : "", slen);
+		bool word_start = p == start || !redact_is_token_char(p[-1]);
+		size_t n = redact_token_at(p, word_start, secret ? secret : "", slen);
 		if (n > 0) {
 			buf_append_str(&out, REDACT_MARK);
 			p += n;
@@ -65,23 +68,33 @@ char *redact_secrets(const char *text, const char *secret)
 void redact_detail(const char *text, char *out, size_t outlen)
 {
 	size_t o = 0;
-	bool space = false;
+	bool space = false, cut = false;
 
 	if (outlen == 0)
 		return;
-	for (const char *p = text ? text : ""; *p && o + 1 < outlen; p++) {
+	for (const char *p = text ? text : ""; *p; p++) {
 		unsigned char c = (unsigned char)*p;
-		if (isspace(c) || c == '"' || c == '\\' || c < 0x20) {
+		if (isspace(c) || c == '\\' || c < 0x20) {
 			space = o > 0;
 			continue;
 		}
-		if (space && o + 2 < outlen) {
-			out[o++] = ' ';
-			space = false;
+		size_t need = (space ? 1 : 0) + 1;
+		if (o + need >= outlen) {
+			cut = true;
+			break;
 		}
-		out[o++] = (char)c;
+		if (space)
+			out[o++] = ' ';
+		space = false;
+		out[o++] = c == '"' ? '\'' : (char)c;
+	}
+	if (cut && outlen > 4) {
+		o = o < outlen - 4 ? o : outlen - 4;
+		/* never leave half of a UTF-8 character before the ellipsis */
+		while (o > 0 && ((unsigned char)out[o] & 0xC0) == 0x80)
+			o--;
+		memcpy(out + o, "...", 3);
+		o += 3;
 	}
 	out[o] = '\0';
-	if (o + 1 >= outlen && outlen > 4)
-		memcpy(out + outlen - 4, "...", 4);
 }

@@ -14,8 +14,9 @@
  * "[redacted]". */
 char *redact_secrets(const char *text, const char *secret);
 
-/* Copies `text` into `out` (size `outlen`) as a one-line, quote-free short
- * detail for a log line, truncated with "..." past `outlen`. */
+/* Copies `text` into `out` (size `outlen`) as a one-line short
+ * detail for a log line (double quotes become single ones, backslashes go),
+ * truncated with "..." past `outlen`, never inside a UTF-8 character. */
 void redact_detail(const char *text, char *out, size_t outlen);
 
 #endif

@@ -63,7 +63,7 @@ enum im_rc settings_load(struct settings *s, settings_getenv_fn get,
 			 char *err, size_t errlen)
 {
 	unsigned long long threads = 8, max_threads = 4096;
-	unsigned long long max_body = 16ull << 20, keepalive = 10;
+	unsigned long long max_body = 16ull << 20, keepalive = 10, drain = 30;
 	enum im_rc rc;
 
 	memset(s, 0, sizeof *s);
@@ -72,7 +72,9 @@ enum im_rc settings_load(struct settings *s, settings_getenv_fn get,
 	    (rc = settings_number(get, "IMMORTAL_THREADS", 1, 100000, &threads, err, errlen)) != IM_OK ||
 	    (rc = settings_number(get, "IMMORTAL_MAX_THREADS", 1, 100000, &max_threads, err, errlen)) != IM_OK ||
 	    (rc = settings_number(get, "IMMORTAL_MAX_BODY", 1024, 1ull << 32, &max_body, err, errlen)) != IM_OK ||
-	    (rc = settings_number(get, "IMMORTAL_KEEPALIVE", 1, 3600, &keepalive, err, errlen)) != IM_OK)
+	    (rc = settings_number(get, "IMMORTAL_KEEPALIVE", 1, 3600, &keepalive, err, errlen)) != IM_OK ||
+	    (rc = settings_number(get, "IMMORTAL_DRAIN_SECONDS", 0, 86400, &drain, err, errlen)) != IM_OK ||
+	    (rc = settings_bool(get, "IMMORTAL_PROTECT_METRICS", &s->protect_metrics, err, errlen)) != IM_OK)
 		return rc;
 	if (max_threads < threads)
 		max_threads = threads;
@@ -80,6 +82,8 @@ enum im_rc settings_load(struct settings *s, settings_getenv_fn get,
 	s->max_threads = (unsigned)max_threads;
 	s->max_body = (size_t)max_body;
 	s->keepalive_s = (unsigned)keepalive;
+	s->drain_s = (unsigned)drain;
+	s->access_keys_file = settings_string(get, "IMMORTAL_ACCESS_KEYS_FILE", NULL);
 	s->config_dir = settings_string(get, "IMMORTAL_CONFIG_DIR",
 					IMMORTAL_SYSCONFDIR "/immortal/groups");
 	s->log_dir = settings_string(get, "IMMORTAL_LOG_DIR", NULL);
@@ -90,5 +94,6 @@ void settings_free(struct settings *s)
 {
 	free(s->config_dir);
 	free(s->log_dir);
+	free(s->access_keys_file);
 	memset(s, 0, sizeof *s);
 }

@@ -19,6 +19,9 @@ struct settings {
 	size_t max_body;         /* IMMORTAL_MAX_BODY, bytes */
 	unsigned keepalive_s;    /* IMMORTAL_KEEPALIVE: seconds before a slow
 				    first token makes headers go out */
+	char *access_keys_file;  /* IMMORTAL_ACCESS_KEYS_FILE, NULL: open service */
+	bool protect_metrics;    /* IMMORTAL_PROTECT_METRICS: keys for health/metrics too */
+	unsigned drain_s;        /* IMMORTAL_DRAIN_SECONDS: SIGTERM's grace period */
 };
 
 /* A function with getenv's contract, so tests can feed their own table. */

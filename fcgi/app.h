@@ -1,19 +1,24 @@
-/* app.h: what every request handler shares: settings and the live catalog. */
+/* app.h: what every request handler shares: settings, the live catalog and
+ * access keys, and the host-wide state. */
 #ifndef IMMORTAL_APP_H
 #define IMMORTAL_APP_H
 
 #include <pthread.h>
 #include <stdint.h>
 
+#include "access.h"
 #include "catalog.h"
 #include "conn.h"
+#include "hoststate.h"
 #include "settings.h"
 #include "transport.h"
 
 struct app {
 	struct settings settings;
-	pthread_mutex_t catalog_lock;    /* guards the catalog pointer swap */
+	struct hoststate *hs;
+	pthread_mutex_t lock;            /* guards the two pointers below */
 	struct catalog *catalog;
+	struct access *acl;              /* NULL: the service is open */
 	int64_t started_unix;
 };
 
@@ -22,12 +27,15 @@ struct request {
 	struct app *app;
 	struct conn *conn;
 	struct transport *transport;     /* the worker's own */
+	struct catalog *catalog;         /* this request's snapshot (a reference) */
+	struct access *acl;              /* likewise, NULL when open */
+	int key;                         /* the client's key (access_check), -1 */
 	char id[16];
 	int64_t started_ms;
 };
 
-/* Returns the current catalog with a reference the caller must drop with
- * catalog_unref. */
-struct catalog *app_catalog(struct app *app);
+/* The current catalog and access keys, each with a reference the caller
+ * drops (catalog_unref, access_unref; *acl may be NULL). */
+void app_snapshot(struct app *app, struct catalog **cat, struct access **acl);
 
 #endif

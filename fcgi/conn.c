@@ -11,6 +11,8 @@
 
 #include "alloc.h"
 
+volatile sig_atomic_t conn_cgi_terminated;
+
 static const char *conn_reason(int status)
 {
 	switch (status) {
@@ -112,6 +114,8 @@ static bool conn_gone(void *ctx)
 
 	if (c->failed)
 		return true;
+	if (c->fcgi == NULL && conn_cgi_terminated)
+		goto gone;
 	if (poll(&p, 1, 0) <= 0)
 		return false;
 	if (p.revents & (POLLERR | POLLHUP | POLLRDHUP | POLLNVAL))

@@ -7,6 +7,7 @@
 #define IMMORTAL_CONN_H
 
 #include <stdbool.h>
+#include <signal.h>
 #include <stddef.h>
 
 #include <fcgiapp.h>
@@ -21,6 +22,10 @@ struct conn {
 	bool begun;              /* headers went out */
 	bool failed;             /* a write failed: the client is gone */
 };
+
+/* Set from a signal handler when a CGI process is told to stop: the
+ * request counts as gone from then on. */
+extern volatile sig_atomic_t conn_cgi_terminated;
 
 /* A FastCGI request accepted by the caller (borrowed for the conn's life). */
 void conn_init_fcgi(struct conn *c, FCGX_Request *req);

@@ -10,11 +10,23 @@
 #include "alloc.h"
 #include "apierror.h"
 #include "buf.h"
+#include "clock.h"
 #include "failover.h"
+#include "health.h"
 #include "log.h"
+#include "metrics.h"
 #include "respond.h"
 
 #define HANDLERS_JSON_DEPTH 128
+
+/* Sends `root` (consumed) as a JSON answer. */
+static void handlers_send_json(struct request *req, int status, struct json_object *root)
+{
+	char *json = apierror_serialize(root);
+	respond_json(req->conn, status, json);
+	free(json);
+	json_object_put(root);
+}
 
 static void handlers_bad_request(struct request *req, const char *message, const char *param)
 {
@@ -84,14 +96,21 @@ static bool handlers_validate(struct request *req, struct json_object *body,
 	return true;
 }
 
-static void handlers_run(struct request *req, struct catalog *cat, struct json_object *body)
+static void handlers_run(struct request *req, struct json_object *body)
 {
 	const char *model;
 	bool stream, usage;
 
 	if (!handlers_validate(req, body, &model, &stream, &usage))
 		return;
-	const struct group *g = catalog_find(cat, model);
+	if (req->acl != NULL && !access_allows(req->acl, req->key, model)) {
+		char *msg = xasprintf("this API key may not use the model `%s`", model);
+		log_info("req=%s refused: key not allowed to use group %s", req->id, model);
+		respond_error(req->conn, 403, msg, "permission_error", "model_not_allowed", "model");
+		free(msg);
+		return;
+	}
+	const struct group *g = catalog_find(req->catalog, model);
 	if (g == NULL) {
 		char *msg = xasprintf("The model `%s` does not exist: no group file %s.json is loaded",
 				      model, model);
@@ -104,7 +123,7 @@ static void handlers_run(struct request *req, struct catalog *cat, struct json_o
 		.id = req->id, .group = g, .body = body, .client_stream = stream,
 		.include_usage = usage, .keepalive_s = req->app->settings.keepalive_s,
 		.started_ms = req->started_ms, .transport = req->transport,
-		.sink = &req->conn->sink,
+		.sink = &req->conn->sink, .hs = req->app->hs,
 	};
 	struct failover_outcome out;
 	failover_run(&freq, &out);
@@ -127,9 +146,7 @@ void handle_chat(struct request *req)
 	} else {
 		struct json_object *json = handlers_parse(req, &body);
 		if (json != NULL) {
-			struct catalog *cat = app_catalog(req->app);
-			handlers_run(req, cat, json);
-			catalog_unref(cat);
+			handlers_run(req, json);
 			json_object_put(json);
 		}
 	}
@@ -138,13 +155,16 @@ void handle_chat(struct request *req)
 
 void handle_models(struct request *req)
 {
-	struct catalog *cat = app_catalog(req->app);
+	const struct catalog *cat = req->catalog;
 	struct json_object *root = xcheck(json_object_new_object());
 	struct json_object *data = xcheck(json_object_new_array());
 
 	for (size_t i = 0; i < cat->n_groups; i++) {
+		const char *name = cat->groups[i]->name;
+		if (req->acl != NULL && !access_allows(req->acl, req->key, name))
+			continue;
 		struct json_object *m = xcheck(json_object_new_object());
-		json_object_object_add(m, "id", xcheck(json_object_new_string(cat->groups[i]->name)));
+		json_object_object_add(m, "id", xcheck(json_object_new_string(name)));
 		json_object_object_add(m, "object", xcheck(json_object_new_string("model")));
 		json_object_object_add(m, "created", xcheck(json_object_new_int64(req->app->started_unix)));
 		json_object_object_add(m, "owned_by", xcheck(json_object_new_string("immortal")));
@@ -152,19 +172,74 @@ void handle_models(struct request *req)
 	}
 	json_object_object_add(root, "object", xcheck(json_object_new_string("list")));
 	json_object_object_add(root, "data", data);
-	char *json = apierror_serialize(root);
-	respond_json(req->conn, 200, json);
-	free(json);
-	json_object_put(root);
-	catalog_unref(cat);
+	handlers_send_json(req, 200, root);
 }
 
+static struct json_object *handlers_endpoint_health(struct request *req, const struct endpoint *ep,
+						    int64_t now, bool *healthy)
+{
+	struct health_info info;
+	struct json_object *o = xcheck(json_object_new_object());
+
+	health_inspect(req->app->hs, ep, now, &info);
+	*healthy = info.state == HEALTH_HEALTHY;
+	json_object_object_add(o, "name", xcheck(json_object_new_string(ep->name)));
+	json_object_object_add(o, "state", xcheck(json_object_new_string(health_state_name(info.state))));
+	json_object_object_add(o, "consecutive_failures", xcheck(json_object_new_int64(info.failures)));
+	json_object_object_add(o, "cooldown_seconds", xcheck(json_object_new_double(info.cooldown_left_s)));
+	json_object_object_add(o, "last_error", info.failures
+			       ? xcheck(json_object_new_string(errkind_name(info.last_kind))) : NULL);
+	return o;
+}
+
+static struct json_object *handlers_group_health(struct request *req, const struct group *g,
+						 int64_t now, bool *degraded)
+{
+	struct json_object *o = xcheck(json_object_new_object());
+	struct json_object *eps = xcheck(json_object_new_array());
+	bool any_healthy = false;
+
+	for (size_t i = 0; i < g->n_endpoints; i++) {
+		bool healthy;
+		json_object_array_add(eps, handlers_endpoint_health(req, &g->endpoints[i], now, &healthy));
+		any_healthy |= healthy;
+	}
+	*degraded = !any_healthy;
+	json_object_object_add(o, "status", xcheck(json_object_new_string(any_healthy ? "ok" : "degraded")));
+	json_object_object_add(o, "endpoints", eps);
+	return o;
+}
+
+/* 200 while the process serves (a load balancer must not drop a node
+ * because one provider is down); ?strict: 503 when some group is degraded. */
 void handle_health(struct request *req)
 {
-	struct catalog *cat = app_catalog(req->app);
-	char json[128];
+	const struct catalog *cat = req->catalog;
+	const char *query = conn_param(req->conn, "QUERY_STRING");
+	struct json_object *root = xcheck(json_object_new_object());
+	struct json_object *groups = xcheck(json_object_new_object());
+	int64_t now = clock_ms();
+	bool any_degraded = false;
 
-	snprintf(json, sizeof json, "{\"status\":\"ok\",\"groups\":%zu}", cat->n_groups);
-	respond_json(req->conn, 200, json);
-	catalog_unref(cat);
+	for (size_t i = 0; i < cat->n_groups; i++) {
+		bool degraded;
+		json_object_object_add(groups, cat->groups[i]->name,
+				       handlers_group_health(req, cat->groups[i], now, &degraded));
+		any_degraded |= degraded;
+	}
+	json_object_object_add(root, "status", xcheck(json_object_new_string(any_degraded ? "degraded" : "ok")));
+	json_object_object_add(root, "groups", groups);
+	bool strict = query && (strcmp(query, "strict") == 0 || strncmp(query, "strict=", 7) == 0 ||
+				strstr(query, "&strict") != NULL);
+	handlers_send_json(req, strict && any_degraded ? 503 : 200, root);
+}
+
+void handle_metrics(struct request *req)
+{
+	struct buf out;
+
+	buf_init(&out, (size_t)-1);
+	metrics_render(req->app->hs, req->catalog, clock_ms(), &out);
+	respond_body(req->conn, 200, "text/plain; version=0.0.4", buf_str(&out), out.len);
+	buf_free(&out);
 }

@@ -7,5 +7,6 @@
 void handle_chat(struct request *req);
 void handle_models(struct request *req);
 void handle_health(struct request *req);
+void handle_metrics(struct request *req);
 
 #endif

@@ -14,17 +14,10 @@
 #include "app.h"
 #include "listen.h"
 #include "log.h"
+#include "reload.h"
 #include "server.h"
 
-static struct app app = { .catalog_lock = PTHREAD_MUTEX_INITIALIZER };
-
-struct catalog *app_catalog(struct app *a)
-{
-	pthread_mutex_lock(&a->catalog_lock);
-	struct catalog *cat = catalog_ref(a->catalog);
-	pthread_mutex_unlock(&a->catalog_lock);
-	return cat;
-}
+static struct app app = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
 static const char *main_getenv(const char *name)
 {
@@ -44,20 +37,11 @@ static void main_usage(FILE *out)
 		"see the README.\n");
 }
 
-static int main_load_catalog(void)
+static void main_open_state(void)
 {
-	struct catalog *cat = NULL;
-
-	if (catalog_load(app.settings.config_dir, main_getenv, &cat) != IM_OK) {
-		log_error("config folder %s cannot be read: %s (set IMMORTAL_CONFIG_DIR)",
-			  app.settings.config_dir, strerror(errno));
-		return -1;
-	}
-	for (size_t i = 0; i < cat->n_problems; i++)
-		log_error("config: %s", cat->problems[i]);
-	log_info("config folder %s: %zu group(s) loaded", app.settings.config_dir, cat->n_groups);
-	app.catalog = cat;
-	return 0;
+	if (hoststate_open(app.settings.config_dir, &app.hs) != IM_OK)
+		log_error("no shared state file could be created (/dev/shm, $TMPDIR, /tmp): "
+			  "endpoint health and metrics are kept per process");
 }
 
 static void *main_signal_thread(void *arg)
@@ -116,13 +100,15 @@ static int main_parse_args(int argc, char **argv, const char **listen_spec)
 	return 0;
 }
 
-static int main_serve_fcgi(int listen_fd)
+/* Called with the signals of main_signals() blocked, before any thread
+ * starts: they are then blocked everywhere, and only the signal thread
+ * takes them (libfcgi installs a SIGTERM handler of its own that would
+ * otherwise swallow them). */
+static int main_serve_fcgi(int listen_fd, sigset_t *set)
 {
-	sigset_t set;
 	pthread_t sig_thread;
 
-	main_signals(&set);
-	pthread_create(&sig_thread, NULL, main_signal_thread, &set);
+	pthread_create(&sig_thread, NULL, main_signal_thread, set);
 	pthread_detach(sig_thread);
 	log_info("immortal %s serving FastCGI (%u spare workers, at most %u)", PACKAGE_VERSION,
 		 app.settings.threads, app.settings.max_threads);
@@ -161,13 +147,19 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (main_load_catalog() != 0)
+	if (reload_init(&app) != 0)
 		return 1;
-	if (listen_spec == NULL && FCGX_IsCGI())
+	main_open_state();
+	if (listen_spec == NULL && FCGX_IsCGI()) {
 		rc = server_run_cgi(&app);
-	else
-		rc = main_serve_fcgi(listen_fd);
-	catalog_unref(app.catalog);
+	} else {
+		sigset_t set;
+		main_signals(&set);
+		reload_start(&app);
+		rc = main_serve_fcgi(listen_fd, &set);
+	}
+	reload_stop(&app);
+	hoststate_close(app.hs);
 	transport_global_cleanup();
 	settings_free(&app.settings);
 	log_close();

@@ -6,11 +6,17 @@
 
 #include "apierror.h"
 
+void respond_body(struct conn *c, int status, const char *content_type, const char *body,
+		  size_t len)
+{
+	if (c->sink.begin(c, status, content_type, NULL, 0) == IM_OK &&
+	    c->sink.write(c, body, len) == IM_OK)
+		c->sink.flush(c);
+}
+
 void respond_json(struct conn *c, int status, const char *json)
 {
-	if (c->sink.begin(c, status, "application/json", NULL, 0) == IM_OK &&
-	    c->sink.write(c, json, strlen(json)) == IM_OK)
-		c->sink.flush(c);
+	respond_body(c, status, "application/json", json, strlen(json));
 }
 
 void respond_error(struct conn *c, int status, const char *message, const char *type,

@@ -4,6 +4,9 @@
 
 #include "conn.h"
 
+/* Sends a complete answer of any type. */
+void respond_body(struct conn *c, int status, const char *content_type, const char *body,
+		  size_t len);
 /* Sends a complete JSON answer. */
 void respond_json(struct conn *c, int status, const char *json);
 

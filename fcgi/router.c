@@ -9,17 +9,42 @@
 #include "log.h"
 #include "respond.h"
 
+/* Who may call a route when access keys are configured. */
+enum route_guard {
+	GUARD_KEY,       /* always a known client key */
+	GUARD_MONITOR,   /* open, unless IMMORTAL_PROTECT_METRICS=true */
+};
+
 struct route {
 	const char *method;
 	const char *tail;
 	void (*handler)(struct request *req);
+	enum route_guard guard;
 };
 
 static const struct route router_table[] = {
-	{ "POST", "/chat/completions", handle_chat },
-	{ "GET", "/models", handle_models },
-	{ "GET", "/health", handle_health },
+	{ "POST", "/chat/completions", handle_chat, GUARD_KEY },
+	{ "GET", "/models", handle_models, GUARD_KEY },
+	{ "GET", "/health", handle_health, GUARD_MONITOR },
+	{ "GET", "/metrics", handle_metrics, GUARD_MONITOR },
 };
+
+/* Checks the client's key; answers 401 itself and returns false. */
+static bool router_admit(struct request *req, const struct route *r)
+{
+	if (req->acl == NULL || (r->guard == GUARD_MONITOR && !req->app->settings.protect_metrics))
+		return true;
+	enum access_verdict v = access_check(req->acl, conn_param(req->conn, "HTTP_AUTHORIZATION"),
+					     NULL, &req->key);
+	if (v == ACCESS_OK)
+		return true;
+	log_info("req=%s refused: %s client key", req->id, v == ACCESS_MISSING ? "no" : "unknown");
+	respond_error(req->conn, 401,
+		      v == ACCESS_MISSING ? "an API key is required: send Authorization: Bearer KEY"
+					  : "incorrect API key provided",
+		      "invalid_request_error", "invalid_api_key", NULL);
+	return false;
+}
 
 /* The request path without its query, from REQUEST_URI or the split
  * variables, with one trailing slash dropped. */
@@ -63,7 +88,8 @@ void router_dispatch(struct request *req)
 		path_known = true;
 		if (strcmp(method, r->method) == 0 ||
 		    (strcmp(method, "HEAD") == 0 && strcmp(r->method, "GET") == 0)) {
-			r->handler(req);
+			if (router_admit(req, r))
+				r->handler(req);
 			return;
 		}
 	}
@@ -74,6 +100,6 @@ void router_dispatch(struct request *req)
 		return;
 	}
 	log_info("req=%s %s %s: no such route", req->id, method, path);
-	respond_error(req->conn, 404, "unknown path: immortal serves .../chat/completions, .../models and .../health",
+	respond_error(req->conn, 404, "unknown path: immortal serves .../chat/completions, .../models, .../health and .../metrics",
 		      "invalid_request_error", "not_found", NULL);
 }

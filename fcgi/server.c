@@ -45,10 +45,14 @@ static void server_request_id(char *out, size_t len)
 
 static void server_serve(struct app *app, struct conn *c, struct transport *t)
 {
-	struct request req = { .app = app, .conn = c, .transport = t, .started_ms = clock_ms() };
+	struct request req = { .app = app, .conn = c, .transport = t, .started_ms = clock_ms(),
+			       .key = -1 };
 
 	server_request_id(req.id, sizeof req.id);
+	app_snapshot(app, &req.catalog, &req.acl);
 	router_dispatch(&req);
+	catalog_unref(req.catalog);
+	access_unref(req.acl);
 }
 
 static void *server_worker(void *arg);
@@ -195,9 +199,16 @@ int server_run_fcgi(struct app *app, int listen_fd)
 	}
 	while (!pool.stopping)
 		pthread_cond_wait(&pool.changed, &pool.lock);
-	log_info("stopping: no new requests; waiting for %u in flight", pool.total - pool.idle);
+	log_info("stopping: no new requests; waiting up to %us for %u in flight",
+		 app->settings.drain_s, pool.total - pool.idle);
+	int64_t deadline = clock_ms() + (int64_t)app->settings.drain_s * 1000;
 	/* Idle workers may be between checks and accept(): kick until gone. */
 	while (pool.total > 0) {
+		if (clock_ms() >= deadline) {
+			log_error("stopping: %u request(s) still in flight after %us; cutting them off",
+				  pool.total - pool.idle, app->settings.drain_s);
+			break;
+		}
 		struct timespec ts;
 		server_kick_idle_locked();
 		clock_gettime(CLOCK_REALTIME, &ts);
@@ -212,11 +223,23 @@ int server_run_fcgi(struct app *app, int listen_fd)
 	return 0;
 }
 
+/* Run as CGI, a SIGTERM means the web server gave up on the request: the
+ * upstream transfer is aborted at once (conn_gone sees the flag). */
+static void server_cgi_on_term(int sig)
+{
+	(void)sig;
+	conn_cgi_terminated = 1;
+}
+
 int server_run_cgi(struct app *app)
 {
 	struct transport *t = transport_new();
+	struct sigaction sa = { .sa_handler = server_cgi_on_term };
+	struct sigaction ign = { .sa_handler = SIG_IGN };
 	struct conn c;
 
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGPIPE, &ign, NULL);
 	conn_init_cgi(&c);
 	server_serve(app, &c, t);
 	fflush(stdout);

@@ -124,9 +124,10 @@ ep() {
 		"$1" "$MOCK" "$2" "$SECRET" "$1" "${3:+,$3}"
 }
 
-# ep_refused NAME: an endpoint nobody listens on.
+# ep_refused NAME ID: an endpoint nobody listens on (ID keeps its health
+# state apart from the other refused endpoints').
 ep_refused() {
-	printf '{"name":"%s","baseurl":"http://127.0.0.1:1/v1","apikey":"%s","model":"m"}' "$1" "$SECRET"
+	printf '{"name":"%s","baseurl":"http://127.0.0.1:1/v1","apikey":"%s","model":"m-%s"}' "$1" "$SECRET" "$2"
 }
 
 # ---- clients ---------------------------------------------------------------------
@@ -138,6 +139,25 @@ chat() {
 	curl -s -o "$T/b" -D "$T/h" -w '%{http_code}' --max-time 60 \
 		-H 'Content-Type: application/json' -X POST "$URL/v1/chat/completions" \
 		--data "{\"model\":\"$1\",\"stream\":$stream,\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]${extra:+,$extra}}"
+}
+
+# stream_open GROUP: starts a streaming request; its output is readable on
+# fd $SFD, the curl's pid is $SPID.
+stream_open() {
+	exec {SFD}< <(exec curl -sN --max-time 120 -H 'Content-Type: application/json' \
+		-X POST "$URL/v1/chat/completions" \
+		--data "{\"model\":\"$1\",\"stream\":true,\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}")
+	SPID=$!
+}
+
+# stream_read_until REGEX: reads lines of the stream until one matches.
+stream_read_until() {
+	local line
+	while IFS= read -r -t 30 -u "$SFD" line; do
+		printf '%s\n' "$line" >>"$T/s"
+		[[ $line =~ $1 ]] && return 0
+	done
+	return 1
 }
 
 # header NAME: a header of the last answer.
@@ -165,12 +185,13 @@ expect_eq() {
 	[ "$1" = "$2" ] || fail "${3:-value}: expected [$2], got [$1]"
 }
 
+# (here-strings, not pipes: grep -q would leave a writer to die of SIGPIPE)
 expect_match() {
-	printf '%s' "$1" | grep -Eq -- "$2" || fail "${3:-value}: [$1] does not match /$2/"
+	grep -Eq -- "$2" <<<"$1" || fail "${3:-value}: [${1:0:2000}] does not match /$2/"
 }
 
 expect_no_match() {
-	! printf '%s' "$1" | grep -Eq -- "$2" || fail "${3:-value}: [$1] matches /$2/"
+	! grep -Eq -- "$2" <<<"$1" || fail "${3:-value}: [${1:0:2000}] matches /$2/"
 }
 
 # expect_json FILE JQ EXPECTED

@@ -2,7 +2,7 @@
 
 setup_10_failover() {
 	group ok "[$(ep one ok,id=ok)]"
-	group refused "[$(ep_refused dead), $(ep next id=refused)]"
+	group refused "[$(ep_refused dead refused), $(ep next id=refused)]"
 	group auth "[$(ep bad status=401,id=auth), $(ep next id=auth2)]"
 	group perm "[$(ep bad status=403,id=perm), $(ep next id=perm2)]"
 	group hang "[$(ep slow hang,id=hang '"timeout":1'), $(ep next id=hang2)]"
@@ -19,7 +19,7 @@ setup_10_failover() {
 	group orerror "[$(ep router or_error,id=orerr '"type":"openrouter"'), $(ep next id=orerr2)]"
 	group sseerror "[$(ep broken sse_error,id=sseerr '"stream":true'), $(ep next id=sseerr2)]"
 	group emptystream "[$(ep mute empty,id=empty '"stream":true'), $(ep next id=empty2)]"
-	group allfail "[$(ep_refused dead), $(ep bad status=401,id=allf), $(ep flaky status=503,id=allf2 '"retries":0')]"
+	group allfail "[$(ep_refused dead allfail), $(ep bad status=401,id=allf), $(ep flaky status=503,id=allf2 '"retries":0')]"
 }
 
 t_ok_answer() {

@@ -11,28 +11,9 @@ setup_20_stream() {
 	group nodone "[$(ep one nodone,id=nodone)]"
 	group badevent "[$(ep one badevent,id=badevent)]"
 	group comments "[$(ep router comments=3,delay=10,id=comments '"type":"openrouter"')]"
-	group failstream "[$(ep_refused dead), $(ep flaky status=500,id=fs '"retries":0'), $(ep next id=fs2)]"
+	group failstream "[$(ep_refused dead failstream), $(ep flaky status=500,id=fs '"retries":0'), $(ep next id=fs2)]"
 	group slowfail "[$(ep slow hang,id=slowf '"timeout":3'), $(ep next id=slowf2)]"
 	group slowdead "[$(ep slow hang,id=slowd '"timeout":2,"retries":0')]"
-}
-
-# stream_open GROUP: starts a streaming request; its output is readable on
-# fd $SFD, the curl's pid is $SPID.
-stream_open() {
-	exec {SFD}< <(exec curl -sN --max-time 120 -H 'Content-Type: application/json' \
-		-X POST "$URL/v1/chat/completions" \
-		--data "{\"model\":\"$1\",\"stream\":true,\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}")
-	SPID=$!
-}
-
-# stream_read_until REGEX: reads lines of the stream until one matches.
-stream_read_until() {
-	local line
-	while IFS= read -r -t 30 -u "$SFD" line; do
-		printf '%s\n' "$line" >>"$T/s"
-		[[ $line =~ $1 ]] && return 0
-	done
-	return 1
 }
 
 t_stream_relayed_with_one_done() {

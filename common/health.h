@@ -1,0 +1,60 @@
+/* health.h: endpoint health: cooldowns after failures and half-open trials.
+ *
+ * An endpoint that failed is skipped for a while, by kind of failure: auth
+ * and permission for minutes, rate limits for the upstream's Retry-After,
+ * other failures with a backoff that grows with consecutive failures. When
+ * the cooldown is over the endpoint gets one trial request (half-open): the
+ * first request to claim it tries it while the others skip it; success
+ * restores it. The state lives in the host-wide shared file (hoststate.h). */
+#ifndef IMMORTAL_HEALTH_H
+#define IMMORTAL_HEALTH_H
+
+#include <stdint.h>
+
+#include "errkind.h"
+#include "group.h"
+#include "hoststate.h"
+
+enum health_admit {
+	HEALTH_ADMIT,            /* healthy: try it */
+	HEALTH_ADMIT_TRIAL,      /* the half-open trial is ours: try it */
+	HEALTH_SKIP,             /* cooling down, or another request holds the trial */
+};
+
+enum health_state {
+	HEALTH_HEALTHY,
+	HEALTH_COOLING,
+	HEALTH_HALF_OPEN,        /* cooldown over, waiting for its trial */
+	HEALTH_TRIAL,            /* a trial request is in flight */
+};
+
+struct health_info {
+	enum health_state state;
+	double cooldown_left_s;
+	uint32_t failures;
+	enum errkind last_kind;
+};
+
+/* Whether `ep` may be tried now. On SKIP, *ready_at_ms tells when it will
+ * be worth trying again (for the soonest-healthy-first order). */
+enum health_admit health_admit(struct hoststate *hs, const struct endpoint *ep,
+			       int64_t now_ms, int64_t *ready_at_ms);
+
+/* Records the outcome of an attempt (ERRKIND_NONE for success) and releases
+ * a trial held by this process. */
+void health_report(struct hoststate *hs, const struct endpoint *ep,
+		   const struct cooldown *cfg, enum errkind kind,
+		   long retry_after_s, int64_t now_ms);
+
+/* Releases this process's trial on `ep` without a verdict (client left). */
+void health_release(struct hoststate *hs, const struct endpoint *ep);
+
+void health_inspect(struct hoststate *hs, const struct endpoint *ep, int64_t now_ms,
+		    struct health_info *out);
+const char *health_state_name(enum health_state state);
+
+/* The cooldown, in ms, that `kind` earns after `failures` consecutive ones. */
+int64_t health_cooldown_ms(const struct cooldown *cfg, enum errkind kind,
+			   long retry_after_s, uint32_t failures);
+
+#endif

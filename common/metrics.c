@@ -1,0 +1,212 @@
+/* metrics.c: shared counters and their Prometheus rendering (see metrics.h). */
+#include "metrics.h"
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "alloc.h"
+#include "health.h"
+
+static const char *const metrics_outcomes[OUTCOME_COUNT] = {
+	[OUTCOME_OK] = "ok",
+	[OUTCOME_FAILED] = "failed",
+	[OUTCOME_REQUEST_ERROR] = "request_error",
+	[OUTCOME_CONTENT_FILTER] = "content_filter",
+	[OUTCOME_BROKEN] = "broken",
+	[OUTCOME_CLIENT_GONE] = "client_gone",
+};
+
+const char *metrics_outcome_name(enum hoststate_outcome outcome)
+{
+	return (unsigned)outcome < OUTCOME_COUNT ? metrics_outcomes[outcome] : "unknown";
+}
+
+void metrics_attempt(struct hoststate *hs, const struct endpoint *ep, enum errkind kind,
+		     int64_t first_content_ms, int64_t duration_ms)
+{
+	if (hs == NULL)
+		return;
+	hoststate_lock(hs);
+	struct hoststate_endpoint *e = hoststate_endpoint(hs, ep->key, true);
+	if (e != NULL) {
+		e->attempts[(unsigned)kind < ERRKIND_COUNT ? kind : ERRKIND_INVALID_RESPONSE]++;
+		if (first_content_ms >= 0)
+			hoststate_observe(&e->ttft, (double)first_content_ms / 1000.0);
+		hoststate_observe(&e->duration, (double)duration_ms / 1000.0);
+	}
+	hoststate_unlock(hs);
+}
+
+void metrics_request(struct hoststate *hs, const char *group, enum hoststate_outcome outcome)
+{
+	if (hs == NULL)
+		return;
+	hoststate_lock(hs);
+	struct hoststate_group *g = hoststate_group(hs, group, true);
+	if (g != NULL && (unsigned)outcome < OUTCOME_COUNT)
+		g->outcomes[outcome]++;
+	hoststate_unlock(hs);
+}
+
+void metrics_streams(struct hoststate *hs, int delta)
+{
+	if (hs == NULL)
+		return;
+	hoststate_lock(hs);
+	*hoststate_streams(hs) += delta;
+	hoststate_unlock(hs);
+}
+
+/* ---- rendering ------------------------------------------------------------ */
+
+static void metrics_printf(struct buf *out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void metrics_printf(struct buf *out, const char *fmt, ...)
+{
+	char line[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	int n = vsnprintf(line, sizeof line, fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		(void)buf_append(out, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
+}
+
+static void metrics_head(struct buf *out, const char *name, const char *type, const char *help)
+{
+	metrics_printf(out, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+/* Label values are group and endpoint names from the config: escape them. */
+static void metrics_label(char *dst, size_t len, const char *src)
+{
+	size_t o = 0;
+	for (; *src && o + 2 < len; src++) {
+		if (*src == '"' || *src == '\\')
+			dst[o++] = '\\';
+		dst[o++] = *src;
+	}
+	dst[o] = '\0';
+}
+
+static void metrics_histogram(struct buf *out, const char *name, const char *labels,
+			      const struct hoststate_histogram *h)
+{
+	uint64_t cum = 0;
+	for (size_t i = 0; i < HOSTSTATE_BUCKETS; i++) {
+		cum += h->buckets[i];
+		if (i == HOSTSTATE_BUCKETS - 1)
+			metrics_printf(out, "%s_bucket{%s,le=\"+Inf\"} %" PRIu64 "\n", name, labels, cum);
+		else
+			metrics_printf(out, "%s_bucket{%s,le=\"%g\"} %" PRIu64 "\n", name, labels,
+				       hoststate_bounds[i], cum);
+	}
+	metrics_printf(out, "%s_sum{%s} %.6f\n%s_count{%s} %" PRIu64 "\n", name, labels, h->sum_s,
+		       name, labels, h->count);
+}
+
+/* One (group, endpoint) pair of the catalog, with its shared slot copied
+ * out so that rendering holds the lock only briefly. */
+struct metrics_row {
+	char labels[600];
+	struct hoststate_endpoint slot;
+	struct health_info health;
+};
+
+static struct metrics_row *metrics_rows(struct hoststate *hs, const struct catalog *cat,
+					int64_t now, size_t *n_rows)
+{
+	size_t n = 0, k = 0;
+
+	for (size_t g = 0; g < cat->n_groups; g++)
+		n += cat->groups[g]->n_endpoints;
+	struct metrics_row *rows = xcalloc(n ? n : 1, sizeof *rows);
+	for (size_t g = 0; g < cat->n_groups; g++) {
+		const struct group *grp = cat->groups[g];
+		for (size_t i = 0; i < grp->n_endpoints; i++, k++) {
+			const struct endpoint *ep = &grp->endpoints[i];
+			char gl[256], el[256];
+			hoststate_lock(hs);
+			struct hoststate_endpoint *e = hoststate_endpoint(hs, ep->key, false);
+			if (e != NULL)
+				rows[k].slot = *e;
+			hoststate_unlock(hs);
+			health_inspect(hs, ep, now, &rows[k].health);
+			metrics_label(gl, sizeof gl, grp->name);
+			metrics_label(el, sizeof el, ep->name);
+			snprintf(rows[k].labels, sizeof rows[k].labels, "group=\"%s\",endpoint=\"%s\"", gl, el);
+		}
+	}
+	*n_rows = n;
+	return rows;
+}
+
+static void metrics_endpoints(const struct metrics_row *rows, size_t n, struct buf *out)
+{
+	metrics_head(out, "immortal_attempts_total", "counter", "Requests sent upstream, by endpoint and error kind (ok: success).");
+	for (size_t i = 0; i < n; i++)
+		for (int k = 0; k < ERRKIND_COUNT; k++)
+			metrics_printf(out, "immortal_attempts_total{%s,kind=\"%s\"} %" PRIu64 "\n", rows[i].labels,
+				       errkind_name((enum errkind)k), rows[i].slot.attempts[k]);
+	metrics_head(out, "immortal_first_token_seconds", "histogram", "Time from an attempt's start to its first content.");
+	for (size_t i = 0; i < n; i++)
+		metrics_histogram(out, "immortal_first_token_seconds", rows[i].labels, &rows[i].slot.ttft);
+	metrics_head(out, "immortal_attempt_duration_seconds", "histogram", "Duration of attempts, by endpoint.");
+	for (size_t i = 0; i < n; i++)
+		metrics_histogram(out, "immortal_attempt_duration_seconds", rows[i].labels, &rows[i].slot.duration);
+	metrics_head(out, "immortal_endpoint_healthy", "gauge", "1 when the endpoint is healthy (not cooling down or on trial).");
+	for (size_t i = 0; i < n; i++)
+		metrics_printf(out, "immortal_endpoint_healthy{%s} %d\n", rows[i].labels,
+			       rows[i].health.state == HEALTH_HEALTHY);
+	metrics_head(out, "immortal_endpoint_state", "gauge", "The endpoint's health state (healthy, cooling, half_open, trial).");
+	for (size_t i = 0; i < n; i++)
+		metrics_printf(out, "immortal_endpoint_state{%s,state=\"%s\"} 1\n", rows[i].labels,
+			       health_state_name(rows[i].health.state));
+	metrics_head(out, "immortal_endpoint_cooldown_seconds", "gauge", "Seconds until the endpoint's cooldown ends.");
+	for (size_t i = 0; i < n; i++)
+		metrics_printf(out, "immortal_endpoint_cooldown_seconds{%s} %.3f\n", rows[i].labels,
+			       rows[i].health.cooldown_left_s);
+	metrics_head(out, "immortal_endpoint_consecutive_failures", "gauge", "Failures in a row of the endpoint.");
+	for (size_t i = 0; i < n; i++)
+		metrics_printf(out, "immortal_endpoint_consecutive_failures{%s} %u\n", rows[i].labels,
+			       rows[i].health.failures);
+}
+
+static void metrics_requests(struct hoststate *hs, const struct catalog *cat, struct buf *out)
+{
+	for (size_t g = 0; g < cat->n_groups; g++) {
+		struct hoststate_group slot = { 0 };
+		char gl[256];
+		hoststate_lock(hs);
+		struct hoststate_group *sg = hoststate_group(hs, cat->groups[g]->name, false);
+		if (sg != NULL)
+			slot = *sg;
+		hoststate_unlock(hs);
+		metrics_label(gl, sizeof gl, cat->groups[g]->name);
+		for (int o = 0; o < OUTCOME_COUNT; o++)
+			metrics_printf(out, "immortal_requests_total{group=\"%s\",outcome=\"%s\"} %" PRIu64 "\n",
+				       gl, metrics_outcomes[o], slot.outcomes[o]);
+	}
+}
+
+void metrics_render(struct hoststate *hs, const struct catalog *cat, int64_t now,
+		    struct buf *out)
+{
+	size_t n;
+	int64_t streams;
+	struct metrics_row *rows = metrics_rows(hs, cat, now, &n);
+
+	metrics_head(out, "immortal_requests_total", "counter", "Chat requests finished, by group and outcome.");
+	metrics_requests(hs, cat, out);
+	metrics_endpoints(rows, n, out);
+	free(rows);
+	hoststate_lock(hs);
+	streams = *hoststate_streams(hs);
+	hoststate_unlock(hs);
+	metrics_head(out, "immortal_streams_in_flight", "gauge", "Streamed answers in progress on this host.");
+	metrics_printf(out, "immortal_streams_in_flight %" PRId64 "\n", streams);
+}
