@@ -134,14 +134,19 @@ static void hoststate_name(const char *config_dir, const char *dir, char *out, s
 		 (unsigned long long)hoststate_hash(base));
 }
 
-enum im_rc hoststate_open(const char *config_dir, struct hoststate **out)
+enum im_rc hoststate_open(const char *config_dir, const char *state_dir, struct hoststate **out)
 {
 	struct hoststate *hs = xcalloc(1, sizeof *hs);
 	const char *tmp = getenv("TMPDIR");
 	const char *dirs[] = { "/dev/shm", tmp && tmp[0] ? tmp : "/tmp", "/tmp" };
+	size_t n_dirs = sizeof dirs / sizeof dirs[0];
 
 	*out = hs;
-	for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++) {
+	if (state_dir != NULL) {
+		dirs[0] = state_dir;
+		n_dirs = 1;
+	}
+	for (size_t i = 0; i < n_dirs; i++) {
 		hoststate_name(config_dir, dirs[i], hs->path, sizeof hs->path);
 		hs->file = hoststate_create(hs->path);
 		if (hs->file) {

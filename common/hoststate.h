@@ -59,10 +59,11 @@ struct hoststate_group {
 
 struct hoststate;
 
-/* Maps the shared file for `config_dir` (created on first use) in /dev/shm,
- * else $TMPDIR or /tmp. When no file can be had, falls back to memory of
- * this process only and returns IM_EIO with *out still usable. */
-enum im_rc hoststate_open(const char *config_dir, struct hoststate **out);
+/* Maps the shared file for `config_dir` (created on first use) in
+ * `state_dir`, or when that is NULL in /dev/shm, else $TMPDIR or /tmp. When
+ * no file can be had, falls back to memory of this process only and returns
+ * IM_EIO with *out still usable. */
+enum im_rc hoststate_open(const char *config_dir, const char *state_dir, struct hoststate **out);
 void hoststate_close(struct hoststate *hs);
 /* Path of the shared file, or "" for the private fallback. */
 const char *hoststate_path(const struct hoststate *hs);

@@ -84,6 +84,7 @@ enum im_rc settings_load(struct settings *s, settings_getenv_fn get,
 	s->keepalive_s = (unsigned)keepalive;
 	s->drain_s = (unsigned)drain;
 	s->access_keys_file = settings_string(get, "IMMORTAL_ACCESS_KEYS_FILE", NULL);
+	s->state_dir = settings_string(get, "IMMORTAL_STATE_DIR", NULL);
 	s->config_dir = settings_string(get, "IMMORTAL_CONFIG_DIR",
 					IMMORTAL_SYSCONFDIR "/immortal/groups");
 	s->log_dir = settings_string(get, "IMMORTAL_LOG_DIR", NULL);
@@ -95,5 +96,6 @@ void settings_free(struct settings *s)
 	free(s->config_dir);
 	free(s->log_dir);
 	free(s->access_keys_file);
+	free(s->state_dir);
 	memset(s, 0, sizeof *s);
 }

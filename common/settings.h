@@ -22,6 +22,8 @@ struct settings {
 	char *access_keys_file;  /* IMMORTAL_ACCESS_KEYS_FILE, NULL: open service */
 	bool protect_metrics;    /* IMMORTAL_PROTECT_METRICS: keys for health/metrics too */
 	unsigned drain_s;        /* IMMORTAL_DRAIN_SECONDS: SIGTERM's grace period */
+	char *state_dir;         /* IMMORTAL_STATE_DIR: where the shared state file
+				    goes; NULL: /dev/shm, else $TMPDIR or /tmp */
 };
 
 /* A function with getenv's contract, so tests can feed their own table. */

@@ -39,9 +39,10 @@ static void main_usage(FILE *out)
 
 static void main_open_state(void)
 {
-	if (hoststate_open(app.settings.config_dir, &app.hs) != IM_OK)
-		log_error("no shared state file could be created (/dev/shm, $TMPDIR, /tmp): "
-			  "endpoint health and metrics are kept per process");
+	if (hoststate_open(app.settings.config_dir, app.settings.state_dir, &app.hs) != IM_OK)
+		log_error("no shared state file could be created in %s: "
+			  "endpoint health and metrics are kept per process",
+			  app.settings.state_dir ? app.settings.state_dir : "/dev/shm, $TMPDIR or /tmp");
 }
 
 static void *main_signal_thread(void *arg)

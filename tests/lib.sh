@@ -45,7 +45,9 @@ MOCK="http://127.0.0.1:$MOCK_PORT"
 URL="http://127.0.0.1:$NGINX_PORT"
 CONF=$T/groups
 LOG=$T/log/immortal.log
-mkdir -p "$CONF" "$T/log" "$T/nginx" "$T/run"
+mkdir -p "$CONF" "$T/log" "$T/nginx" "$T/run" "$T/state"
+# Every immortal of the tests keeps its shared state in the test's folder.
+export IMMORTAL_STATE_DIR=$T/state
 
 mock_start() {
 	"$BUILD/tests/mock_upstream" --port "$MOCK_PORT" --quiet 2>"$T/run/mock.err" &
