@@ -7,18 +7,25 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
+
 #define LOG_LINE_MAX 4096
+
+/* How often the log file is checked for rotation. */
+#define LOG_ROTATE_CHECK_MS 1000
 
 static struct {
 	pthread_mutex_t lock;  /* guards fd and path against a concurrent reopen */
 	int fd;
 	bool verbose;
+	int64_t next_check_ms; /* atomic */
 	char path[4096];
-} log_state = { PTHREAD_MUTEX_INITIALIZER, 2, true, "" };
+} log_state = { PTHREAD_MUTEX_INITIALIZER, 2, true, 0, "" };
 
 static int log_open_file(const char *path)
 {
@@ -72,6 +79,24 @@ bool log_verbose(void)
 	return log_state.verbose;
 }
 
+/* logrotate renames the file and creates a new one: lines written before
+ * the next check still land whole in the renamed file, later ones in the
+ * new file, so no line is lost and no signal is needed. */
+static void log_follow_rotation(void)
+{
+	int64_t now = clock_ms();
+	int64_t due = __atomic_load_n(&log_state.next_check_ms, __ATOMIC_RELAXED);
+	struct stat by_path, by_fd;
+
+	if (log_state.path[0] == '\0' || now < due ||
+	    !__atomic_compare_exchange_n(&log_state.next_check_ms, &due, now + LOG_ROTATE_CHECK_MS,
+					 false, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+		return;
+	if (stat(log_state.path, &by_path) != 0 || fstat(log_state.fd, &by_fd) != 0 ||
+	    by_path.st_ino != by_fd.st_ino || by_path.st_dev != by_fd.st_dev)
+		(void)log_reopen();
+}
+
 __attribute__((format(printf, 2, 0)))
 static void log_write(const char *level, const char *fmt, va_list ap)
 {
@@ -92,6 +117,7 @@ static void log_write(const char *level, const char *fmt, va_list ap)
 	if (len > sizeof line - 2)
 		len = sizeof line - 2;  /* truncated: keep it one line */
 	line[len++] = '\n';
+	log_follow_rotation();
 	ssize_t w = write(log_state.fd, line, len);
 	(void)w;
 }

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 
 #include "alloc.h"
 
@@ -59,6 +60,25 @@ static char *settings_string(settings_getenv_fn get, const char *name, const cha
 	return xstrdup(v);
 }
 
+/* IMMORTAL_CONFIG_DIR, else ~/immortal/groups when it exists (the place for
+ * shared hosting, outside any web root), else the installed default. */
+static char *settings_config_dir(settings_getenv_fn get)
+{
+	const char *v = get("IMMORTAL_CONFIG_DIR");
+	const char *home = get("HOME");
+	struct stat st;
+
+	if (v != NULL && v[0] != '\0')
+		return xstrdup(v);
+	if (home != NULL && home[0] == '/') {
+		char *dir = xasprintf("%s/immortal/groups", home);
+		if (stat(dir, &st) == 0 && S_ISDIR(st.st_mode))
+			return dir;
+		free(dir);
+	}
+	return xstrdup(IMMORTAL_SYSCONFDIR "/immortal/groups");
+}
+
 enum im_rc settings_load(struct settings *s, settings_getenv_fn get,
 			 char *err, size_t errlen)
 {
@@ -85,8 +105,7 @@ enum im_rc settings_load(struct settings *s, settings_getenv_fn get,
 	s->drain_s = (unsigned)drain;
 	s->access_keys_file = settings_string(get, "IMMORTAL_ACCESS_KEYS_FILE", NULL);
 	s->state_dir = settings_string(get, "IMMORTAL_STATE_DIR", NULL);
-	s->config_dir = settings_string(get, "IMMORTAL_CONFIG_DIR",
-					IMMORTAL_SYSCONFDIR "/immortal/groups");
+	s->config_dir = settings_config_dir(get);
 	s->log_dir = settings_string(get, "IMMORTAL_LOG_DIR", NULL);
 	return IM_OK;
 }

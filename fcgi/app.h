@@ -13,11 +13,24 @@
 #include "settings.h"
 #include "transport.h"
 
+#define APP_MAX_SITES 16
+
+/* One config folder and what belongs to it. The process serves the folder
+ * of its environment; on shared hosting a request may name another one
+ * (SetEnv IMMORTAL_CONFIG_DIR in .htaccess reaches immortal as a request
+ * variable), which becomes a site of its own. Sites live as long as the
+ * process. */
+struct site {
+	char *config_dir;
+	struct hoststate *hs;
+	struct catalog *catalog;         /* guarded by app.lock */
+};
+
 struct app {
 	struct settings settings;
-	struct hoststate *hs;
-	pthread_mutex_t lock;            /* guards the two pointers below */
-	struct catalog *catalog;
+	pthread_mutex_t lock;            /* guards the sites and the pointers below */
+	struct site *sites[APP_MAX_SITES];
+	size_t n_sites;
 	struct access *acl;              /* NULL: the service is open */
 	int64_t started_unix;
 };
@@ -25,6 +38,7 @@ struct app {
 /* One request being served by a worker. */
 struct request {
 	struct app *app;
+	struct site *site;
 	struct conn *conn;
 	struct transport *transport;     /* the worker's own */
 	struct catalog *catalog;         /* this request's snapshot (a reference) */
@@ -34,8 +48,11 @@ struct request {
 	int64_t started_ms;
 };
 
-/* The current catalog and access keys, each with a reference the caller
- * drops (catalog_unref, access_unref; *acl may be NULL). */
-void app_snapshot(struct app *app, struct catalog **cat, struct access **acl);
+/* The site for config folder `dir` (NULL: the process's own), loaded on
+ * first use; with its current catalog and the access keys, each with a
+ * reference the caller drops (catalog_unref, access_unref; *acl may be
+ * NULL). Returns NULL (logged) when a new folder cannot be read. */
+struct site *app_snapshot(struct app *app, const char *dir, struct catalog **cat,
+			  struct access **acl);
 
 #endif

@@ -123,7 +123,7 @@ static void handlers_run(struct request *req, struct json_object *body)
 		.id = req->id, .group = g, .body = body, .client_stream = stream,
 		.include_usage = usage, .keepalive_s = req->app->settings.keepalive_s,
 		.started_ms = req->started_ms, .transport = req->transport,
-		.sink = &req->conn->sink, .hs = req->app->hs,
+		.sink = &req->conn->sink, .hs = req->site->hs,
 	};
 	struct failover_outcome out;
 	failover_run(&freq, &out);
@@ -181,7 +181,7 @@ static struct json_object *handlers_endpoint_health(struct request *req, const s
 	struct health_info info;
 	struct json_object *o = xcheck(json_object_new_object());
 
-	health_inspect(req->app->hs, ep, now, &info);
+	health_inspect(req->site->hs, ep, now, &info);
 	*healthy = info.state == HEALTH_HEALTHY;
 	json_object_object_add(o, "name", xcheck(json_object_new_string(ep->name)));
 	json_object_object_add(o, "state", xcheck(json_object_new_string(health_state_name(info.state))));
@@ -239,7 +239,7 @@ void handle_metrics(struct request *req)
 	struct buf out;
 
 	buf_init(&out, (size_t)-1);
-	metrics_render(req->app->hs, req->catalog, clock_ms(), &out);
+	metrics_render(req->site->hs, req->catalog, clock_ms(), &out);
 	respond_body(req->conn, 200, "text/plain; version=0.0.4", buf_str(&out), out.len);
 	buf_free(&out);
 }

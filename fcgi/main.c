@@ -37,14 +37,6 @@ static void main_usage(FILE *out)
 		"see the README.\n");
 }
 
-static void main_open_state(void)
-{
-	if (hoststate_open(app.settings.config_dir, app.settings.state_dir, &app.hs) != IM_OK)
-		log_error("no shared state file could be created in %s: "
-			  "endpoint health and metrics are kept per process",
-			  app.settings.state_dir ? app.settings.state_dir : "/dev/shm, $TMPDIR or /tmp");
-}
-
 static void *main_signal_thread(void *arg)
 {
 	sigset_t *set = arg;
@@ -150,7 +142,6 @@ int main(int argc, char **argv)
 	}
 	if (reload_init(&app) != 0)
 		return 1;
-	main_open_state();
 	if (listen_spec == NULL && FCGX_IsCGI()) {
 		rc = server_run_cgi(&app);
 	} else {
@@ -160,7 +151,6 @@ int main(int argc, char **argv)
 		rc = main_serve_fcgi(listen_fd, &set);
 	}
 	reload_stop(&app);
-	hoststate_close(app.hs);
 	transport_global_cleanup();
 	settings_free(&app.settings);
 	log_close();

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "alloc.h"
 #include "log.h"
 
 #define RELOAD_POLL_US 500000
@@ -18,14 +19,6 @@ static struct {
 	uint64_t access_stamp;
 } reload;
 
-void app_snapshot(struct app *app, struct catalog **cat, struct access **acl)
-{
-	pthread_mutex_lock(&app->lock);
-	*cat = catalog_ref(app->catalog);
-	*acl = app->acl ? access_ref(app->acl) : NULL;
-	pthread_mutex_unlock(&app->lock);
-}
-
 static const char *reload_getenv(const char *name)
 {
 	return getenv(name);
@@ -36,6 +29,69 @@ static void reload_report(const struct catalog *cat, const char *dir)
 	for (size_t i = 0; i < cat->n_problems; i++)
 		log_error("config: %s", cat->problems[i]);
 	log_info("config folder %s: %zu group(s) loaded", dir, cat->n_groups);
+}
+
+/* Creates the site for `dir`; NULL (logged) when the folder cannot be read. */
+static struct site *reload_new_site(struct app *app, const char *dir)
+{
+	struct catalog *cat = NULL;
+
+	if (catalog_load(dir, reload_getenv, NULL, &cat) != IM_OK) {
+		log_error("config folder %s cannot be read: %s (set IMMORTAL_CONFIG_DIR)",
+			  dir, strerror(errno));
+		return NULL;
+	}
+	reload_report(cat, dir);
+	struct site *site = xcalloc(1, sizeof *site);
+	site->config_dir = xstrdup(dir);
+	site->catalog = cat;
+	if (hoststate_open(dir, app->settings.state_dir, &site->hs) != IM_OK)
+		log_error("no shared state file could be created in %s: "
+			  "endpoint health and metrics are kept per process",
+			  app->settings.state_dir ? app->settings.state_dir : "/dev/shm, $TMPDIR or /tmp");
+	return site;
+}
+
+static void reload_free_site(struct site *site)
+{
+	catalog_unref(site->catalog);
+	hoststate_close(site->hs);
+	free(site->config_dir);
+	free(site);
+}
+
+/* With app->lock held. */
+static struct site *reload_find_site(struct app *app, const char *dir)
+{
+	for (size_t i = 0; i < app->n_sites; i++)
+		if (strcmp(app->sites[i]->config_dir, dir) == 0)
+			return app->sites[i];
+	return NULL;
+}
+
+struct site *app_snapshot(struct app *app, const char *dir, struct catalog **cat,
+			  struct access **acl)
+{
+	struct site *site;
+
+	pthread_mutex_lock(&app->lock);
+	site = dir && dir[0] ? reload_find_site(app, dir) : app->sites[0];
+	if (site == NULL && app->n_sites < APP_MAX_SITES) {
+		/* Loading under the lock keeps two requests from loading one
+		 * folder twice; it happens once per folder and process. */
+		site = reload_new_site(app, dir);
+		if (site != NULL)
+			app->sites[app->n_sites++] = site;
+	} else if (site == NULL) {
+		log_error("config folder %s ignored: this process already serves %d folders",
+			  dir, APP_MAX_SITES);
+	}
+	if (site != NULL) {
+		*cat = catalog_ref(site->catalog);
+		*acl = app->acl ? access_ref(app->acl) : NULL;
+	}
+	pthread_mutex_unlock(&app->lock);
+	return site;
 }
 
 /* Loads the access keys; on error keeps *acl as it is and returns -1. */
@@ -56,35 +112,30 @@ static int reload_access(struct app *app, struct access **acl)
 
 int reload_init(struct app *app)
 {
-	const char *dir = app->settings.config_dir;
-	struct catalog *cat = NULL;
+	struct site *site = reload_new_site(app, app->settings.config_dir);
 
-	if (catalog_load(dir, reload_getenv, NULL, &cat) != IM_OK) {
-		log_error("config folder %s cannot be read: %s (set IMMORTAL_CONFIG_DIR)",
-			  dir, strerror(errno));
+	if (site == NULL)
 		return -1;
-	}
-	reload_report(cat, dir);
-	app->catalog = cat;
+	app->sites[0] = site;
+	app->n_sites = 1;
 	if (app->settings.access_keys_file && reload_access(app, &app->acl) != 0)
 		return -1;
 	return 0;
 }
 
-static void reload_groups(struct app *app)
+static void reload_site(struct app *app, struct site *site)
 {
-	const char *dir = app->settings.config_dir;
 	struct catalog *fresh = NULL, *old;
 
-	if (catalog_load(dir, reload_getenv, app->catalog, &fresh) != IM_OK) {
+	if (catalog_load(site->config_dir, reload_getenv, site->catalog, &fresh) != IM_OK) {
 		log_error("config folder %s cannot be read now: %s; keeping the groups loaded",
-			  dir, strerror(errno));
+			  site->config_dir, strerror(errno));
 		return;
 	}
-	reload_report(fresh, dir);
+	reload_report(fresh, site->config_dir);
 	pthread_mutex_lock(&app->lock);
-	old = app->catalog;
-	app->catalog = fresh;
+	old = site->catalog;
+	site->catalog = fresh;
 	pthread_mutex_unlock(&app->lock);
 	catalog_unref(old);
 }
@@ -111,9 +162,15 @@ static void *reload_main(void *arg)
 
 	while (!reload.stop) {
 		usleep(RELOAD_POLL_US);
-		/* only this thread replaces the catalog: reading it unlocked is safe */
-		if (catalog_stamp(app->settings.config_dir) != app->catalog->stamp)
-			reload_groups(app);
+		pthread_mutex_lock(&app->lock);
+		size_t n = app->n_sites;
+		pthread_mutex_unlock(&app->lock);
+		/* only this thread replaces catalogs: reading them unlocked is safe */
+		for (size_t i = 0; i < n; i++) {
+			struct site *site = app->sites[i];
+			if (catalog_stamp(site->config_dir) != site->catalog->stamp)
+				reload_site(app, site);
+		}
 		if (app->settings.access_keys_file &&
 		    access_stamp(app->settings.access_keys_file) != reload.access_stamp)
 			reload_keys(app);
@@ -136,8 +193,9 @@ void reload_stop(struct app *app)
 		pthread_join(reload.thread, NULL);
 		reload.running = false;
 	}
-	catalog_unref(app->catalog);
+	for (size_t i = 0; i < app->n_sites; i++)
+		reload_free_site(app->sites[i]);
+	app->n_sites = 0;
 	access_unref(app->acl);
-	app->catalog = NULL;
 	app->acl = NULL;
 }

@@ -12,6 +12,7 @@
 #include "alloc.h"
 #include "clock.h"
 #include "log.h"
+#include "respond.h"
 #include "router.h"
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -49,7 +50,15 @@ static void server_serve(struct app *app, struct conn *c, struct transport *t)
 			       .key = -1 };
 
 	server_request_id(req.id, sizeof req.id);
-	app_snapshot(app, &req.catalog, &req.acl);
+	/* Only a request variable can name another folder (FastCGI under
+	 * mod_fcgid); as CGI the variable is the process's environment. */
+	const char *dir = c->fcgi ? conn_param(c, "IMMORTAL_CONFIG_DIR") : NULL;
+	req.site = app_snapshot(app, dir, &req.catalog, &req.acl);
+	if (req.site == NULL) {
+		respond_error(c, 500, "the config folder named by IMMORTAL_CONFIG_DIR cannot be read",
+			      "server_error", "config_unreadable", NULL);
+		return;
+	}
 	router_dispatch(&req);
 	catalog_unref(req.catalog);
 	access_unref(req.acl);
