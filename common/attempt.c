@@ -76,6 +76,28 @@ static enum im_rc attempt_on_error_event(struct attempt *a, struct json_object *
 	return IM_ESTOP;
 }
 
+static bool attempt_continuing(const struct attempt *a)
+{
+	return a->in->resume != NULL && a->in->resume->continuing;
+}
+
+/* A continuation's chunk, adapted to the stream the client already has. */
+static enum im_rc attempt_relay_continued(struct attempt *a, struct json_object *chunk)
+{
+	char *json = resume_adapt(a->in->resume, chunk);
+
+	if (json == NULL)
+		return IM_OK;
+	a->committed = true;
+	enum im_rc rc = reply_stream_event(a->in->reply, json);
+	free(json);
+	if (rc != IM_OK) {
+		a->out->client_gone = true;
+		return IM_EGONE;
+	}
+	return IM_OK;
+}
+
 /* Writes an event on to the client exactly as the upstream sent it. */
 static enum im_rc attempt_relay(struct attempt *a, const struct sse_event *ev,
 				struct json_object *chunk, bool has_content)
@@ -84,6 +106,8 @@ static enum im_rc attempt_relay(struct attempt *a, const struct sse_event *ev,
 	enum im_rc rc = IM_OK;
 	const char *data = ev->data;
 
+	if (attempt_continuing(a))
+		return attempt_relay_continued(a, chunk);
 	/* A multi-line event is re-serialised onto one line. */
 	if (memchr(ev->data, '\n', ev->data_len) != NULL)
 		data = json_object_to_json_string_ext(chunk, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
@@ -98,6 +122,8 @@ static enum im_rc attempt_relay(struct attempt *a, const struct sse_event *ev,
 		rc = reply_stream_begin(a->in->reply, a->in->ep->name, a->in->number);
 		a->committed = true;
 	}
+	if (a->in->resume != NULL)
+		resume_observe(a->in->resume, chunk);
 	if (rc == IM_OK)
 		rc = reply_stream_write(a->in->reply, out->data, out->len);
 	buf_reset(out);
@@ -220,7 +246,16 @@ static long attempt_on_tick(void *ctx, bool fd_ready, int *watch_fd)
 
 static enum im_rc attempt_emit_chunk(void *ctx, const char *json)
 {
-	return reply_stream_event(ctx, json);
+	struct attempt *a = ctx;
+	struct json_object *chunk;
+	enum im_rc rc;
+
+	if (!attempt_continuing(a))
+		return reply_stream_event(a->in->reply, json);
+	chunk = json_tokener_parse(json);
+	rc = chunk ? attempt_relay_continued(a, chunk) : IM_OK;
+	json_object_put(chunk);
+	return rc;
 }
 
 /* A whole completion for the client, in the form the client asked for. */
@@ -235,7 +270,7 @@ static void attempt_answer(struct attempt *a, const char *json, struct json_obje
 		rc = reply_stream_begin(r, a->in->ep->name, a->in->number);
 		if (rc == IM_OK)
 			rc = chat_completion_to_chunks(completion, a->in->include_usage,
-						       attempt_emit_chunk, r);
+						       attempt_emit_chunk, a);
 		if (rc == IM_OK)
 			rc = reply_stream_done(r);
 	}
@@ -401,7 +436,9 @@ void attempt_run(const struct attempt_input *in, struct attempt_result *out)
 	const struct endpoint *ep = in->ep;
 
 	attempt_init(&a, in, out);
-	char *body = upreq_body(in->client_body, ep, a.up_stream, a.aggregate);
+	char *body = in->resume && in->resume->continuing
+			     ? resume_body(in->resume, in->client_body, ep, a.up_stream)
+			     : upreq_body(in->client_body, ep, a.up_stream, a.aggregate);
 	struct curl_slist *headers = upreq_headers(ep, a.up_stream);
 	struct transport_request req = {
 		.url = ep->url, .headers = headers, .body = body, .body_len = strlen(body),

@@ -13,6 +13,7 @@
 #include "errkind.h"
 #include "group.h"
 #include "reply.h"
+#include "resume.h"
 #include "transport.h"
 
 struct json_object;
@@ -25,6 +26,8 @@ struct attempt_input {
 	bool include_usage;               /* the client asked for a usage chunk */
 	struct transport *transport;
 	struct reply *reply;
+	struct resume *resume;            /* what a streamed answer delivered so far;
+					     continuing when resume->continuing */
 	int number;                       /* 1-based, counting every upstream request */
 };
 

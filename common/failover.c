@@ -23,23 +23,25 @@ struct failover {
 	const struct failover_request *req;
 	struct failover_outcome *out;
 	struct reply reply;
+	struct resume resume;          /* what a streamed answer delivered */
 	struct json_object *records;   /* the attempts, for the final error */
 	bool only_request_errors;
 };
 
+/* `mark` tells a retry (" retry=1") or a continuation (" resume=1"). */
 static void failover_log_attempt(struct failover *f, const struct endpoint *ep,
-				 const struct attempt_result *res, int number, int retry)
+				 const struct attempt_result *res, int number, const char *mark)
 {
 	const char *kind = res->client_gone ? "client_gone" : errkind_name(res->kind);
 
 	if (res->kind == ERRKIND_NONE) {
 		log_info("req=%s group=%s endpoint=%s attempt=%d%s kind=%s status=%ld ms=%lld",
-			 f->req->id, f->req->group->name, ep->name, number, retry ? " retry=1" : "",
+			 f->req->id, f->req->group->name, ep->name, number, mark,
 			 kind, res->status, (long long)res->elapsed_ms);
 		return;
 	}
 	log_error("req=%s group=%s endpoint=%s attempt=%d%s kind=%s status=%ld ms=%lld detail=\"%s\" hint=\"endpoint %s: %s\"",
-		  f->req->id, f->req->group->name, ep->name, number, retry ? " retry=1" : "",
+		  f->req->id, f->req->group->name, ep->name, number, mark,
 		  kind, res->status, (long long)res->elapsed_ms, res->detail, ep->name,
 		  errkind_hint(res->kind));
 }
@@ -153,6 +155,96 @@ static void failover_account(struct failover *f, const struct endpoint *ep,
 	metrics_attempt(hs, ep, res->kind, res->first_content_ms, res->elapsed_ms);
 }
 
+/* Runs one attempt at `ep`, logs and accounts it. Returns true when it
+ * settled the request (answered, or the client left). */
+static bool failover_attempt(struct failover *f, const struct endpoint *ep,
+			     struct attempt_result *res, const char *mark)
+{
+	const struct failover_request *req = f->req;
+	struct attempt_input in = {
+		.request_id = req->id, .ep = ep, .client_body = req->body,
+		.client_stream = req->client_stream, .include_usage = req->include_usage,
+		.transport = req->transport, .reply = &f->reply,
+		.resume = req->client_stream ? &f->resume : NULL,
+		.number = ++f->out->attempts,
+	};
+
+	attempt_result_clear(res);
+	attempt_run(&in, res);
+	failover_log_attempt(f, ep, res, in.number, mark);
+	failover_account(f, ep, res);
+	if (res->client_gone) {
+		f->out->client_gone = true;
+		return true;
+	}
+	if (res->kind == ERRKIND_NONE) {
+		f->out->status = 200;
+		f->out->endpoint = ep->name;
+		return true;
+	}
+	failover_record(f, ep, res);
+	return false;
+}
+
+static bool failover_within_budget(const struct failover *f)
+{
+	return clock_ms() - f->req->started_ms < (int64_t)(f->req->group->budget_s * 1000);
+}
+
+/* Whether `ep` may be asked to continue the answer that `broken` broke. */
+static bool failover_may_continue(struct failover *f, const struct endpoint *ep,
+				  const struct endpoint *broken)
+{
+	int64_t ready_at = 0;
+
+	if (f->resume.restart)
+		return ep != broken;   /* restart on the next endpoint, no prefill */
+	if (ep->continuation == CONTINUATION_NONE || health_refuses_prefill(f->req->hs, ep))
+		return false;
+	/* the endpoint that just broke gets its one more chance though cooling */
+	return ep == broken || health_admit(f->req->hs, ep, clock_ms(), &ready_at) != HEALTH_SKIP;
+}
+
+/* Asks the group's endpoints, in file order and each at most once, for the
+ * rest of an answer that broke after content reached the client. Returns
+ * true when the request got settled (answer completed, or client gone). */
+static bool failover_resume(struct failover *f, const struct endpoint *broken)
+{
+	const struct group *g = f->req->group;
+	const char *why = g->resume ? resume_refusal(&f->resume, f->req->body)
+				    : "the group sets resume: false";
+	struct attempt_result res = { 0 };
+	bool *used = xcalloc(g->n_endpoints, sizeof *used);
+	bool settled = false;
+	size_t i = 0;
+
+	if (why != NULL)
+		log_info("req=%s group=%s cannot continue the broken answer: %s", f->req->id, g->name, why);
+	while (why == NULL && !settled && i < g->n_endpoints && failover_within_budget(f)) {
+		const struct endpoint *ep = &g->endpoints[i];
+		resume_begin(&f->resume);
+		if (used[i] || !failover_may_continue(f, ep, broken)) {
+			i++;
+			continue;
+		}
+		used[i] = true;
+		settled = failover_attempt(f, ep, &res, " resume=1");
+		if (settled)
+			break;
+		if (!f->resume.restart && res.status >= 400 && res.status < 500) {
+			log_info("req=%s endpoint=%s does not accept a continuation (HTTP %ld): not asked again",
+				 f->req->id, ep->name, res.status);
+			health_note_prefill_refused(f->req->hs, ep);
+		}
+		/* more text arrived before this break: start over in file order */
+		i = res.broke_midstream ? 0 : i + 1;
+	}
+	f->resume.continuing = false;
+	attempt_result_clear(&res);
+	free(used);
+	return settled;
+}
+
 /* Tries one endpoint, with its retries. Returns true when the request is
  * settled (answered, refused, broken or abandoned by the client). */
 static bool failover_endpoint(struct failover *f, const struct endpoint *ep,
@@ -161,28 +253,11 @@ static bool failover_endpoint(struct failover *f, const struct endpoint *ep,
 	const struct failover_request *req = f->req;
 
 	for (int retry = 0;; retry++) {
-		struct attempt_input in = {
-			.request_id = req->id, .ep = ep, .client_body = req->body,
-			.client_stream = req->client_stream, .include_usage = req->include_usage,
-			.transport = req->transport, .reply = &f->reply,
-			.number = ++f->out->attempts,
-		};
-		attempt_result_clear(res);
-		attempt_run(&in, res);
-		failover_log_attempt(f, ep, res, in.number, retry);
-		failover_account(f, ep, res);
-		if (res->client_gone) {
-			f->out->client_gone = true;
+		if (failover_attempt(f, ep, res, retry ? " retry=1" : ""))
 			return true;
-		}
-		if (res->kind == ERRKIND_NONE) {
-			f->out->status = 200;
-			f->out->endpoint = ep->name;
-			return true;
-		}
-		failover_record(f, ep, res);
 		if (res->broke_midstream) {
-			failover_broken(f, ep, res);
+			if (!failover_resume(f, ep))
+				failover_broken(f, ep, res);
 			return true;
 		}
 		if (res->kind == ERRKIND_CONTENT_FILTER && !req->group->failover_on_content_filter) {
@@ -222,6 +297,8 @@ static const struct endpoint *failover_all(struct failover *f, struct attempt_re
 	for (size_t i = 0; i < g->n_endpoints && !*settled; i++) {
 		const struct endpoint *ep = &g->endpoints[i];
 		int64_t ready_at = 0;
+		if (last != NULL && !failover_within_budget(f))
+			break;
 		if (health_admit(f->req->hs, ep, clock_ms(), &ready_at) == HEALTH_SKIP) {
 			log_info("req=%s group=%s endpoint=%s skipped: cooling down for %.1fs",
 				 f->req->id, g->name, ep->name, (double)(ready_at - clock_ms()) / 1000.0);
@@ -232,7 +309,7 @@ static const struct endpoint *failover_all(struct failover *f, struct attempt_re
 		*settled = failover_endpoint(f, ep, res);
 	}
 	qsort(skipped, n_skipped, sizeof *skipped, failover_by_readiness);
-	for (size_t i = 0; i < n_skipped && !*settled; i++) {
+	for (size_t i = 0; i < n_skipped && !*settled && (last == NULL || failover_within_budget(f)); i++) {
 		last = skipped[i].ep;
 		*settled = failover_endpoint(f, last, res);
 	}
@@ -250,6 +327,7 @@ void failover_run(const struct failover_request *req, struct failover_outcome *o
 	memset(out, 0, sizeof *out);
 	out->kind = OUTCOME_FAILED;
 	f.records = xcheck(json_object_new_array());
+	resume_init(&f.resume);
 	reply_init(&f.reply, req->sink, req->client_stream, req->keepalive_s, req->started_ms);
 	if (req->client_stream)
 		metrics_streams(req->hs, +1);
@@ -273,5 +351,6 @@ void failover_run(const struct failover_request *req, struct failover_outcome *o
 		log_error("req=%s group=%s answered %d (%s) after %d attempts", req->id, g->name,
 			  out->status, metrics_outcome_name(out->kind), out->attempts);
 	attempt_result_clear(&res);
+	resume_free(&f.resume);
 	json_object_put(f.records);
 }

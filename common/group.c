@@ -180,6 +180,31 @@ static enum im_rc group_field_type(struct group_ctx *c, struct json_object *v,
 	return group_fail(c, "type", "unknown type \"%s\" (expected openai, chutes or openrouter)", s);
 }
 
+const char *continuation_name(enum continuation c)
+{
+	switch (c) {
+	case CONTINUATION_VLLM: return "vllm";
+	case CONTINUATION_DEEPSEEK: return "deepseek";
+	case CONTINUATION_NONE: return "none";
+	default: return "prefill";
+	}
+}
+
+static enum im_rc group_field_continuation(struct group_ctx *c, struct json_object *v,
+					   struct endpoint *ep)
+{
+	const char *s = json_object_is_type(v, json_type_string) ? json_object_get_string(v) : "";
+
+	for (int i = CONTINUATION_PREFILL; i <= CONTINUATION_NONE; i++) {
+		if (strcmp(s, continuation_name((enum continuation)i)) == 0) {
+			ep->continuation = (enum continuation)i;
+			ep->continuation_set = true;
+			return IM_OK;
+		}
+	}
+	return group_fail(c, "continuation", "unknown value \"%s\" (expected prefill, vllm, deepseek or none)", s);
+}
+
 static enum im_rc group_field_url(struct group_ctx *c, struct json_object *v,
 				  struct endpoint *ep)
 {
@@ -271,6 +296,8 @@ static enum im_rc group_field_endpoint(struct group_ctx *c, const char *key,
 		return group_field_retries(c, v, ep);
 	if (strcmp(key, "retry_after_max") == 0)
 		return group_get_number(c, v, key, 0, 600, &ep->retry_after_max_s);
+	if (strcmp(key, "continuation") == 0)
+		return group_field_continuation(c, v, ep);
 	if (strcmp(key, "referer") == 0)
 		return group_get_string(c, v, key, &ep->referer);
 	if (strcmp(key, "title") == 0)
@@ -318,6 +345,8 @@ static enum im_rc group_parse_endpoint(struct group_ctx *c, struct json_object *
 		return group_fail(c, "model", "is required");
 	if (ep->name == NULL)
 		ep->name = xasprintf("%s#%d", c->group, c->index);
+	if (!ep->continuation_set)
+		ep->continuation = ep->type == ENDPOINT_CHUTES ? CONTINUATION_VLLM : CONTINUATION_PREFILL;
 	if (ep->connect_timeout_s <= 0)
 		ep->connect_timeout_s = ep->timeout_s < 10 ? ep->timeout_s : 10;
 	ep->key = group_hash(group_hash(group_hash(FNV_OFFSET, ep->baseurl), ep->model),
@@ -368,6 +397,10 @@ static enum im_rc group_parse_options(struct group_ctx *c, struct json_object *r
 			rc = group_get_bool(c, val, key, &g->failover_on_content_filter);
 		else if (strcmp(key, "cooldown") == 0)
 			rc = group_parse_cooldown(c, val, &g->cooldown);
+		else if (strcmp(key, "resume") == 0)
+			rc = group_get_bool(c, val, key, &g->resume);
+		else if (strcmp(key, "budget") == 0)
+			rc = group_get_number(c, val, key, 1, 86400, &g->budget_s);
 		else
 			rc = group_fail(c, key, "unknown group option (see the README)");
 		if (rc != IM_OK)
@@ -452,6 +485,8 @@ enum im_rc group_parse(const char *name, const char *path, const char *text,
 	json_tokener_free(tok);
 	g = xcalloc(1, sizeof *g);
 	g->refs = 1;
+	g->resume = true;
+	g->budget_s = 300;
 	g->cooldown = (struct cooldown){ .auth_s = 300, .permission_s = 300,
 					 .rate_limit_s = 30, .base_s = 2, .max_s = 120 };
 	g->name = xstrdup(name);

@@ -24,6 +24,14 @@ enum endpoint_stream {
 	ENDPOINT_STREAM_OFF,
 };
 
+/* How an endpoint is asked to continue a broken answer (resume.h). */
+enum continuation {
+	CONTINUATION_PREFILL = 0,  /* a trailing assistant message */
+	CONTINUATION_VLLM,         /* + continue_final_message, add_generation_prompt */
+	CONTINUATION_DEEPSEEK,     /* the assistant message carries prefix: true */
+	CONTINUATION_NONE,
+};
+
 struct endpoint {
 	uint64_t key;            /* what it is: hash of baseurl, model, apikey */
 	uint64_t sig;            /* its whole definition, to notice edits */
@@ -41,6 +49,8 @@ struct endpoint {
 	long max_tokens;         /* 0: not set */
 	int retries;             /* extra tries on transient failures */
 	double retry_after_max_s;
+	enum continuation continuation;
+	bool continuation_set;   /* given in the file, not the type's default */
 	char *referer;           /* OpenRouter attribution (HTTP-Referer) */
 	char *title;             /* OpenRouter attribution (X-Title) */
 };
@@ -60,6 +70,8 @@ struct group {
 	struct endpoint *endpoints;
 	size_t n_endpoints;
 	bool failover_on_content_filter;
+	bool resume;             /* continue broken streams (resume.h) */
+	double budget_s;         /* no new attempt starts after this long */
 	struct cooldown cooldown;
 	int refs;                /* atomic: catalogs sharing this group */
 };
@@ -89,5 +101,6 @@ void group_free(struct group *g);
 bool group_name_valid(const char *name);
 
 const char *endpoint_type_name(enum endpoint_type type);
+const char *continuation_name(enum continuation c);
 
 #endif

@@ -141,3 +141,27 @@ const char *health_state_name(enum health_state state)
 	default: return "healthy";
 	}
 }
+
+bool health_refuses_prefill(struct hoststate *hs, const struct endpoint *ep)
+{
+	bool refuses = false;
+
+	if (hs == NULL)
+		return false;
+	hoststate_lock(hs);
+	struct hoststate_endpoint *e = hoststate_endpoint(hs, ep->key, false);
+	refuses = e != NULL && e->no_prefill_sig == ep->sig;
+	hoststate_unlock(hs);
+	return refuses;
+}
+
+void health_note_prefill_refused(struct hoststate *hs, const struct endpoint *ep)
+{
+	if (hs == NULL)
+		return;
+	hoststate_lock(hs);
+	struct hoststate_endpoint *e = hoststate_endpoint(hs, ep->key, true);
+	if (e != NULL)
+		e->no_prefill_sig = ep->sig;
+	hoststate_unlock(hs);
+}

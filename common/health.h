@@ -9,6 +9,7 @@
 #ifndef IMMORTAL_HEALTH_H
 #define IMMORTAL_HEALTH_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "errkind.h"
@@ -52,6 +53,11 @@ void health_release(struct hoststate *hs, const struct endpoint *ep);
 void health_inspect(struct hoststate *hs, const struct endpoint *ep, int64_t now_ms,
 		    struct health_info *out);
 const char *health_state_name(enum health_state state);
+
+/* Whether `ep`, as defined now, refused a continuation (resume.h) before;
+ * the memory ends when the endpoint's definition changes. */
+bool health_refuses_prefill(struct hoststate *hs, const struct endpoint *ep);
+void health_note_prefill_refused(struct hoststate *hs, const struct endpoint *ep);
 
 /* The cooldown, in ms, that `kind` earns after `failures` consecutive ones. */
 int64_t health_cooldown_ms(const struct cooldown *cfg, enum errkind kind,

@@ -58,8 +58,8 @@ static void upreq_set_stream(struct json_object *body, bool upstream_stream, boo
 	json_object_object_add(opts, "include_usage", xcheck(json_object_new_boolean(1)));
 }
 
-char *upreq_body(struct json_object *client, const struct endpoint *ep,
-		 bool upstream_stream, bool want_usage)
+struct json_object *upreq_body_json(struct json_object *client, const struct endpoint *ep,
+				    bool upstream_stream, bool want_usage)
 {
 	struct json_object *body = NULL;
 
@@ -70,8 +70,20 @@ char *upreq_body(struct json_object *client, const struct endpoint *ep,
 		json_object_object_add(body, "temperature", xcheck(json_object_new_double(ep->temperature)));
 	upreq_cap_tokens(body, ep);
 	upreq_set_stream(body, upstream_stream, want_usage);
-	char *out = xstrdup(json_object_to_json_string_ext(body,
-				JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+	return body;
+}
+
+char *upreq_serialize(struct json_object *body)
+{
+	return xstrdup(json_object_to_json_string_ext(body,
+			JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+}
+
+char *upreq_body(struct json_object *client, const struct endpoint *ep,
+		 bool upstream_stream, bool want_usage)
+{
+	struct json_object *body = upreq_body_json(client, ep, upstream_stream, want_usage);
+	char *out = upreq_serialize(body);
 	json_object_put(body);
 	return out;
 }

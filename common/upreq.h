@@ -21,6 +21,12 @@ bool upreq_wants_stream(const struct endpoint *ep, bool client_stream);
  * its usage chunk (needed to carry usage into an aggregated answer). */
 char *upreq_body(struct json_object *client, const struct endpoint *ep,
 		 bool upstream_stream, bool want_usage);
+/* The same body as a new JSON object (caller puts it), for callers that
+ * add to it (continuations, resume.h). */
+struct json_object *upreq_body_json(struct json_object *client, const struct endpoint *ep,
+				    bool upstream_stream, bool want_usage);
+/* Serialises a body compactly (caller frees). */
+char *upreq_serialize(struct json_object *body);
 
 /* Returns the header list for `ep` (caller frees with curl_slist_free_all).
  * The list holds the API key: it never goes anywhere but libcurl. */

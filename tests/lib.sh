@@ -107,7 +107,8 @@ nginx_start() {
 }
 
 nginx_stop() {
-	[ -f "$T/nginx/nginx.pid" ] && kill -QUIT "$(cat "$T/nginx/nginx.pid")" 2>/dev/null
+	local pid
+	pid=$(cat "$T/nginx/nginx.pid" 2>/dev/null) && kill -QUIT "$pid" 2>/dev/null
 }
 
 stack_stop() {

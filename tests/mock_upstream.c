@@ -77,6 +77,10 @@ struct mock_opts {
     bool empty;
     bool tools;
     bool echo;
+    bool restart;            /* ignore a prefill: answer from the start */
+    bool reject_prefill;     /* 400 for a request ending in an assistant message */
+    long repeat;             /* -1: off; else repeat the prefill's last N words */
+    const char *require;     /* "vllm" or "deepseek": the prefill flags needed */
 };
 
 struct mock_counts {
@@ -155,6 +159,8 @@ struct mock_req {
     enum mock_phase phase;
     long i;                  /* events of this phase sent so far */
     long n_content;          /* content chunks this stream will carry */
+    long tok_start;          /* first token to send: what a prefill already holds */
+    char *repeat_text;       /* sent as the first content chunk, or NULL */
     bool first_waited;
     bool gate_passed;
     bool bad_sent;
@@ -277,6 +283,10 @@ static const struct mock_optdef mock_optdefs[] = {
     MOCK_OPT("tools", MOCK_OPT_FLAG, tools),
     MOCK_OPT("gate", MOCK_OPT_STR, gate),
     MOCK_OPT("echo", MOCK_OPT_FLAG, echo),
+    MOCK_OPT("restart", MOCK_OPT_FLAG, restart),
+    MOCK_OPT("reject_prefill", MOCK_OPT_FLAG, reject_prefill),
+    MOCK_OPT("repeat", MOCK_OPT_NUM, repeat),
+    MOCK_OPT("require", MOCK_OPT_STR, require),
 };
 
 /* A bare numeric option (`stall`, `sse_error`) means 0; junk is ignored. */
@@ -319,6 +329,7 @@ static void mock_opts_defaults(struct mock_opts *o)
     o->stall = -1;
     o->cut = -1;
     o->sse_error_after = -1;
+    o->repeat = -1;
     o->chunks = 5;
 }
 
@@ -790,6 +801,13 @@ static json_object *mock_jdelta(const struct mock_req *r, long i)
     if (r->opts.echo)
         return mock_jcheck(d, mock_jset(d, "content",
                                         json_object_new_string(r->echo_text)));
+    if (r->repeat_text != NULL) {
+        if (i == 0)
+            return mock_jcheck(d, mock_jset(d, "content",
+                                            json_object_new_string(r->repeat_text)));
+        i--;
+    }
+    i += r->tok_start;
     mock_token(i, tok, sizeof tok);
     return mock_jcheck(d, mock_jset(d, i < r->opts.reasoning
                                         ? "reasoning_content" : "content",
@@ -1188,7 +1206,9 @@ static enum MHD_Result mock_reply_stream(struct mock_req *r)
     if (o->empty)
         r->n_content = 0;
     else
-        r->n_content = o->tools ? 3 : o->echo ? 1 : o->chunks;
+        r->n_content = o->tools ? 3 : o->echo ? 1 : o->chunks - r->tok_start;
+    if (r->repeat_text != NULL)
+        r->n_content++;
     r->phase = MOCK_PH_COMMENTS;
     atomic_fetch_add(&r->refs, 1);
     resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16 * 1024,
@@ -1274,6 +1294,85 @@ static enum MHD_Result mock_chat_answer(struct mock_req *r)
     return mock_reply_json(r, 200, mock_jcompletion(r));
 }
 
+/* The text of a trailing assistant message (a prefill), or NULL. */
+static json_object *mock_prefill_message(struct mock_req *r)
+{
+    json_object *msgs, *last, *role;
+
+    if (!json_object_object_get_ex(r->req_json, "messages", &msgs) ||
+        !json_object_is_type(msgs, json_type_array) ||
+        json_object_array_length(msgs) == 0)
+        return NULL;
+    last = json_object_array_get_idx(msgs, json_object_array_length(msgs) - 1);
+    if (!json_object_object_get_ex(last, "role", &role) ||
+        strcmp(json_object_get_string(role), "assistant") != 0)
+        return NULL;
+    return last;
+}
+
+static bool mock_member_is(json_object *o, const char *key, bool value)
+{
+    json_object *v;
+    return json_object_object_get_ex(o, key, &v) &&
+           json_object_is_type(v, json_type_boolean) &&
+           json_object_get_boolean(v) == value;
+}
+
+/* Continues a prefill exactly where it ends (the tokens it already holds
+ * are skipped), optionally repeating its last words first. */
+static void mock_continue(struct mock_req *r, const char *prefill)
+{
+    struct mock_buf text = { 0 };
+    char tok[32];
+
+    for (long k = 0; k < r->opts.chunks && mock_buf_str(&text, ""); k++) {
+        if (strcmp(text.data, prefill) == 0) {
+            r->tok_start = k;
+            break;
+        }
+        mock_token(k, tok, sizeof tok);
+        if (!mock_buf_str(&text, tok))
+            break;
+        if (k + 1 == r->opts.chunks && strcmp(text.data, prefill) == 0)
+            r->tok_start = k + 1;
+    }
+    free(text.data);
+    if (r->opts.repeat > 0 && r->tok_start > 0) {
+        const char *p = prefill + strlen(prefill);
+        long words = 0;
+        while (p > prefill && words < r->opts.repeat) {
+            p--;
+            if (*p == ' ' && ++words == r->opts.repeat) {
+                p++;
+                break;
+            }
+        }
+        r->repeat_text = strdup(p);
+    }
+}
+
+/* Applies a prefill, or returns why it is refused. */
+static const char *mock_prefill(struct mock_req *r)
+{
+    json_object *msg = mock_prefill_message(r), *content;
+
+    if (msg == NULL)
+        return NULL;
+    if (r->opts.reject_prefill)
+        return "mock: this endpoint does not accept a trailing assistant message";
+    if (r->opts.require && strcmp(r->opts.require, "vllm") == 0 &&
+        !(mock_member_is(r->req_json, "continue_final_message", true) &&
+          mock_member_is(r->req_json, "add_generation_prompt", false)))
+        return "mock: vllm continuation needs continue_final_message and add_generation_prompt";
+    if (r->opts.require && strcmp(r->opts.require, "deepseek") == 0 &&
+        !mock_member_is(msg, "prefix", true))
+        return "mock: deepseek continuation needs prefix: true";
+    if (!r->opts.restart && json_object_object_get_ex(msg, "content", &content) &&
+        json_object_is_type(content, json_type_string))
+        mock_continue(r, json_object_get_string(content));
+    return NULL;
+}
+
 static enum MHD_Result mock_chat(struct mock_req *r, const char *url)
 {
     if (r->too_big)
@@ -1289,6 +1388,9 @@ static enum MHD_Result mock_chat(struct mock_req *r, const char *url)
     if (r->opts.fail_first >= 0 && r->ordinal > r->opts.fail_first)
         mock_opts_heal(&r->opts);
     mock_read_request(r);
+    const char *why = mock_prefill(r);
+    if (why != NULL)
+        return mock_reply_error(r, 400, why, "prefill_unsupported");
     return mock_chat_answer(r);
 }
 
@@ -1416,6 +1518,7 @@ static void mock_req_release(struct mock_req *r)
     free(r->body.data);
     free(r->out.data);
     free(r->echo_text);
+    free(r->repeat_text);
     json_object_put(r->chunk);
     json_object_put(r->req_json);
     free(r);

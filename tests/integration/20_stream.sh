@@ -7,7 +7,7 @@ setup_20_stream() {
 	group stall "[$(ep one stall=1,id=stall)]"
 	group hangforever "[$(ep one hang,id=hangf '"timeout":120')]"
 	group many "[$(ep one chunks=10,delay=50,id=many)]"
-	group cut "[$(ep one cut=2,id=cut), $(ep next id=cut2)]"
+	group cut "{\"resume\": false, \"endpoints\": [$(ep one cut=2,id=cut), $(ep next id=cut2)]}"
 	group nodone "[$(ep one nodone,id=nodone)]"
 	group badevent "[$(ep one badevent,id=badevent)]"
 	group comments "[$(ep router comments=3,delay=10,id=comments '"type":"openrouter"')]"

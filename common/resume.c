@@ -1,0 +1,244 @@
+/* resume.c: continuing broken streams (see resume.h). */
+#include "resume.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "alloc.h"
+#include "upreq.h"
+
+#define RESUME_TEXT_MAX (64u << 20)
+
+static struct json_object *resume_get(struct json_object *obj, const char *key)
+{
+	struct json_object *v = NULL;
+	if (json_object_is_type(obj, json_type_object))
+		json_object_object_get_ex(obj, key, &v);
+	return v;
+}
+
+static bool resume_nonempty(struct json_object *v)
+{
+	return json_object_is_type(v, json_type_string) && json_object_get_string_len(v) > 0;
+}
+
+void resume_init(struct resume *rs)
+{
+	memset(rs, 0, sizeof *rs);
+	buf_init(&rs->text, RESUME_TEXT_MAX);
+	buf_init(&rs->held, RESUME_TEXT_MAX);
+}
+
+void resume_free(struct resume *rs)
+{
+	buf_free(&rs->text);
+	buf_free(&rs->held);
+	json_object_put(rs->id);
+	json_object_put(rs->created);
+	memset(rs, 0, sizeof *rs);
+}
+
+static struct json_object *resume_choice0(struct json_object *chunk, bool *other)
+{
+	struct json_object *choices = resume_get(chunk, "choices");
+	struct json_object *first = NULL;
+	size_t n = json_object_is_type(choices, json_type_array) ? json_object_array_length(choices) : 0;
+
+	for (size_t i = 0; i < n; i++) {
+		struct json_object *ch = json_object_array_get_idx(choices, i);
+		struct json_object *idx = resume_get(ch, "index");
+		if (idx != NULL && json_object_get_int64(idx) != 0)
+			*other = true;
+		else if (first == NULL)
+			first = ch;
+	}
+	return first;
+}
+
+void resume_observe(struct resume *rs, struct json_object *chunk)
+{
+	struct json_object *delta = resume_get(resume_choice0(chunk, &rs->saw_other_choice), "delta");
+	struct json_object *content = resume_get(delta, "content");
+	bool counted = false;
+
+	if (rs->id == NULL && resume_get(chunk, "id") != NULL) {
+		rs->id = json_object_get(resume_get(chunk, "id"));
+		rs->created = json_object_get(resume_get(chunk, "created"));
+	}
+	if (resume_nonempty(content)) {
+		(void)buf_append(&rs->text, json_object_get_string(content),
+				 (size_t)json_object_get_string_len(content));
+		counted = true;
+	}
+	if (resume_nonempty(resume_get(delta, "reasoning_content")) ||
+	    resume_nonempty(resume_get(delta, "reasoning"))) {
+		rs->saw_reasoning = true;
+		counted = true;
+	}
+	if (json_object_is_type(resume_get(delta, "tool_calls"), json_type_array) &&
+	    json_object_array_length(resume_get(delta, "tool_calls")) > 0) {
+		rs->saw_tools = true;
+		counted = true;
+	}
+	rs->chunks += counted;
+}
+
+const char *resume_refusal(const struct resume *rs, struct json_object *client)
+{
+	struct json_object *n = resume_get(client, "n");
+	struct json_object *logprobs = resume_get(client, "logprobs");
+
+	if (rs->saw_tools)
+		return "the answer holds tool calls";
+	if (rs->saw_other_choice || (n != NULL && json_object_get_int64(n) > 1))
+		return "the request asks for several choices (n > 1)";
+	if (json_object_get_boolean(logprobs) || resume_get(client, "top_logprobs") != NULL)
+		return "the request asks for logprobs";
+	return NULL;
+}
+
+void resume_begin(struct resume *rs)
+{
+	rs->continuing = true;
+	rs->restart = rs->text.len == 0;   /* only reasoning so far */
+	rs->base_len = rs->text.len;
+	buf_reset(&rs->held);
+	rs->decided = rs->restart;
+}
+
+char *resume_body(const struct resume *rs, struct json_object *client,
+		  const struct endpoint *ep, bool upstream_stream)
+{
+	struct json_object *body = upreq_body_json(client, ep, upstream_stream, false);
+	struct json_object *messages = resume_get(body, "messages");
+
+	if (!rs->restart && json_object_is_type(messages, json_type_array)) {
+		struct json_object *msg = xcheck(json_object_new_object());
+		json_object_object_add(msg, "role", xcheck(json_object_new_string("assistant")));
+		json_object_object_add(msg, "content",
+				       xcheck(json_object_new_string_len(rs->text.data, (int)rs->base_len)));
+		if (ep->continuation == CONTINUATION_DEEPSEEK)
+			json_object_object_add(msg, "prefix", xcheck(json_object_new_boolean(1)));
+		json_object_array_add(messages, msg);
+		if (ep->continuation == CONTINUATION_VLLM) {
+			json_object_object_add(body, "continue_final_message", xcheck(json_object_new_boolean(1)));
+			json_object_object_add(body, "add_generation_prompt", xcheck(json_object_new_boolean(0)));
+		}
+	}
+	char *text = upreq_serialize(body);
+	json_object_put(body);
+	return text;
+}
+
+/* ---- overlap ------------------------------------------------------------ */
+
+/* The length of the longest end of the delivered text (at least the
+ * minimum) that `held` begins with; all of it when `held` begins with the
+ * whole delivered text (the model started over). */
+static size_t resume_overlap(const struct resume *rs)
+{
+	const char *d = rs->text.data ? rs->text.data : "";
+	size_t dn = rs->base_len, hn = rs->held.len;
+
+	if (hn >= dn && memcmp(rs->held.data, d, dn) == 0)
+		return dn;
+	for (size_t len = dn < hn ? dn : hn; len >= RESUME_MIN_OVERLAP; len--)
+		if (memcmp(d + dn - len, rs->held.data, len) == 0)
+			return len;
+	return 0;
+}
+
+/* True while more continuation text could still turn out to be a repeat. */
+static bool resume_undecided(const struct resume *rs)
+{
+	const char *d = rs->text.data ? rs->text.data : "";
+	size_t dn = rs->base_len, hn = rs->held.len;
+
+	if (hn < dn && memcmp(d, rs->held.data, hn) == 0)
+		return true;   /* could be the whole answer again */
+	for (size_t start = 0; start + hn < dn; start++)
+		if (memcmp(d + start, rs->held.data, hn) == 0)
+			return true;   /* could be a longer repeat of the end */
+	return false;
+}
+
+/* Feeds content through the overlap filter; returns what may go out now
+ * (caller frees), "" while held. `force` decides with what there is. */
+static char *resume_filter(struct resume *rs, const char *content, size_t len, bool force)
+{
+	if (rs->decided)
+		return xstrndup(content, len);
+	(void)buf_append(&rs->held, content, len);
+	if (!force && resume_undecided(rs))
+		return xstrdup("");
+	size_t drop = resume_overlap(rs);
+	rs->decided = true;
+	char *out = xstrndup(rs->held.data + drop, rs->held.len - drop);
+	buf_reset(&rs->held);
+	return out;
+}
+
+/* ---- chunks ----------------------------------------------------------------- */
+
+/* After a break the upstream's usage knows only its own part; the client
+ * received every content chunk counted here (one token each, as streams
+ * send them), repeats dropped. */
+static void resume_fix_usage(struct resume *rs, struct json_object *chunk)
+{
+	struct json_object *usage = resume_get(chunk, "usage");
+	struct json_object *prompt = resume_get(usage, "prompt_tokens");
+
+	if (!json_object_is_type(usage, json_type_object))
+		return;
+	json_object_object_add(usage, "completion_tokens", xcheck(json_object_new_int64(rs->chunks)));
+	if (json_object_is_type(prompt, json_type_int))
+		json_object_object_add(usage, "total_tokens",
+				       xcheck(json_object_new_int64(json_object_get_int64(prompt) + rs->chunks)));
+}
+
+/* Adapts the delta of choice 0 in place; returns whether anything is left
+ * worth sending (with `finish` the chunk goes out anyway). */
+static bool resume_fix_delta(struct resume *rs, struct json_object *delta, bool finish)
+{
+	struct json_object *content = resume_get(delta, "content");
+
+	json_object_object_del(delta, "role");
+	if (rs->restart) {
+		json_object_object_del(delta, "reasoning_content");
+		json_object_object_del(delta, "reasoning");
+	}
+	if (json_object_is_type(content, json_type_string) || finish) {
+		const char *s = content ? json_object_get_string(content) : "";
+		char *out = resume_filter(rs, s, content ? (size_t)json_object_get_string_len(content) : 0, finish);
+		if (out[0] != '\0')
+			json_object_object_add(delta, "content", xcheck(json_object_new_string(out)));
+		else
+			json_object_object_del(delta, "content");
+		free(out);
+	}
+	return json_object_object_length(delta) > 0;
+}
+
+char *resume_adapt(struct resume *rs, struct json_object *chunk)
+{
+	bool other = false;
+	struct json_object *choice = resume_choice0(chunk, &other);
+	struct json_object *delta = resume_get(choice, "delta");
+	struct json_object *finish = resume_get(choice, "finish_reason");
+	bool finishing = finish != NULL || resume_get(chunk, "usage") != NULL;
+	bool keep = finishing;
+
+	if (json_object_is_type(delta, json_type_object))
+		keep |= resume_fix_delta(rs, delta, finishing);
+	if (!keep)
+		return NULL;
+	if (rs->id != NULL)
+		json_object_object_add(chunk, "id", json_object_get(rs->id));
+	if (rs->created != NULL)
+		json_object_object_add(chunk, "created", json_object_get(rs->created));
+	resume_fix_usage(rs, chunk);
+	resume_observe(rs, chunk);
+	return upreq_serialize(chunk);
+}
