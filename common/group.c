@@ -205,37 +205,34 @@ static enum im_rc group_field_continuation(struct group_ctx *c, struct json_obje
 	return group_fail(c, "continuation", "unknown value \"%s\" (expected prefill, vllm, deepseek or none)", s);
 }
 
+/* A string field that may hold ${VAR}: *out is the expanded value, or
+ * NULL when a variable is unset (the endpoint is then left out). */
+static enum im_rc group_get_expanded(struct group_ctx *c, struct json_object *v,
+				     const char *field, char **out)
+{
+	char *raw = NULL;
+	enum im_rc rc = group_get_string(c, v, field, &raw);
+	if (rc != IM_OK)
+		return rc;
+	*out = group_expand(c, field, raw);
+	free(raw);
+	if (*out && strpbrk(*out, "\r\n") != NULL)
+		return group_fail(c, field, "must be one line");
+	return IM_OK;
+}
+
 static enum im_rc group_field_url(struct group_ctx *c, struct json_object *v,
 				  struct endpoint *ep)
 {
-	char *raw = NULL;
-	enum im_rc rc = group_get_string(c, v, "baseurl", &raw);
-	if (rc != IM_OK)
+	enum im_rc rc = group_get_expanded(c, v, "baseurl", &ep->baseurl);
+	if (rc != IM_OK || ep->baseurl == NULL)
 		return rc;
-	ep->baseurl = group_expand(c, "baseurl", raw);
-	free(raw);
-	if (ep->baseurl == NULL)
-		return IM_OK;
 	if (strncmp(ep->baseurl, "http://", 7) != 0 && strncmp(ep->baseurl, "https://", 8) != 0)
 		return group_fail(c, "baseurl", "must start with http:// or https://");
 	size_t n = strlen(ep->baseurl);
 	while (n > 0 && ep->baseurl[n - 1] == '/')
 		ep->baseurl[--n] = '\0';
 	ep->url = xasprintf("%s/chat/completions", ep->baseurl);
-	return IM_OK;
-}
-
-static enum im_rc group_field_key(struct group_ctx *c, struct json_object *v,
-				  struct endpoint *ep)
-{
-	char *raw = NULL;
-	enum im_rc rc = group_get_string(c, v, "apikey", &raw);
-	if (rc != IM_OK)
-		return rc;
-	ep->apikey = group_expand(c, "apikey", raw);
-	free(raw);
-	if (ep->apikey && strpbrk(ep->apikey, "\r\n") != NULL)
-		return group_fail(c, "apikey", "must be one line");
 	return IM_OK;
 }
 
@@ -275,7 +272,7 @@ static enum im_rc group_field_endpoint(struct group_ctx *c, const char *key,
 	if (strcmp(key, "baseurl") == 0)
 		return group_field_url(c, v, ep);
 	if (strcmp(key, "apikey") == 0)
-		return group_field_key(c, v, ep);
+		return group_get_expanded(c, v, key, &ep->apikey);
 	if (strcmp(key, "model") == 0)
 		return group_get_string(c, v, key, &ep->model);
 	if (strcmp(key, "type") == 0)

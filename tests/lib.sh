@@ -163,6 +163,13 @@ stream_read_until() {
 	return 1
 }
 
+# stream_to GROUP [EXTRA]: a whole streaming request; the stream goes to
+# $T/s, the headers to $T/h.
+stream_to() {
+	curl -sN -o "$T/s" -D "$T/h" --max-time 60 -H 'Content-Type: application/json' -X POST "$URL/v1/chat/completions" \
+		--data "{\"model\":\"$1\",\"stream\":true,\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]${2:+,$2}}"
+}
+
 # header NAME: a header of the last answer.
 header() { sed -n "s/^$1: *//Ip" "$T/h" | tr -d '\r' | tail -1; }
 

@@ -17,8 +17,7 @@ setup_20_stream() {
 }
 
 t_stream_relayed_with_one_done() {
-	curl -sN -o "$T/s" -D "$T/h" -H 'Content-Type: application/json' -X POST "$URL/v1/chat/completions" \
-		--data '{"model":"stream","stream":true,"messages":[{"role":"user","content":"hi"}]}' || return 1
+	stream_to stream || return 1
 	expect_eq "$(sse_text "$T/s")" 'w1 w2 w3 w4 w5' text || return 1
 	expect_eq "$(sse_done_count "$T/s")" 1 "[DONE] count" || return 1
 	expect_match "$(header Content-Type)" '^text/event-stream' content-type || return 1
@@ -73,38 +72,33 @@ t_many_concurrent_streams() {
 }
 
 t_stream_cut_after_content_ends_with_error_and_no_done() {
-	curl -sN -o "$T/s" -H 'Content-Type: application/json' -X POST "$URL/v1/chat/completions" \
-		--data '{"model":"cut","stream":true,"messages":[{"role":"user","content":"hi"}]}'
+	stream_to cut
 	expect_eq "$(sse_text "$T/s")" 'w1 w2' text || return 1
 	expect_eq "$(sse_done_count "$T/s")" 0 "[DONE] count" || return 1
 	expect_eq "$(sed -n 's/^data: //p' "$T/s" | tail -1 | jq -r .error.code)" stream_interrupted "last event"
 }
 
 t_stream_without_done_gets_one() {
-	curl -sN -o "$T/s" -H 'Content-Type: application/json' -X POST "$URL/v1/chat/completions" \
-		--data '{"model":"nodone","stream":true,"messages":[{"role":"user","content":"hi"}]}'
+	stream_to nodone
 	expect_eq "$(sse_text "$T/s")" 'w1 w2 w3 w4 w5' text || return 1
 	expect_eq "$(sse_done_count "$T/s")" 1 "[DONE] count"
 }
 
 t_stream_drops_events_that_are_not_json() {
-	curl -sN -o "$T/s" -H 'Content-Type: application/json' -X POST "$URL/v1/chat/completions" \
-		--data '{"model":"badevent","stream":true,"messages":[{"role":"user","content":"hi"}]}'
+	stream_to badevent
 	expect_eq "$(sse_text "$T/s")" 'w1 w2 w3 w4 w5' text || return 1
 	expect_no_match "$(cat "$T/s")" 'not json' "stream" || return 1
 	expect_match "$(grep 'dropped an upstream event' "$LOG" | tail -1)" 'endpoint=one' log
 }
 
 t_openrouter_keepalive_comments_are_not_content() {
-	curl -sN -o "$T/s" -H 'Content-Type: application/json' -X POST "$URL/v1/chat/completions" \
-		--data '{"model":"comments","stream":true,"messages":[{"role":"user","content":"hi"}]}'
+	stream_to comments
 	expect_eq "$(sse_text "$T/s")" 'w1 w2 w3 w4 w5' text || return 1
 	expect_eq "$(sse_done_count "$T/s")" 1 "[DONE] count"
 }
 
 t_stream_failover_is_invisible() {
-	curl -sN -o "$T/s" -D "$T/h" -H 'Content-Type: application/json' -X POST "$URL/v1/chat/completions" \
-		--data '{"model":"failstream","stream":true,"messages":[{"role":"user","content":"hi"}]}'
+	stream_to failstream
 	expect_eq "$(sse_text "$T/s")" 'w1 w2 w3 w4 w5' text || return 1
 	expect_eq "$(grep -c '^data: ' "$T/s")" 8 "events (role, 5 tokens, finish, [DONE])" || return 1
 	expect_eq "$(header X-Immortal-Endpoint)" next endpoint || return 1
@@ -112,8 +106,7 @@ t_stream_failover_is_invisible() {
 }
 
 t_slow_first_token_keeps_alive_then_fails_over() {
-	curl -sN -o "$T/s" -D "$T/h" -H 'Content-Type: application/json' -X POST "$URL/v1/chat/completions" \
-		--data '{"model":"slowfail","stream":true,"messages":[{"role":"user","content":"hi"}]}'
+	stream_to slowfail
 	expect_match "$(cat "$T/s")" '^: keep-alive' "keep-alive comment" || return 1
 	expect_eq "$(sse_text "$T/s")" 'w1 w2 w3 w4 w5' text || return 1
 	expect_eq "$(sse_done_count "$T/s")" 1 "[DONE] count" || return 1
@@ -121,8 +114,7 @@ t_slow_first_token_keeps_alive_then_fails_over() {
 }
 
 t_slow_first_token_total_failure_is_sse_error() {
-	curl -sN -o "$T/s" -D "$T/h" -H 'Content-Type: application/json' -X POST "$URL/v1/chat/completions" \
-		--data '{"model":"slowdead","stream":true,"messages":[{"role":"user","content":"hi"}]}'
+	stream_to slowdead
 	expect_match "$(head -1 "$T/h")" ' 200' status || return 1
 	expect_eq "$(sse_done_count "$T/s")" 0 "[DONE] count" || return 1
 	expect_eq "$(sed -n 's/^data: //p' "$T/s" | tail -1 | jq -r .error.code)" all_endpoints_failed "error event"

@@ -37,8 +37,7 @@ t_streamed_reasoning_aggregated() {
 }
 
 t_plain_upstream_streamed_to_client() {
-	curl -sN -o "$T/s" -D "$T/h" -H 'Content-Type: application/json' -X POST "$URL/v1/chat/completions" \
-		--data '{"model":"tosse","stream":true,"stream_options":{"include_usage":true},"messages":[{"role":"user","content":"hi"}]}'
+	stream_to tosse '"stream_options":{"include_usage":true}'
 	expect_match "$(header Content-Type)" '^text/event-stream' content-type || return 1
 	expect_eq "$(sse_text "$T/s")" 'w1 w2 w3 w4 w5' text || return 1
 	expect_eq "$(sse_done_count "$T/s")" 1 "[DONE] count" || return 1
@@ -50,8 +49,7 @@ t_plain_upstream_streamed_to_client() {
 }
 
 t_plain_tool_calls_streamed_to_client() {
-	curl -sN -o "$T/s" -H 'Content-Type: application/json' -X POST "$URL/v1/chat/completions" \
-		--data '{"model":"tossetools","stream":true,"messages":[{"role":"user","content":"hi"}]}'
+	stream_to tossetools
 	expect_eq "$(sed -n 's/^data: //p' "$T/s" | grep -v DONE | jq -r '.choices[0].delta.tool_calls[0]? | select(. != null) | "\(.index) \(.function.name)"')" '0 get_weather' "tool call delta" || return 1
 	expect_eq "$(sse_done_count "$T/s")" 1 "[DONE] count"
 }

@@ -17,12 +17,6 @@ setup_65_resume() {
 	group rs_none "[$(ep one cut=2,id=no1 '"continuation":"none"'), $(ep two ok,id=no2 '"continuation":"none"')]"
 }
 
-# resume_stream GROUP [EXTRA]: a streaming request; the stream goes to $T/s.
-resume_stream() {
-	curl -sN -o "$T/s" --max-time 60 -H 'Content-Type: application/json' -X POST "$URL/v1/chat/completions" \
-		--data "{\"model\":\"$1\",\"stream\":true,\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]${2:+,$2}}"
-}
-
 # The stream is the canonical answer, whole, once, with one [DONE].
 expect_whole_answer() {
 	expect_eq "$(sse_text "$T/s")" 'w1 w2 w3 w4 w5' text || return 1
@@ -47,14 +41,14 @@ last_prefill() {
 }
 
 t_resume_cut_continued_on_same_endpoint() {
-	resume_stream rs_same
+	stream_to rs_same
 	expect_whole_answer || return 1
 	expect_eq "$(last_prefill cut=2,fail_first=1,id=rs1)" 'w1 w2' "prefill sent" || return 1
 	expect_match "$(grep 'group=rs_same endpoint=one .*resume=1' "$LOG" | tail -1)" 'kind=ok' "log marks the continuation"
 }
 
 t_resume_cut_continued_on_next_endpoint() {
-	resume_stream rs_next '"stream_options":{"include_usage":true}'
+	stream_to rs_next '"stream_options":{"include_usage":true}'
 	expect_whole_answer || return 1
 	expect_eq "$(last_prefill ok,id=rs2b)" 'w1 w2 w3 w4' "prefill sent to the next endpoint" || return 1
 	expect_eq "$(sed -n 's/^data: //p' "$T/s" | grep -v DONE | jq -r 'select(.usage != null) | .usage.completion_tokens')" 5 "usage counts every token received" || return 1
@@ -62,50 +56,50 @@ t_resume_cut_continued_on_next_endpoint() {
 }
 
 t_resume_stall_continued() {
-	resume_stream rs_stall
+	stream_to rs_stall
 	expect_whole_answer || return 1
 	expect_match "$(grep 'group=rs_stall endpoint=one attempt=1 ' "$LOG" | tail -1)" 'kind=timeout' "the stall is a timeout"
 }
 
 t_resume_drops_repeated_end_of_prefill() {
-	resume_stream rs_overlap
+	stream_to rs_overlap
 	expect_whole_answer || return 1
 	expect_eq "$(last_prefill repeat=2,id=ov2)" 'w1 w2 w3' "prefill sent"
 }
 
 t_resume_drops_full_restart() {
-	resume_stream rs_restart
+	stream_to rs_restart
 	expect_whole_answer
 }
 
 t_resume_skips_endpoint_rejecting_prefill() {
-	resume_stream rs_reject
+	stream_to rs_reject
 	expect_whole_answer || return 1
 	expect_eq "$(mock_stat reject_prefill,id=rj2 requests)" 1 "continuation requests to the rejecting endpoint" || return 1
-	resume_stream rs_reject
+	stream_to rs_reject
 	expect_whole_answer || return 1
 	expect_eq "$(mock_stat reject_prefill,id=rj2 requests)" 1 "the rejecting endpoint is not asked again"
 }
 
 t_resume_impossible_names_original_failure() {
-	resume_stream rs_noone
+	stream_to rs_noone
 	expect_eq "$(sse_text "$T/s")" 'w1 w2' "text before the break" || return 1
 	expect_clean_error
 }
 
 t_resume_refused_for_tool_calls() {
-	resume_stream rs_tools
+	stream_to rs_tools
 	expect_clean_error || return 1
 	expect_eq "$(mock_stat ok,id=tl2 requests)" 0 "requests to the next endpoint"
 }
 
 t_resume_refused_for_several_choices() {
-	resume_stream rs_multi '"n":2'
+	stream_to rs_multi '"n":2'
 	expect_clean_error
 }
 
 t_resume_after_reasoning_restarts_without_prefill() {
-	resume_stream rs_reason
+	stream_to rs_reason
 	expect_eq "$(sed -n 's/^data: //p' "$T/s" | grep -v DONE | jq -j '.choices[0].delta.reasoning_content // empty')" 'w1' "reasoning (one trace only)" || return 1
 	expect_eq "$(sse_text "$T/s")" ' w3 w4 w5' "answer content" || return 1
 	expect_eq "$(sse_done_count "$T/s")" 1 "[DONE] count" || return 1
@@ -113,13 +107,13 @@ t_resume_after_reasoning_restarts_without_prefill() {
 }
 
 t_resume_off_for_group() {
-	resume_stream rs_off
+	stream_to rs_off
 	expect_clean_error || return 1
 	expect_eq "$(mock_stat ok,id=off2 requests)" 0 "requests to the next endpoint"
 }
 
 t_resume_vllm_style() {
-	resume_stream rs_vllm
+	stream_to rs_vllm
 	expect_whole_answer || return 1
 	curl -s "$MOCK/control/last?key=require=vllm,id=vl2" >"$T/last"
 	expect_json "$T/last" .body.continue_final_message true || return 1
@@ -127,13 +121,13 @@ t_resume_vllm_style() {
 }
 
 t_resume_deepseek_style() {
-	resume_stream rs_deepseek
+	stream_to rs_deepseek
 	expect_whole_answer || return 1
 	curl -s "$MOCK/control/last?key=require=deepseek,id=ds2" >"$T/last"
 	expect_json "$T/last" '.body.messages[-1].prefix' true
 }
 
 t_resume_none_is_not_asked() {
-	resume_stream rs_none
+	stream_to rs_none
 	expect_clean_error
 }
