@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -110,6 +111,17 @@ static int main_serve_fcgi(int listen_fd, sigset_t *set)
 	return rc;
 }
 
+/* Each open stream holds two descriptors (client and upstream). */
+static void main_raise_fd_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		(void)setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	const char *listen_spec = NULL;
@@ -128,6 +140,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	app.started_unix = (int64_t)time(NULL);
+	main_raise_fd_limit();
 	if (transport_global_init() != IM_OK || FCGX_Init() != 0) {
 		log_error("cannot initialise libcurl or libfcgi");
 		return 1;

@@ -2,6 +2,9 @@
 #include "server.h"
 
 #include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -133,6 +136,24 @@ static bool server_finished_request(struct worker *w)
 	return stay;
 }
 
+/* Accepts the next connection ourselves and hands it to libfcgi, which
+ * then only reads the request: libfcgi's own accept select()s on unix
+ * sockets (unusable past 1024 descriptors) and leaves Nagle on, which
+ * delays small SSE records. keepConnection keeps FCGX_Accept_r from
+ * closing the descriptor before it reads it. */
+static int server_accept(FCGX_Request *req)
+{
+	int fd = accept4(pool.listen_fd, NULL, NULL, SOCK_CLOEXEC);
+	int one = 1;
+
+	if (fd < 0)
+		return -1;
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);  /* fails on unix sockets: fine */
+	req->ipcFd = fd;
+	req->keepConnection = 1;
+	return FCGX_Accept_r(req);
+}
+
 static void *server_worker(void *arg)
 {
 	struct worker *w = arg;
@@ -146,7 +167,7 @@ static void *server_worker(void *arg)
 	pthread_sigmask(SIG_UNBLOCK, &usr1, NULL);
 	FCGX_InitRequest(&req, pool.listen_fd, FCGI_FAIL_ACCEPT_ON_INTR);
 	for (;;) {
-		int rc = FCGX_Accept_r(&req);
+		int rc = server_accept(&req);
 		if (rc < 0) {
 			pthread_mutex_lock(&pool.lock);
 			bool stop = pool.stopping;
@@ -162,6 +183,8 @@ static void *server_worker(void *arg)
 		struct conn c;
 		conn_init_fcgi(&c, &req);
 		server_serve(pool.app, &c, t);
+		/* Web servers do not multiplex FastCGI connections: close it. */
+		req.keepConnection = 0;
 		FCGX_Finish_r(&req);
 		if (!server_finished_request(w))
 			break;
