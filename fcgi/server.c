@@ -69,8 +69,8 @@ static void server_serve(struct app *app, struct conn *c, struct transport *t)
 
 static void *server_worker(void *arg);
 
-/* Called with the lock held. */
-static void server_spawn_locked(void)
+/* Called with the lock held; false when no thread could be started. */
+static bool server_spawn_locked(void)
 {
 	pthread_attr_t attr;
 	struct worker *w = xcalloc(1, sizeof *w);
@@ -79,16 +79,18 @@ static void server_spawn_locked(void)
 	pthread_attr_setstacksize(&attr, SERVER_STACK);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 	w->idle = true;
-	if (pthread_create(&w->tid, &attr, server_worker, w) != 0) {
-		log_error("cannot start a worker thread: %s (%u running)", strerror(errno), pool.total);
-		free(w);
-	} else {
-		w->next = pool.workers;
-		pool.workers = w;
-		pool.total++;
-		pool.idle++;
-	}
+	int rc = pthread_create(&w->tid, &attr, server_worker, w);
 	pthread_attr_destroy(&attr);
+	if (rc != 0) {
+		log_error("cannot start a worker thread: %s (%u running)", strerror(rc), pool.total);
+		free(w);
+		return false;
+	}
+	w->next = pool.workers;
+	pool.workers = w;
+	pool.total++;
+	pool.idle++;
+	return true;
 }
 
 static void server_unlink_locked(struct worker *w)
@@ -107,25 +109,34 @@ static void server_unlink_locked(struct worker *w)
 }
 
 /* After accepting: keep enough spare workers waiting for the next request. */
+/* After accepting: when the spare workers run low, start enough to have
+ * IMMORTAL_THREADS waiting again, so a burst of streams never waits for
+ * threads to be created one by one. */
 static void server_took_request(struct worker *w)
 {
 	const struct settings *s = &pool.app->settings;
+	unsigned low = s->threads / 2 ? s->threads / 2 : 1;
 
 	pthread_mutex_lock(&pool.lock);
 	w->idle = false;
 	pool.idle--;
-	if (!pool.stopping && pool.idle < s->threads && pool.total < s->max_threads)
-		server_spawn_locked();
+	if (!pool.stopping && pool.idle < low) {
+		while (pool.idle < s->threads && pool.total < s->max_threads)
+			if (!server_spawn_locked())
+				break;
+	}
 	pthread_mutex_unlock(&pool.lock);
 }
 
-/* After serving: go back to waiting, or exit when enough others wait. */
+/* After serving: go back to waiting, or exit when plenty of others wait.
+ * The gap between the two marks keeps steady traffic from creating and
+ * ending a thread per request. */
 static bool server_finished_request(struct worker *w)
 {
 	bool stay;
 
 	pthread_mutex_lock(&pool.lock);
-	stay = !pool.stopping && pool.idle < pool.app->settings.threads;
+	stay = !pool.stopping && pool.idle < 2 * pool.app->settings.threads;
 	if (stay) {
 		w->idle = true;
 		pool.idle++;
@@ -157,7 +168,7 @@ static int server_accept(FCGX_Request *req)
 static void *server_worker(void *arg)
 {
 	struct worker *w = arg;
-	struct transport *t = transport_new();
+	struct transport *t = NULL;  /* made on first use: a new thread reaches accept() sooner */
 	FCGX_Request req;
 	sigset_t usr1;
 
@@ -180,6 +191,8 @@ static void *server_worker(void *arg)
 			continue;
 		}
 		server_took_request(w);
+		if (t == NULL)
+			t = transport_new();
 		struct conn c;
 		conn_init_fcgi(&c, &req);
 		server_serve(pool.app, &c, t);
