@@ -86,6 +86,13 @@ enum im_rc catalog_load(const char *dir, group_getenv_fn get, const struct catal
 	return IM_OK;
 }
 
+struct catalog *catalog_empty(void)
+{
+	struct catalog *cat = xcalloc(1, sizeof *cat);
+	cat->refs = 1;
+	return cat;
+}
+
 uint64_t catalog_stamp(const char *dir)
 {
 	DIR *d = opendir(dir);

@@ -27,6 +27,9 @@ struct catalog {
 enum im_rc catalog_load(const char *dir, group_getenv_fn get, const struct catalog *prev,
 			struct catalog **out);
 
+/* A catalog without groups (for a folder that does not exist yet). */
+struct catalog *catalog_empty(void);
+
 /* A fingerprint of the folder's group files (names, sizes, times, inodes):
  * it changes whenever a file is added, edited, replaced or removed. */
 uint64_t catalog_stamp(const char *dir);

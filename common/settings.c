@@ -106,6 +106,7 @@ enum im_rc settings_load(struct settings *s, settings_getenv_fn get,
 	s->access_keys_file = settings_string(get, "IMMORTAL_ACCESS_KEYS_FILE", NULL);
 	s->state_dir = settings_string(get, "IMMORTAL_STATE_DIR", NULL);
 	s->config_dir = settings_config_dir(get);
+	s->config_dir_given = get("IMMORTAL_CONFIG_DIR") && get("IMMORTAL_CONFIG_DIR")[0];
 	s->log_dir = settings_string(get, "IMMORTAL_LOG_DIR", NULL);
 	return IM_OK;
 }

@@ -12,6 +12,7 @@
 
 struct settings {
 	char *config_dir;        /* IMMORTAL_CONFIG_DIR */
+	bool config_dir_given;   /* set in the environment, not a default */
 	bool verbose;            /* LOG_LEVEL=true|false */
 	char *log_dir;           /* IMMORTAL_LOG_DIR, NULL for stderr */
 	unsigned threads;        /* IMMORTAL_THREADS: spare workers kept ready */

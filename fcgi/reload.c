@@ -31,17 +31,21 @@ static void reload_report(const struct catalog *cat, const char *dir)
 	log_info("config folder %s: %zu group(s) loaded", dir, cat->n_groups);
 }
 
-/* Creates the site for `dir`; NULL (logged) when the folder cannot be read. */
-static struct site *reload_new_site(struct app *app, const char *dir)
+/* Creates the site for `dir`; NULL (logged) when the folder cannot be read,
+ * unless `may_be_missing` (then it serves no group until it appears). */
+static struct site *reload_new_site(struct app *app, const char *dir, bool may_be_missing)
 {
 	struct catalog *cat = NULL;
 
 	if (catalog_load(dir, reload_getenv, NULL, &cat) != IM_OK) {
 		log_error("config folder %s cannot be read: %s (set IMMORTAL_CONFIG_DIR)",
 			  dir, strerror(errno));
-		return NULL;
+		if (!may_be_missing)
+			return NULL;
+		cat = catalog_empty();
+	} else {
+		reload_report(cat, dir);
 	}
-	reload_report(cat, dir);
 	struct site *site = xcalloc(1, sizeof *site);
 	site->config_dir = xstrdup(dir);
 	site->catalog = cat;
@@ -79,7 +83,7 @@ struct site *app_snapshot(struct app *app, const char *dir, struct catalog **cat
 	if (site == NULL && app->n_sites < APP_MAX_SITES) {
 		/* Loading under the lock keeps two requests from loading one
 		 * folder twice; it happens once per folder and process. */
-		site = reload_new_site(app, dir);
+		site = reload_new_site(app, dir, false);
 		if (site != NULL)
 			app->sites[app->n_sites++] = site;
 	} else if (site == NULL) {
@@ -112,7 +116,10 @@ static int reload_access(struct app *app, struct access **acl)
 
 int reload_init(struct app *app)
 {
-	struct site *site = reload_new_site(app, app->settings.config_dir);
+	/* Without IMMORTAL_CONFIG_DIR in the environment (mod_fcgid on shared
+	 * hosting) the folder may come with each request instead. */
+	struct site *site = reload_new_site(app, app->settings.config_dir,
+					    !app->settings.config_dir_given);
 
 	if (site == NULL)
 		return -1;

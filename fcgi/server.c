@@ -247,8 +247,17 @@ int server_run_fcgi(struct app *app, int listen_fd)
 	log_info("stopping: no new requests; waiting up to %us for %u in flight",
 		 app->settings.drain_s, pool.total - pool.idle);
 	int64_t deadline = clock_ms() + (int64_t)app->settings.drain_s * 1000;
+	bool closed = false;
 	/* Idle workers may be between checks and accept(): kick until gone. */
 	while (pool.total > 0) {
+		if (!closed && pool.idle == 0) {
+			/* No thread is in accept() any more: dropping our hold on
+			 * the socket makes new connections fail at once (a front
+			 * server then tries its next backend), unless a sibling
+			 * process (spawn-fcgi -F) still serves it. */
+			close(pool.listen_fd);
+			closed = true;
+		}
 		if (clock_ms() >= deadline) {
 			log_error("stopping: %u request(s) still in flight after %us; cutting them off",
 				  pool.total - pool.idle, app->settings.drain_s);
