@@ -10,11 +10,13 @@ SECRET=sk-test-SECRET-0123456789abcdef
 
 # ---- ports and waiting ---------------------------------------------------------
 
-port_free() { ! ss -Hltn "sport = :$1" 2>/dev/null | grep -q .; }
+# No socket in any state (listening, connected, TIME-WAIT) uses the port.
+port_free() { ! ss -Htan "sport = :$1" 2>/dev/null | grep -q .; }
 
-# Picks N consecutive free ports from a base derived from our pid.
+# Picks N consecutive free ports from a base derived from our pid, below
+# the kernel's ephemeral range (32768 up) so client sockets never take them.
 pick_ports() {
-	local base=$((20000 + ($$ * 7) % 20000)) i ok
+	local base=$((10000 + ($$ * 7) % 20000)) i ok
 	while :; do
 		ok=1
 		for ((i = 0; i < $1; i++)); do port_free $((base + i)) || { ok=0; break; }; done
@@ -210,3 +212,5 @@ expect_json() {
 	got=$(jq -r "$2" "$1" 2>/dev/null) || { fail "$1 is not JSON: $(head -c 300 "$1")"; return 1; }
 	[ "$got" = "$3" ] || fail "$2: expected [$3], got [$got] in $(head -c 400 "$1")"
 }
+
+. "$TOP/tests/lib_servers.sh"   # the other front servers and deployment shapes
