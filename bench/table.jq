@@ -1,0 +1,81 @@
+# bench/table.jq: the Markdown table of a bench/run results JSON (jq -r).
+
+def n: if . == null then "–" else tostring end;
+def x($r): if $r == null then "" else " (\($r)×)" end;
+def plus($a): if $a == null then "" elif $a >= 0 then ", +\($a)" else ", \($a)" end;
+def vlabel: {
+	"direct": "direct (client → mock)",
+	"immortal": "immortal via nginx",
+	"proxy_pass": "nginx proxy_pass",
+	"refused": "1st endpoint refuses connections (cooldown off)",
+	"refused_cd": "1st endpoint refuses connections (default cooldown)",
+	"s500": "1st endpoint answers 500, retries 0 (cooldown off)",
+	"s500r1": "1st endpoint answers 500, retries 1 = default (cooldown off)",
+	"direct500": "direct: the mock answering 500 (one upstream round trip)"}[.] // .;
+def order: {"direct": 0, "immortal": 1, "proxy_pass": 2, "direct500": 3, "refused": 4,
+	"refused_cd": 5, "s500": 6, "s500r1": 7}[.] // 9;
+
+.meta as $m
+| "# immortal benchmark (\($m.mode))",
+  "",
+  "\($m.date), commit \($m.commit)\(if $m.source_changes_uncommitted then " + uncommitted changes in fcgi/ common/" else "" end); \($m.machine.cpus) CPUs, Linux \($m.machine.kernel), nginx \($m.versions.nginx), libcurl \($m.versions.libcurl); load average at start \($m.machine.loadavg_start), at end \($m.machine.loadavg_end).",
+  "Variants interleaved, medians over rounds shown (differences: median of the per-round differences): 1 connection \($m.settings.wrk_seconds_1conn) s × \($m.settings.rounds_1conn) rounds, 16 and 64 connections \($m.settings.wrk_seconds) s × \($m.settings.rounds), stream runs \($m.settings.stream_rounds) round(s), sustained \($m.settings.sustained_seconds) s. Everything (clients, nginx with 1 worker, immortal, the mock) shares the same \($m.machine.cpus) CPUs.",
+  "",
+  "## Targets",
+  "",
+  "| target | measured | goal | met |",
+  "|---|---|---|---|",
+  (.targets[] | "| \(.target) | \(.value | n) \(.unit) | \(.goal) \(.unit) | \(if .met == null then "n/a" elif .met then "met" else "**not met**" end) |"),
+  "",
+  "## 1. Non-streamed small completions, healthy first endpoint",
+  "",
+  "| path | conns | req/s (× direct) | p50 ms (× direct, + added) | p99 ms (× direct, + added) | CPU µs/req immortal / nginx / mock | mock cores | machine busy | non-2xx / socket errors |",
+  "|---|---|---|---|---|---|---|---|---|",
+  (.nonstream | map(select(.scenario == "s1")) | sort_by([.conns, (.variant | order)])[]
+   | "| \(.variant | vlabel) | \(.conns) | \(.rps | n)\(x(.vs_direct.rps)) | \(.p50_ms | n)\(x(.vs_direct.p50))\(if .variant != "direct" then plus(.vs_direct.added_p50_ms) else "" end) | \(.p99_ms | n)\(x(.vs_direct.p99))\(if .variant != "direct" then plus(.vs_direct.added_p99_ms) else "" end) | \(.cpu_us_per_req.immortal | n) / \(.cpu_us_per_req.nginx | n) / \(.cpu_us_per_req.mock | n) | \(.mock_cores | n) | \(.machine_busy_pct | n)% | \(.non_2xx | n) / \(.socket_errors | n) |"),
+  "",
+  (.nonstream | map(select(.scenario == "s1" and .variant == "immortal" and .pct_of_proxy_pass != null))[]
+   | "immortal at \(.conns) connections: \(.pct_of_proxy_pass)% of nginx proxy_pass throughput."),
+  "",
+  "## 2. Failover: first endpoint failing, second healthy",
+  "",
+  "Cooldown off (`\"cooldown\": {\"base\": 0, \"max\": 0}`) so that every request pays the failover; at 16 and 64 connections the half-open trial still lets only one request at a time try the failing endpoint (the others skip it). With the default cooldown the dead endpoint is skipped after its first failure.",
+  "",
+  "`tries of the 1st` = attempts immortal made on the failing endpoint per request (from its metrics; 1 = every request failed over once; retries count).",
+  "",
+  "| case | conns | req/s (× direct) | p50 ms (× direct) | p99 ms (× direct) | failover cost p50 / p99 ms (vs healthy immortal) | tries of the 1st | non-2xx |",
+  "|---|---|---|---|---|---|---|---|",
+  (.nonstream | map(select(.scenario == "s2")) | sort_by([.conns, (.variant | order)])[]
+   | "| \(.variant | vlabel) | \(.conns) | \(.rps | n)\(x(.vs_direct.rps)) | \(.p50_ms | n)\(x(.vs_direct.p50)) | \(.p99_ms | n)\(x(.vs_direct.p99)) | \(if .failover_cost_ms then "\(.failover_cost_ms.p50 | n) / \(.failover_cost_ms.p99 | n)" else "–" end)\(if .failover_cost_ms.p50_over_one_round_trip != null then " (over one 500 round trip: \(.failover_cost_ms.p50_over_one_round_trip) / \(.failover_cost_ms.p99_over_one_round_trip))" else "" end) | \(.failing_attempts_per_req | n) | \(.non_2xx | n) |"),
+  "",
+  "## 3. Concurrent streams (\(.streams | map(.streams) | unique | map(tostring) | join(", ")); 20 chunks 100 ms apart)",
+  "",
+  "Peak open: streams open at once at the client (headers received, not finished); in immortal: its peak threads minus those before the run (≈ requests in flight). RSS per stream: (peak RSS − RSS before) ÷ streams in flight in immortal at the peak.",
+  "",
+  "| streams | path | complete and correct | peak open (in immortal) | TTFB p50 ms (× direct, + added) | TTFB p99 ms (× direct, + added) | connect p99 ms | duration p50 s | immortal peak RSS | RSS per stream | immortal CPU s per 1,000 streams | mock cores | machine busy |",
+  "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+  (.streams | sort_by([.streams, (.variant | order)])[]
+   | "| \(.streams) | \(.variant | vlabel) | \(.correct)/\(.started)\(if .failed > 0 then " (**\(.failed) failed**)" else "" end) | \(.peak_open | n)\(if .in_flight_peak then " (\(.in_flight_peak))" else "" end) | \(.ttfb_p50_ms | n)\(x(.vs_direct.ttfb_p50))\(if .variant != "direct" then plus(.vs_direct.added_ttfb_p50_ms) else "" end) | \(.ttfb_p99_ms | n)\(x(.vs_direct.ttfb_p99))\(if .variant != "direct" then plus(.vs_direct.added_ttfb_p99_ms) else "" end) | \(.connect_p99_ms | n) | \(.total_p50_s | n) | \(if .rss_peak_kib then "\(.rss_peak_kib / 1024 * 10 | round / 10) MiB" else "–" end) | \(if .rss_per_stream_kib then "\(.rss_per_stream_kib) KiB" else "–" end) | \(.cpu_s_per_1000 // "–") | \(.mock_cores | n) | \(.machine_busy_pct | n)% |"),
+  "",
+  (.streams[] | select(.failed > 0 or ((.immortal_errors // []) | length) > 0 or ((.nginx_errors // []) | length) > 0)
+   | "- \(.variant) \(.streams) streams: failures \(.failures | tostring)\(if (.failure_examples | length) > 0 then ", e.g. `\(.failure_examples[0])`" else "" end)\(if ((.immortal_errors // []) | length) > 0 then "; immortal log: `\(.immortal_errors | join("`, `"))`" else "" end)\(if ((.nginx_errors // []) | length) > 0 then "; nginx: `\(.nginx_errors | join("`, `"))`" else "" end)"),
+  "",
+  (.sustained | if . == null then "## 4. Sustained run: did not run" else
+   "## 4. Sustained load with fault injection (\(.seconds) s)",
+   "",
+   "Groups rotate: every other request names a group whose first endpoint fails (500, 503 with a retry, 429, connection refused, hang with a 0.5 s timeout, HTML garbage, a stream cut before content, an SSE error event), then a healthy one.",
+   "",
+   "| what | value |",
+   "|---|---|",
+   "| wrk, non-streamed | \(.wrk.requests | n) requests, \(.wrk.rps | n) req/s, p50 \(.wrk.p50_ms | n) ms, p99 \(.wrk.p99_ms | n) ms; \(.wrk.bad | n) wrong answers, \(.wrk.socket_errors | n) socket errors |",
+   "| stream_client | \(.stream_client.requests | n) requests (\(.stream_client.streams | n) streamed, \(.stream_client.nonstreams | n) not), \(.stream_client.failed | n) failed; TTFB p50 \(.stream_client.ttfb_p50_ms | n) ms, p99 \(.stream_client.ttfb_p99_ms | n) ms |",
+   "| failed client requests | **\(.failed_client_requests)** |",
+   "| upstream attempts (immortal metrics) | \(.attempts.all), of which failed \(.attempts.failed) (\(.attempts.failed_pct | n)%) |",
+   "| immortal RSS first warm (\(.rss_first_warm_at_s | n) s) → end | \(.rss_first_warm_kib | n) KiB → \(.rss_end_kib | n) KiB (growth \(.rss_growth_kib | n) KiB; max \(.rss_max_kib | n) KiB) |",
+   "| immortal threads (max) | \(.threads_max | n) |",
+   "| immortal CPU | \(.immortal_cpu_s | n) s; machine busy \(.machine_busy_pct | n)% |",
+   (if .wrk.first_bad != null and .wrk.first_bad != "" then "| first wrong answer (wrk) | `\(.wrk.first_bad)` |" else empty end),
+   (if (.stream_client.examples | length) > 0 then "| failures (stream_client) | `\(.stream_client.examples | join("`, `"))` |" else empty end),
+   (if (.nginx_errors | length) > 0 then "| nginx errors | `\(.nginx_errors | join("`, `"))` |" else empty end)
+   end),
+  ""
