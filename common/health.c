@@ -8,6 +8,15 @@
 /* A trial that has run this long past its endpoint's timeout is void. */
 #define HEALTH_TRIAL_SLACK_MS 5000
 
+/* getpid() is a system call each time; immortal never forks after start. */
+static int32_t health_pid(void)
+{
+	static int32_t pid;
+	if (pid == 0)
+		pid = (int32_t)getpid();
+	return pid;
+}
+
 static bool health_counts_as_alive(enum errkind kind)
 {
 	/* The endpoint answered; only the request was at fault. */
@@ -67,7 +76,7 @@ enum health_admit health_admit(struct hoststate *hs, const struct endpoint *ep,
 		*ready_at = e->cooldown_until_ms;
 	} else {
 		verdict = HEALTH_ADMIT_TRIAL;
-		e->trial_pid = (int32_t)getpid();
+		e->trial_pid = health_pid();
 		e->trial_deadline_ms = now + (int64_t)(ep->timeout_s * 1000) + HEALTH_TRIAL_SLACK_MS;
 	}
 	hoststate_unlock(hs);
@@ -91,7 +100,7 @@ void health_report(struct hoststate *hs, const struct endpoint *ep,
 			e->last_kind = (uint8_t)kind;
 			e->cooldown_until_ms = now + health_cooldown_ms(cfg, kind, retry_after_s, e->failures);
 		}
-		if (e->trial_pid == (int32_t)getpid())
+		if (e->trial_pid == health_pid())
 			e->trial_pid = 0;
 	}
 	hoststate_unlock(hs);
@@ -103,7 +112,7 @@ void health_release(struct hoststate *hs, const struct endpoint *ep)
 		return;
 	hoststate_lock(hs);
 	struct hoststate_endpoint *e = hoststate_endpoint(hs, ep->key, false);
-	if (e != NULL && e->trial_pid == (int32_t)getpid())
+	if (e != NULL && e->trial_pid == health_pid())
 		e->trial_pid = 0;
 	hoststate_unlock(hs);
 }

@@ -24,8 +24,9 @@ static struct {
 	int fd;
 	bool verbose;
 	int64_t next_check_ms; /* atomic */
+	int pid;               /* cached: immortal never forks after start */
 	char path[4096];
-} log_state = { PTHREAD_MUTEX_INITIALIZER, 2, true, 0, "" };
+} log_state = { PTHREAD_MUTEX_INITIALIZER, 2, true, 0, 0, "" };
 
 static int log_open_file(const char *path)
 {
@@ -35,6 +36,7 @@ static int log_open_file(const char *path)
 enum im_rc log_open(bool verbose, const char *dir)
 {
 	log_state.verbose = verbose;
+	log_state.pid = (int)getpid();
 	if (dir == NULL || dir[0] == '\0')
 		return IM_OK;
 	int n = snprintf(log_state.path, sizeof log_state.path, "%s/immortal.log", dir);
@@ -109,7 +111,8 @@ static void log_write(const char *level, const char *fmt, va_list ap)
 	gmtime_r(&tv.tv_sec, &tm);
 	len = strftime(line, sizeof line, "%Y-%m-%dT%H:%M:%S", &tm);
 	len += (size_t)snprintf(line + len, sizeof line - len, ".%03ldZ %s pid=%d ",
-				(long)(tv.tv_usec / 1000), level, (int)getpid());
+				(long)(tv.tv_usec / 1000), level,
+				log_state.pid ? log_state.pid : (int)getpid());
 	int n = vsnprintf(line + len, sizeof line - len - 1, fmt, ap);
 	if (n < 0)
 		n = 0;

@@ -106,8 +106,7 @@ enum im_rc reply_json(struct reply *r, int status, const char *json,
 	rc = r->sink->begin(r->sink->ctx, status, "application/json", h, endpoint ? 2 : 1);
 	if (rc == IM_OK)
 		rc = r->sink->write(r->sink->ctx, json, strlen(json));
-	if (rc == IM_OK)
-		rc = r->sink->flush(r->sink->ctx);
+	/* No flush: the end of the request sends the whole answer at once. */
 	return reply_check(r, rc);
 }
 

@@ -40,8 +40,9 @@ enum im_rc reply_stream_event(struct reply *r, const char *json);
 /* Ends a complete stream. */
 enum im_rc reply_stream_done(struct reply *r);
 
-/* Sends a whole JSON answer; when SSE headers already went out, a non-200
- * answer becomes an SSE error event instead (no [DONE]). */
+/* Sends a whole JSON answer, left for the end of the request to flush;
+ * when SSE headers already went out, a non-200 answer becomes an SSE error
+ * event instead (no [DONE]). */
 enum im_rc reply_json(struct reply *r, int status, const char *json,
 		      const char *endpoint, int attempts);
 

@@ -82,7 +82,7 @@ static char *settings_config_dir(settings_getenv_fn get)
 enum im_rc settings_load(struct settings *s, settings_getenv_fn get,
 			 char *err, size_t errlen)
 {
-	unsigned long long threads = 8, max_threads = 4096;
+	unsigned long long threads = 16, max_threads = 4096;
 	unsigned long long max_body = 16ull << 20, keepalive = 10, drain = 30;
 	enum im_rc rc;
 

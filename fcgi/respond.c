@@ -9,9 +9,9 @@
 void respond_body(struct conn *c, int status, const char *content_type, const char *body,
 		  size_t len)
 {
-	if (c->sink.begin(c, status, content_type, NULL, 0) == IM_OK &&
-	    c->sink.write(c, body, len) == IM_OK)
-		c->sink.flush(c);
+	/* No flush: finishing the request sends it all in one go. */
+	if (c->sink.begin(c, status, content_type, NULL, 0) == IM_OK)
+		(void)c->sink.write(c, body, len);
 }
 
 void respond_json(struct conn *c, int status, const char *json)
