@@ -11,6 +11,7 @@
 
 /* Upper bound on one sleep, so hooks see time pass even when nothing happens. */
 #define TRANSPORT_MAX_SLEEP_MS 1000
+#define TRANSPORT_BUFFER 4096L
 
 struct transport {
 	CURL *easy;
@@ -137,6 +138,9 @@ static void transport_setup(struct transport *t, const struct transport_request 
 	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, req->connect_timeout_ms);
 	curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
 	curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
+	/* Chat answers arrive as small events; a small receive buffer keeps
+	 * thousands of open streams cheap (libcurl's default is 16 KiB). */
+	curl_easy_setopt(e, CURLOPT_BUFFERSIZE, TRANSPORT_BUFFER);
 	curl_easy_setopt(e, CURLOPT_SHARE, transport_share);
 	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, transport_header_cb);
 	curl_easy_setopt(e, CURLOPT_HEADERDATA, t);
