@@ -172,6 +172,33 @@ stream_to() {
 		--data "{\"model\":\"$1\",\"stream\":true,\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]${2:+,$2}}"
 }
 
+# expect_unbuffered GROUP GATE KEY: the first event of GROUP's stream (an
+# endpoint with mock options KEY, holding the rest at gate GATE) reaches
+# the client while the upstream still holds back the rest: nothing on the
+# way buffers the stream.
+expect_unbuffered() {
+	: >"$T/s"
+	stream_open "$1"
+	stream_read_until '"content":"w1"' || { kill $SPID; fail "the first chunk did not arrive while the upstream held the rest"; return 1; }
+	expect_eq "$(mock_stat "$3" completed)" 0 "upstream completed" || { kill $SPID; return 1; }
+	curl -s "$MOCK/control/release?gate=$2" >/dev/null
+	cat <&"$SFD" >>"$T/s"
+	exec {SFD}<&-
+	expect_eq "$(sse_text "$T/s")" 'w1 w2 w3 w4 w5' text || return 1
+	expect_eq "$(sse_done_count "$T/s")" 1 "[DONE] count"
+}
+
+# expect_disconnect_aborts GROUP KEY: a client that leaves GROUP's stream
+# after the first event aborts the upstream transfer (mock options KEY).
+expect_disconnect_aborts() {
+	: >"$T/s"
+	stream_open "$1"
+	stream_read_until '"content":"w1"' || { kill $SPID; fail "no first chunk"; return 1; }
+	kill $SPID; exec {SFD}<&-
+	wait_until 10 mock_is "$2" aborted 1 ||
+		fail "the upstream transfer was not aborted after the client left"
+}
+
 # header NAME: a header of the last answer.
 header() { sed -n "s/^$1: *//Ip" "$T/h" | tr -d '\r' | tail -1; }
 

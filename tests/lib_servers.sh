@@ -210,27 +210,10 @@ core_failover() {
 
 # core_stream SHAPE: the first event reaches the client while the upstream
 # still holds back the rest, so nothing on the way buffers the stream.
-core_stream() {
-	: >"$T/s"
-	stream_open "$1-gated"
-	stream_read_until '"content":"w1"' || { kill $SPID; fail "the first chunk did not arrive while the upstream held the rest"; return 1; }
-	expect_eq "$(mock_stat "gate=$1,id=$1-gated" completed)" 0 "upstream completed" || { kill $SPID; return 1; }
-	curl -s "$MOCK/control/release?gate=$1" >/dev/null
-	cat <&"$SFD" >>"$T/s"
-	exec {SFD}<&-
-	expect_eq "$(sse_text "$T/s")" 'w1 w2 w3 w4 w5' text || return 1
-	expect_eq "$(sse_done_count "$T/s")" 1 "[DONE] count"
-}
+core_stream() { expect_unbuffered "$1-gated" "$1" "gate=$1,id=$1-gated"; }
 
 # core_disconnect SHAPE: a client that leaves mid-stream aborts the upstream.
-core_disconnect() {
-	: >"$T/s"
-	stream_open "$1-stall"
-	stream_read_until '"content":"w1"' || { kill $SPID; fail "no first chunk"; return 1; }
-	kill $SPID; exec {SFD}<&-
-	wait_until 10 mock_is "stall=1,id=$1-stall" aborted 1 ||
-		fail "the upstream transfer was not aborted after the client left"
-}
+core_disconnect() { expect_disconnect_aborts "$1-stall" "stall=1,id=$1-stall"; }
 
 # ---- Apache --------------------------------------------------------------------
 

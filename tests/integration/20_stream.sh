@@ -26,25 +26,11 @@ t_stream_relayed_with_one_done() {
 }
 
 t_stream_not_buffered() {
-	: >"$T/s"
-	stream_open gated
-	stream_read_until '"content":"w1"' || { kill $SPID; fail "the first chunk did not arrive while the upstream held the rest"; return 1; }
-	# The upstream is still holding back chunk 2: w1 reached the client alone.
-	expect_eq "$(mock_stat gate=g1,id=gated completed)" 0 "upstream completed" || { kill $SPID; return 1; }
-	curl -s "$MOCK/control/release?gate=g1" >/dev/null
-	cat <&"$SFD" >>"$T/s"
-	exec {SFD}<&-
-	expect_eq "$(sse_text "$T/s")" 'w1 w2 w3 w4 w5' text || return 1
-	expect_eq "$(sse_done_count "$T/s")" 1 "[DONE] count"
+	expect_unbuffered gated g1 gate=g1,id=gated
 }
 
 t_client_disconnect_aborts_upstream_stream() {
-	: >"$T/s"
-	stream_open stall
-	stream_read_until '"content":"w1"' || { kill $SPID; fail "no first chunk"; return 1; }
-	kill $SPID; exec {SFD}<&-
-	wait_until 10 mock_is stall=1,id=stall aborted 1 ||
-		fail "the upstream transfer was not aborted after the client left"
+	expect_disconnect_aborts stall stall=1,id=stall
 }
 
 t_client_disconnect_before_first_token_aborts_upstream() {
