@@ -45,11 +45,12 @@ rm -rf "$run"
 mkdir -p "$run/groups" "$run/log" "$run/nginx"
 cp "$top"/etc/groups/*.json "$run/groups/"
 
-tests/mock_upstream --port 8081 --quiet 2>"$run/mock.err" &
+# Servers get no terminal output of ours: `quickstart.sh | less` must end.
+tests/mock_upstream --port 8081 --quiet >/dev/null 2>"$run/mock.err" </dev/null &
 echo $! >"$run/mock.pid"
 
 IMMORTAL_CONFIG_DIR=$run/groups IMMORTAL_LOG_DIR=$run/log LOG_LEVEL=true \
-	spawn-fcgi -a 127.0.0.1 -p 9000 -P "$run/immortal.pid" -- "$top/build/fcgi/immortal" >/dev/null
+	spawn-fcgi -a 127.0.0.1 -p 9000 -P "$run/immortal.pid" -- "$top/build/fcgi/immortal" >/dev/null 2>&1 </dev/null
 
 cp /etc/nginx/fastcgi_params "$run/nginx/"
 {
@@ -69,7 +70,8 @@ http {
 }
 CONF
 } >"$run/nginx/nginx.conf"
-nginx -p "$run/nginx" -c "$run/nginx/nginx.conf"
+nginx -p "$run/nginx" -c "$run/nginx/nginx.conf" >/dev/null 2>"$run/nginx/start.err" </dev/null ||
+	{ cat "$run/nginx/start.err" >&2; exit 1; }
 
 for i in $(seq 50); do curl -s -o /dev/null http://127.0.0.1:8080/v1/health && break; sleep 0.1; done
 cat <<MSG
