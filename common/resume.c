@@ -1,6 +1,7 @@
 /* resume.c: continuing broken streams (see resume.h). */
 #include "resume.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -193,7 +194,9 @@ static void resume_fix_usage(struct resume *rs, struct json_object *chunk)
 	if (!json_object_is_type(usage, json_type_object))
 		return;
 	json_object_object_add(usage, "completion_tokens", xcheck(json_object_new_int64(rs->chunks)));
-	if (json_object_is_type(prompt, json_type_int))
+	/* the upstream's numbers are not trusted to leave room for ours */
+	if (json_object_is_type(prompt, json_type_int) && json_object_get_int64(prompt) >= 0 &&
+	    json_object_get_int64(prompt) <= INT64_MAX - rs->chunks)
 		json_object_object_add(usage, "total_tokens",
 				       xcheck(json_object_new_int64(json_object_get_int64(prompt) + rs->chunks)));
 }
