@@ -152,7 +152,7 @@ static void failover_account(struct failover *f, const struct endpoint *ep,
 		return;
 	}
 	health_report(hs, ep, &f->req->group->cooldown, res->kind, res->retry_after_s, clock_ms());
-	metrics_attempt(hs, ep, res->kind, res->first_content_ms, res->elapsed_ms);
+	metrics_attempt(hs, f->req->group->name, ep, res->kind, res->first_content_ms, res->elapsed_ms);
 }
 
 /* Runs one attempt at `ep`, logs and accounts it. Returns true when it

@@ -24,13 +24,23 @@ const char *metrics_outcome_name(enum hoststate_outcome outcome)
 	return (unsigned)outcome < OUTCOME_COUNT ? metrics_outcomes[outcome] : "unknown";
 }
 
-void metrics_attempt(struct hoststate *hs, const struct endpoint *ep, enum errkind kind,
-		     int64_t first_content_ms, int64_t duration_ms)
+/* Health is shared by every group holding the same endpoint; its counters
+ * are kept per group, so that sums over groups count each attempt once. */
+static uint64_t metrics_key(const char *group, const struct endpoint *ep)
+{
+	uint64_t h = ep->key ^ 0x9E3779B97F4A7C15ull;
+	for (const char *p = group; *p; p++)
+		h = (h ^ (unsigned char)*p) * 1099511628211ull;
+	return h;
+}
+
+void metrics_attempt(struct hoststate *hs, const char *group, const struct endpoint *ep,
+		     enum errkind kind, int64_t first_content_ms, int64_t duration_ms)
 {
 	if (hs == NULL)
 		return;
 	hoststate_lock(hs);
-	struct hoststate_endpoint *e = hoststate_endpoint(hs, ep->key, true);
+	struct hoststate_endpoint *e = hoststate_endpoint(hs, metrics_key(group, ep), true);
 	if (e != NULL) {
 		e->attempts[(unsigned)kind < ERRKIND_COUNT ? kind : ERRKIND_INVALID_RESPONSE]++;
 		if (first_content_ms >= 0)
@@ -131,7 +141,7 @@ static struct metrics_row *metrics_rows(struct hoststate *hs, const struct catal
 			const struct endpoint *ep = &grp->endpoints[i];
 			char gl[256], el[256];
 			hoststate_lock(hs);
-			struct hoststate_endpoint *e = hoststate_endpoint(hs, ep->key, false);
+			struct hoststate_endpoint *e = hoststate_endpoint(hs, metrics_key(grp->name, ep), false);
 			if (e != NULL)
 				rows[k].slot = *e;
 			hoststate_unlock(hs);

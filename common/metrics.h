@@ -12,10 +12,10 @@
 #include "errkind.h"
 #include "hoststate.h"
 
-/* One attempt at `ep`: its kind (ERRKIND_NONE for success), the time to its
- * first content (-1 when none came) and its duration, in ms. */
-void metrics_attempt(struct hoststate *hs, const struct endpoint *ep, enum errkind kind,
-		     int64_t first_content_ms, int64_t duration_ms);
+/* One attempt at `ep` of `group`: its kind (ERRKIND_NONE for success), the
+ * time to its first content (-1 when none came) and its duration, in ms. */
+void metrics_attempt(struct hoststate *hs, const char *group, const struct endpoint *ep,
+		     enum errkind kind, int64_t first_content_ms, int64_t duration_ms);
 /* One finished request of `group`. */
 void metrics_request(struct hoststate *hs, const char *group, enum hoststate_outcome outcome);
 /* A streamed answer starts (+1) or ends (-1). */

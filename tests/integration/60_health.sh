@@ -10,6 +10,8 @@ setup_60_health() {
 	group editme "[$(ep one ok,id=edit)]"
 	group reloadme "[$(ep one gate=rl,id=reload)]"
 	group drain "[$(ep one gate=dr,id=drain)]"
+	group sharea "[$(ep one ok,id=shared)]"
+	group shareb "[$(ep one ok,id=shared)]"
 	printf 'k-all\n' >"$T/keys.txt"
 }
 
@@ -185,6 +187,13 @@ t_metrics_report_what_happened() {
 	expect_match "$(cat "$T/m")" 'immortal_streams_in_flight [0-9]+' "streams in flight" || return 1
 	# every sample line is NAME{labels} VALUE or NAME VALUE
 	expect_eq "$(grep -v '^#' "$T/m" | grep -cvE '^[a-z_]+(\{[^}]*\})? [0-9.e+-]+$')" 0 "malformed lines"
+}
+
+t_metrics_count_a_shared_endpoint_per_group() {
+	expect_eq "$(chat sharea)" 200 status || return 1
+	curl -s -o "$T/m" "$URL/v1/metrics" || return 1
+	expect_match "$(cat "$T/m")" 'immortal_attempts_total\{group="sharea",endpoint="one",kind="ok"\} 1' "the group asked" || return 1
+	expect_match "$(cat "$T/m")" 'immortal_attempts_total\{group="shareb",endpoint="one",kind="ok"\} 0' "the other group"
 }
 
 t_health_strict_is_503_when_degraded() {
