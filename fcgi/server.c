@@ -2,9 +2,11 @@
 #include "server.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdint.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <pthread.h>
 #include <signal.h>
@@ -37,11 +39,14 @@ static struct {
 	pthread_cond_t changed;
 	struct app *app;
 	int listen_fd;
+	int ep;                      /* epoll set: the listening socket, parked connections */
 	unsigned total;
 	unsigned idle;
 	bool stopping;
 	struct worker *workers;
-} pool = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL, -1, 0, 0, false, NULL };
+	struct fconn *parked;        /* kept connections between requests */
+} pool = { .lock = PTHREAD_MUTEX_INITIALIZER, .changed = PTHREAD_COND_INITIALIZER,
+	   .listen_fd = -1, .ep = -1 };
 
 /* Request ids: a random base per process and a counter, so that making one
  * costs no system call (arc4random is one each time in glibc 2.36). */
@@ -155,39 +160,157 @@ static bool server_finished_request(struct worker *w)
 	return stay;
 }
 
-/* Accepts the next connection ourselves and hands it to libfcgi, which
- * then only reads the request: libfcgi's own accept select()s on unix
- * sockets (unusable past 1024 descriptors) and leaves Nagle on, which
- * delays small SSE records. keepConnection keeps FCGX_Accept_r from
- * closing the descriptor before it reads it. */
-static int server_accept(FCGX_Request *req)
+/* ---- connections ---------------------------------------------------------
+ *
+ * A front server may keep its FastCGI connection open for more requests
+ * (FCGI_KEEP_CONN: nginx with fastcgi_keep_conn, Apache with enablereuse).
+ * Between requests such a connection is parked in the pool's epoll set, so
+ * it pins no worker; the worker that wakes for it serves its next request.
+ * Every worker waits in that one epoll set, for the listening socket (one
+ * shot, re-armed after each accept) or a parked connection (one shot). */
+
+/* One FastCGI connection and libfcgi's request state on it. Owned by the
+ * worker serving it, or by the pool while parked. */
+struct fconn {
+	FCGX_Request req;
+	struct fconn *prev, *next;   /* in pool.parked while parked */
+};
+
+/* Stands for the listening socket in epoll events. */
+static char server_listen_tag;
+
+/* A request's body left unread (an early answer) is read and dropped so
+ * the connection can serve the next request; past this it is closed. */
+#define SERVER_DRAIN_MAX (1u << 20)
+
+static void server_arm(int fd, void *tag, int op)
 {
-	int fd = accept4(pool.listen_fd, NULL, NULL, SOCK_CLOEXEC);
+	struct epoll_event ev = { .events = EPOLLIN | EPOLLONESHOT, .data.ptr = tag };
+	(void)epoll_ctl(pool.ep, op, fd, &ev);
+}
+
+static void server_park_locked(struct fconn *fc)
+{
+	fc->prev = NULL;
+	fc->next = pool.parked;
+	if (pool.parked)
+		pool.parked->prev = fc;
+	pool.parked = fc;
+}
+
+static void server_unpark_locked(struct fconn *fc)
+{
+	if (fc->prev)
+		fc->prev->next = fc->next;
+	else
+		pool.parked = fc->next;
+	if (fc->next)
+		fc->next->prev = fc->prev;
+	fc->prev = fc->next = NULL;
+}
+
+static void server_close_conn(struct fconn *fc)
+{
+	/* FCGX_Free closes the descriptor; epoll forgets it with it */
+	FCGX_Free(&fc->req, 1);
+	free(fc);
+}
+
+/* libfcgi's accept is never used: the descriptor is handed over, and a
+ * listening socket of -1 makes a failed read end FCGX_Accept_r instead of
+ * blocking in accept(). */
+static struct fconn *server_new_conn(int fd)
+{
+	struct fconn *fc = xcalloc(1, sizeof *fc);
 	int one = 1;
 
-	if (fd < 0)
-		return -1;
 	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);  /* fails on unix sockets: fine */
-	req->ipcFd = fd;
-	req->keepConnection = 1;
-	return FCGX_Accept_r(req);
+	FCGX_InitRequest(&fc->req, -1, 0);
+	fc->req.ipcFd = fd;
+	fc->req.keepConnection = 1;   /* FCGX_Accept_r must not close it first */
+	return fc;
+}
+
+/* Waits for the next connection with a request to read: a new one or a
+ * parked one. NULL when interrupted (server_stop) or nothing came. */
+static struct fconn *server_wait_conn(void)
+{
+	struct epoll_event ev;
+
+	if (epoll_wait(pool.ep, &ev, 1, -1) != 1)
+		return NULL;
+	if (ev.data.ptr == &server_listen_tag) {
+		int fd = accept4(pool.listen_fd, NULL, NULL, SOCK_CLOEXEC);
+		pthread_mutex_lock(&pool.lock);
+		if (!pool.stopping)
+			server_arm(pool.listen_fd, &server_listen_tag, EPOLL_CTL_MOD);
+		pthread_mutex_unlock(&pool.lock);
+		return fd >= 0 ? server_new_conn(fd) : NULL;
+	}
+	struct fconn *fc = ev.data.ptr;
+	pthread_mutex_lock(&pool.lock);
+	server_unpark_locked(fc);
+	pthread_mutex_unlock(&pool.lock);
+	return fc;
+}
+
+/* Reads what the request left of its body, so that the connection is at
+ * the start of the next request; false when it cannot be kept. */
+static bool server_drain_input(FCGX_Request *req)
+{
+	char scrap[4096];
+	size_t dropped = 0;
+	int n;
+
+	while ((n = FCGX_GetStr(scrap, sizeof scrap, req->in)) > 0) {
+		dropped += (size_t)n;
+		if (dropped > SERVER_DRAIN_MAX)
+			return false;
+	}
+	return FCGX_HasSeenEOF(req->in) == EOF && FCGX_GetError(req->in) == 0;
+}
+
+/* Ends the request; parks the connection when the front server keeps it. */
+static void server_end_request(struct fconn *fc, const struct conn *c)
+{
+	if (fc->req.keepConnection && (c->failed || !server_drain_input(&fc->req)))
+		fc->req.keepConnection = 0;
+	FCGX_Finish_r(&fc->req);
+	if (fc->req.ipcFd < 0) {
+		free(fc);
+		return;
+	}
+	pthread_mutex_lock(&pool.lock);
+	if (pool.stopping) {
+		pthread_mutex_unlock(&pool.lock);
+		server_close_conn(fc);
+		return;
+	}
+	server_park_locked(fc);
+	/* ADD the first time, MOD after: one of the two applies */
+	struct epoll_event ev = { .events = EPOLLIN | EPOLLONESHOT, .data.ptr = fc };
+	if (epoll_ctl(pool.ep, EPOLL_CTL_MOD, fc->req.ipcFd, &ev) != 0)
+		(void)epoll_ctl(pool.ep, EPOLL_CTL_ADD, fc->req.ipcFd, &ev);
+	pthread_mutex_unlock(&pool.lock);
 }
 
 static void *server_worker(void *arg)
 {
 	struct worker *w = arg;
-	struct transport *t = NULL;  /* made on first use: a new thread reaches accept() sooner */
-	FCGX_Request req;
+	struct transport *t = NULL;  /* made on first use: a new thread reaches epoll sooner */
 	sigset_t usr1;
 
-	/* SIGUSR1 is how server_stop interrupts a blocked accept. */
+	/* SIGUSR1 is how server_stop interrupts a blocked wait. */
 	sigemptyset(&usr1);
 	sigaddset(&usr1, SIGUSR1);
 	pthread_sigmask(SIG_UNBLOCK, &usr1, NULL);
-	FCGX_InitRequest(&req, pool.listen_fd, FCGI_FAIL_ACCEPT_ON_INTR);
 	for (;;) {
-		int rc = server_accept(&req);
-		if (rc < 0) {
+		struct fconn *fc = server_wait_conn();
+		if (fc != NULL && FCGX_Accept_r(&fc->req) < 0) {
+			server_close_conn(fc);   /* closed by the front server, or not FastCGI */
+			fc = NULL;
+		}
+		if (fc == NULL) {
 			pthread_mutex_lock(&pool.lock);
 			bool stop = pool.stopping;
 			if (stop)
@@ -195,22 +318,18 @@ static void *server_worker(void *arg)
 			pthread_mutex_unlock(&pool.lock);
 			if (stop)
 				break;
-			usleep(10000);  /* a transient accept failure; do not spin */
 			continue;
 		}
 		server_took_request(w);
 		if (t == NULL)
 			t = transport_new();
 		struct conn c;
-		conn_init_fcgi(&c, &req);
+		conn_init_fcgi(&c, &fc->req);
 		server_serve(pool.app, &c, t);
-		/* Web servers do not multiplex FastCGI connections: close it. */
-		req.keepConnection = 0;
-		FCGX_Finish_r(&req);
+		server_end_request(fc, &c);
 		if (!server_finished_request(w))
 			break;
 	}
-	FCGX_Free(&req, 0);
 	transport_free(t);
 	return NULL;
 }
@@ -227,10 +346,31 @@ static void server_kick_idle_locked(void)
 			pthread_kill(w->tid, SIGUSR1);
 }
 
+/* A parked connection is shut down, not freed: a worker may be waking
+ * for it; whoever takes it next sees it closed. */
+static void server_shut_parked_locked(void)
+{
+	for (struct fconn *fc = pool.parked; fc; fc = fc->next)
+		(void)shutdown(fc->req.ipcFd, SHUT_RDWR);
+}
+
+static void server_free_parked(void)
+{
+	pthread_mutex_lock(&pool.lock);
+	while (pool.parked) {
+		struct fconn *fc = pool.parked;
+		server_unpark_locked(fc);
+		server_close_conn(fc);
+	}
+	pthread_mutex_unlock(&pool.lock);
+}
+
 void server_stop(void)
 {
 	pthread_mutex_lock(&pool.lock);
 	pool.stopping = true;
+	(void)epoll_ctl(pool.ep, EPOLL_CTL_DEL, pool.listen_fd, NULL);
+	server_shut_parked_locked();
 	server_kick_idle_locked();
 	pthread_cond_broadcast(&pool.changed);
 	pthread_mutex_unlock(&pool.lock);
@@ -243,6 +383,15 @@ int server_run_fcgi(struct app *app, int listen_fd)
 	sigaction(SIGUSR1, &sa, NULL);
 	pool.app = app;
 	pool.listen_fd = listen_fd;
+	pool.ep = epoll_create1(EPOLL_CLOEXEC);
+	if (pool.ep < 0) {
+		log_error("epoll_create1: %s", strerror(errno));
+		return 1;
+	}
+	/* Another process (spawn-fcgi -F) may take a connection we were woken
+	 * for: accept must then fail instead of blocking. */
+	(void)fcntl(listen_fd, F_SETFL, fcntl(listen_fd, F_GETFL) | O_NONBLOCK);
+	server_arm(listen_fd, &server_listen_tag, EPOLL_CTL_ADD);
 	pthread_mutex_lock(&pool.lock);
 	for (unsigned i = 0; i < app->settings.threads; i++)
 		server_spawn_locked();
@@ -259,7 +408,7 @@ int server_run_fcgi(struct app *app, int listen_fd)
 	/* Idle workers may be between checks and accept(): kick until gone. */
 	while (pool.total > 0) {
 		if (!closed && pool.idle == 0) {
-			/* No thread is in accept() any more: dropping our hold on
+			/* No thread waits for connections any more: dropping our hold on
 			 * the socket makes new connections fail at once (a front
 			 * server then tries its next backend), unless a sibling
 			 * process (spawn-fcgi -F) still serves it. */
@@ -281,7 +430,10 @@ int server_run_fcgi(struct app *app, int listen_fd)
 		}
 		pthread_cond_timedwait(&pool.changed, &pool.lock, &ts);
 	}
+	bool all_done = pool.total == 0;
 	pthread_mutex_unlock(&pool.lock);
+	if (all_done)
+		server_free_parked();
 	return 0;
 }
 

@@ -1,9 +1,11 @@
 /* server.h: serving requests: a growing pool of FastCGI workers, or one CGI
  * request.
  *
- * Each worker blocks in FCGX_Accept_r on the shared listening socket and
- * serves one request at a time with its own transport, so a long stream only
- * ever occupies its own thread. The pool keeps a few spare workers waiting
+ * Workers wait in one epoll set for a new connection on the listening socket
+ * or the next request on a connection the front server keeps open
+ * (FCGI_KEEP_CONN), and serve one request at a time with their own
+ * transport, so a long stream only ever occupies its own thread and an idle
+ * kept connection occupies none. The pool keeps a few spare workers waiting
  * and starts more on demand up to a ceiling; workers beyond the spares exit
  * when they become idle. */
 #ifndef IMMORTAL_SERVER_H
