@@ -24,6 +24,7 @@ struct attempt {
 	const struct attempt_input *in;
 	struct attempt_result *out;
 	const struct dialect *d;
+	struct dialect_call call;    /* what is asked of the endpoint */
 	struct dialect_stream *dec;  /* decodes a streamed answer */
 	bool up_stream;
 	bool aggregate;          /* streamed upstream, non-streamed client */
@@ -240,7 +241,9 @@ static void attempt_http_error(struct attempt *a, const struct transport_result 
 	snprintf(detail, sizeof detail, "HTTP %ld: %s", tr->status, message);
 	attempt_fail(a, kind, detail);
 	a->out->retryable = errkind_is_transient(a->out->kind);
-	a->out->error_body = redact_secrets(text, a->in->ep->apikey);
+	char *shaped = a->d->error_body ? a->d->error_body(text) : NULL;
+	a->out->error_body = redact_secrets(shaped ? shaped : text, a->in->ep->apikey);
+	free(shaped);
 }
 
 static void attempt_classify(struct attempt *a, const struct transport_result *tr)
@@ -277,13 +280,18 @@ static void attempt_init(struct attempt *a, const struct attempt_input *in,
 	a->d = dialect_for(in->ep->type);
 	a->up_stream = upreq_wants_stream(in->ep, in->client_stream);
 	a->aggregate = a->up_stream && !in->client_stream;
+	a->call = (struct dialect_call){
+		.request_id = in->request_id, .up_stream = a->up_stream,
+		.want_usage = a->aggregate, .client_usage = in->include_usage,
+		.prefill = cstream_prefill(in->stream),
+	};
 	buf_init(&a->body, a->up_stream ? ATTEMPT_PROBE_MAX : ATTEMPT_ANSWER_MAX);
 	if (a->up_stream) {
 		struct dialect_out dout = {
 			.ctx = a, .chunk = attempt_on_chunk, .done = attempt_on_done,
 			.error = attempt_on_error, .dropped = attempt_on_dropped,
 		};
-		a->dec = a->d->stream_new(&dout);
+		a->dec = a->d->stream_new(&dout, &a->call);
 	}
 	cstream_attempt_begin(in->stream, in->ep->name, in->number, a->aggregate);
 	a->start_ms = clock_ms();
@@ -305,13 +313,9 @@ void attempt_run(const struct attempt_input *in, struct attempt_result *out)
 	const struct endpoint *ep = in->ep;
 
 	attempt_init(&a, in, out);
-	struct dialect_call call = {
-		.up_stream = a.up_stream, .want_usage = a.aggregate,
-		.prefill = cstream_prefill(in->stream),
-	};
-	char *url = a.d->url(ep, &call);
-	char *body = a.d->body(in->client_body, ep, &call);
-	struct curl_slist *headers = a.d->headers(ep, &call);
+	char *url = a.d->url(ep, &a.call);
+	char *body = a.d->body(in->client_body, ep, &a.call);
+	struct curl_slist *headers = a.d->headers(ep, &a.call);
 	struct transport_request req = {
 		.url = url, .headers = headers, .body = body, .body_len = strlen(body),
 		.connect_timeout_ms = (long)(ep->connect_timeout_s * 1000),

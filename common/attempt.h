@@ -24,6 +24,7 @@ struct attempt_input {
 	const struct endpoint *ep;
 	struct json_object *client_body;  /* only read */
 	bool client_stream;
+	bool include_usage;               /* the client asked for a usage chunk */
 	struct transport *transport;
 	struct cstream *stream;           /* the client's; continuing when it says so */
 	int number;                       /* 1-based, counting every upstream request */

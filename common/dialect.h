@@ -23,8 +23,10 @@ struct curl_slist;
 
 /* What the request is for. */
 struct dialect_call {
+	const char *request_id;         /* for log lines */
 	bool up_stream;                 /* ask the upstream for a stream */
 	bool want_usage;                /* ... with usage (to aggregate it) */
+	bool client_usage;              /* the client asked for a usage chunk */
 	const struct resume *prefill;   /* continue this delivered answer; NULL: fresh */
 };
 
@@ -55,8 +57,10 @@ struct dialect {
 		      const struct dialect_call *call);
 	struct curl_slist *(*headers)(const struct endpoint *ep, const struct dialect_call *call);
 
-	/* A streamed answer: a decoder fed the body's bytes as they come. */
-	struct dialect_stream *(*stream_new)(const struct dialect_out *out);
+	/* A streamed answer: a decoder fed the body's bytes as they come,
+	 * for the request `call` described (borrowed for the stream's life). */
+	struct dialect_stream *(*stream_new)(const struct dialect_out *out,
+					     const struct dialect_call *call);
 	/* IM_ETOOBIG past a cap, or a callback's stop code. */
 	enum im_rc (*stream_feed)(struct dialect_stream *st, const char *data, size_t len);
 	/* The body ended: dispatches what is left. */
@@ -71,6 +75,9 @@ struct dialect {
 	enum errkind (*answer)(const char *body, struct canon *out, char *detail, size_t n);
 	/* A non-2xx answer: its kind, and its message in `message`. */
 	enum errkind (*error)(long status, const char *body, char *message, size_t n);
+	/* The error answer in OpenAI's shape for a client that gets it
+	 * (caller frees), or NULL to pass it on as it is. May be NULL. */
+	char *(*error_body)(const char *body);
 };
 
 /* The dialect an endpoint type speaks. */

@@ -92,10 +92,12 @@ static enum im_rc dialect_openai_event(void *ctx, const struct sse_event *ev)
 	return rc;
 }
 
-static struct dialect_stream *dialect_openai_stream_new(const struct dialect_out *out)
+static struct dialect_stream *dialect_openai_stream_new(const struct dialect_out *out,
+							const struct dialect_call *call)
 {
 	struct dialect_stream *st = xcalloc(1, sizeof *st);
 
+	(void)call;
 	st->out = *out;
 	sse_parser_init(&st->sse, DIALECT_OPENAI_EVENT_MAX, dialect_openai_event, st);
 	return st;

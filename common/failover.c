@@ -162,7 +162,7 @@ static bool failover_attempt(struct failover *f, const struct endpoint *ep,
 	const struct failover_request *req = f->req;
 	struct attempt_input in = {
 		.request_id = req->id, .ep = ep, .client_body = req->body,
-		.client_stream = req->client_stream,
+		.client_stream = req->client_stream, .include_usage = req->include_usage,
 		.transport = req->transport, .stream = f->stream,
 		.number = ++f->out->attempts,
 	};
