@@ -8,6 +8,8 @@ const struct dialect *dialect_for(enum endpoint_type type)
 	case ENDPOINT_CHUTES:
 	case ENDPOINT_OPENROUTER:
 		break;
+	case ENDPOINT_ANTHROPIC:
+		return &dialect_anthropic;
 	}
 	return &dialect_openai;
 }

@@ -85,5 +85,7 @@ const struct dialect *dialect_for(enum endpoint_type type);
 
 /* OpenAI chat completions, as OpenAI, Chutes and OpenRouter speak it. */
 extern const struct dialect dialect_openai;
+/* Anthropic's Messages API. */
+extern const struct dialect dialect_anthropic;
 
 #endif
