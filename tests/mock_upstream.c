@@ -157,6 +157,7 @@ struct mock_req;
 struct mock_dialect {
     const char *name;
     const char *comment;     /* a keep-alive event (`comments=N`) */
+    enum mock_step (*keepalive)(struct mock_req *r);   /* NULL: send comment */
     const char *badevent;    /* an event whose data is not JSON */
     const char *done;        /* the final event; NULL: none */
     /* Request checks a real provider makes, then the prefill; why or NULL. */
@@ -213,6 +214,8 @@ struct mock_req {
     char gmodel[128];        /* Gemini: the model named in the path */
     int blk_type;            /* Anthropic: open content block, MOCK_BLK_* */
     int blk_index;           /* Anthropic: index of the open block */
+    bool started;            /* Anthropic: message_start sent */
+    char why[192];           /* a refusal's text, when it is composed */
 };
 
 struct mock_args {
@@ -1201,6 +1204,8 @@ static enum mock_step mock_ph_comments(struct mock_req *r)
         return mock_gone(r);
     if (r->i < r->opts.comments) {
         r->i++;
+        if (r->dialect != NULL && r->dialect->keepalive != NULL)
+            return r->dialect->keepalive(r);
         return mock_emit_raw(r, r->dialect ? r->dialect->comment : MOCK_COMMENT);
     }
     r->phase = r->opts.or_error ? MOCK_PH_OR_ERROR : MOCK_PH_ROLE;
@@ -1697,6 +1702,8 @@ static bool mock_texts(const struct mock_req *r, struct mock_buf *content,
 /* Rejects top-level members a strict provider does not know. */
 static const char *mock_unknown_member(json_object *req, const char *const *known)
 {
+    if (!json_object_is_type(req, json_type_object))
+        return NULL;
     json_object_object_foreach(req, name, v) {
         (void)v;
         size_t k = 0;
@@ -1972,15 +1979,31 @@ static json_object *mock_anth_jtype(const char *type)
     return mock_jcheck(o, mock_jset(o, "type", json_object_new_string(type)));
 }
 
-static enum mock_step mock_anth_start(struct mock_req *r)
+static bool mock_anth_message_start(struct mock_req *r)
 {
     json_object *o = mock_anth_jtype("message_start");
     bool ok = mock_jset(o, "message", mock_anth_message(r, json_object_new_array(),
                                                        NULL, 1));
 
+    r->started = true;
     r->blk_type = MOCK_BLK_NONE;
     r->blk_index = -1;
-    return mock_step_of(r, mock_anth_event(r, "message_start", mock_jcheck(o, ok)));
+    return mock_anth_event(r, "message_start", mock_jcheck(o, ok));
+}
+
+static enum mock_step mock_anth_start(struct mock_req *r)
+{
+    if (r->started)
+        return MOCK_STEP_AGAIN;
+    return mock_step_of(r, mock_anth_message_start(r));
+}
+
+/* Anthropic's keep-alive is a ping event, and every stream opens with message_start. */
+static enum mock_step mock_anth_keepalive(struct mock_req *r)
+{
+    bool ok = r->started || mock_anth_message_start(r);
+
+    return mock_step_of(r, ok && mock_buf_str(&r->out, r->dialect->comment));
 }
 
 static enum mock_step mock_anth_stream_content(struct mock_req *r, long i)
@@ -2040,7 +2063,6 @@ static const char *const mock_anth_members[] = {
 
 static const char *mock_anth_check_messages(struct mock_req *r, json_object *msgs)
 {
-    static char why[96];
     size_t n = json_object_array_length(msgs);
     json_object *role = NULL, *content = NULL;
 
@@ -2051,9 +2073,9 @@ static const char *mock_anth_check_messages(struct mock_req *r, json_object *msg
         const char *s = json_object_object_get_ex(m, "role", &role)
                         ? json_object_get_string(role) : NULL;
         if (s == NULL || (strcmp(s, "user") != 0 && strcmp(s, "assistant") != 0)) {
-            snprintf(why, sizeof why,
+            snprintf(r->why, sizeof r->why,
                      "messages.%zu.role: Input should be 'user' or 'assistant'", k);
-            return why;
+            return r->why;
         }
     }
     if (strcmp(json_object_get_string(role), "assistant") != 0)
@@ -2072,10 +2094,50 @@ static const char *mock_anth_check_messages(struct mock_req *r, json_object *msg
     return res;
 }
 
+/* Extended thinking: a budget of at least 1024 tokens, below max_tokens. */
+static const char *mock_anth_check_thinking(json_object *req, long max_tokens)
+{
+    json_object *th, *type, *budget;
+
+    if (!json_object_object_get_ex(req, "thinking", &th) ||
+        !json_object_object_get_ex(th, "type", &type) ||
+        strcmp(json_object_get_string(type), "enabled") != 0)
+        return NULL;
+    if (!json_object_object_get_ex(th, "budget_tokens", &budget) ||
+        !json_object_is_type(budget, json_type_int))
+        return "thinking.enabled.budget_tokens: Field required";
+    if (json_object_get_int64(budget) < 1024)
+        return "thinking.enabled.budget_tokens: Input should be greater than or equal to 1024";
+    if (json_object_get_int64(budget) >= max_tokens)
+        return "`max_tokens` must be greater than `thinking.budget_tokens`";
+    return NULL;
+}
+
+/* A custom tool needs a name and an input_schema (typed server tools differ). */
+static const char *mock_anth_check_tools(struct mock_req *r, json_object *req)
+{
+    json_object *tools, *v;
+
+    if (!json_object_object_get_ex(req, "tools", &tools))
+        return NULL;
+    if (!json_object_is_type(tools, json_type_array))
+        return "tools: Input should be a valid list";
+    for (size_t k = 0; k < json_object_array_length(tools); k++) {
+        json_object *t = json_object_array_get_idx(tools, k);
+        const char *missing = !json_object_object_get_ex(t, "name", &v) ? "name"
+            : json_object_object_get_ex(t, "type", &v) ? NULL
+            : !json_object_object_get_ex(t, "input_schema", &v) ? "input_schema" : NULL;
+        if (missing != NULL) {
+            snprintf(r->why, sizeof r->why, "tools.%zu.%s: Field required", k, missing);
+            return r->why;
+        }
+    }
+    return NULL;
+}
+
 /* The checks the real API makes before it answers, in its words. */
 static const char *mock_anth_check(struct mock_req *r, unsigned *status)
 {
-    static char why[128];
     json_object *v;
     const char *name;
 
@@ -2085,8 +2147,8 @@ static const char *mock_anth_check(struct mock_req *r, unsigned *status)
     if (mock_header(r, "anthropic-version") == NULL)
         return "anthropic-version: header is required";
     if ((name = mock_unknown_member(r->req_json, mock_anth_members)) != NULL) {
-        snprintf(why, sizeof why, "%.80s: Extra inputs are not permitted", name);
-        return why;
+        snprintf(r->why, sizeof r->why, "%.80s: Extra inputs are not permitted", name);
+        return r->why;
     }
     if (!json_object_object_get_ex(r->req_json, "model", &v))
         return "model: Field required";
@@ -2094,6 +2156,12 @@ static const char *mock_anth_check(struct mock_req *r, unsigned *status)
         return "max_tokens: Field required";
     if (!json_object_is_type(v, json_type_int) || json_object_get_int64(v) < 1)
         return "max_tokens: Input should be a valid integer greater than or equal to 1";
+    long max_tokens = (long)json_object_get_int64(v);
+    const char *why_not = mock_anth_check_thinking(r->req_json, max_tokens);
+    if (why_not == NULL)
+        why_not = mock_anth_check_tools(r, r->req_json);
+    if (why_not != NULL)
+        return why_not;
     if (!json_object_object_get_ex(r->req_json, "messages", &v) ||
         !json_object_is_type(v, json_type_array))
         return "messages: Field required";
@@ -2103,6 +2171,7 @@ static const char *mock_anth_check(struct mock_req *r, unsigned *status)
 static const struct mock_dialect mock_anthropic = {
     .name = "anthropic",
     .comment = "event: ping\ndata: {\"type\": \"ping\"}\n\n",
+    .keepalive = mock_anth_keepalive,
     .badevent = "event: content_block_delta\ndata: this is not json\n\n",
     .done = "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n",
     .check = mock_anth_check,
@@ -2344,6 +2413,15 @@ static const char *const mock_gem_members[] = {
     "safety_settings", "cachedContent", "cached_content", "labels", NULL
 };
 
+static const char *const mock_gem_config_members[] = {
+    "temperature", "topP", "topK", "candidateCount", "maxOutputTokens",
+    "stopSequences", "responseMimeType", "responseSchema", "responseJsonSchema",
+    "presencePenalty", "frequencyPenalty", "seed", "responseLogprobs", "logprobs",
+    "thinkingConfig", "responseModalities", "speechConfig", "mediaResolution",
+    "top_p", "top_k", "candidate_count", "max_output_tokens", "stop_sequences",
+    "response_mime_type", "response_schema", "thinking_config", NULL
+};
+
 static const char *mock_gem_check_contents(struct mock_req *r, json_object *contents)
 {
     size_t n = json_object_array_length(contents);
@@ -2382,7 +2460,6 @@ static void mock_gem_model(struct mock_req *r)
 
 static const char *mock_gem_check(struct mock_req *r, unsigned *status)
 {
-    static char why[160];
     const char *name;
     const char *alt = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, "alt");
     json_object *v;
@@ -2394,10 +2471,17 @@ static const char *mock_gem_check(struct mock_req *r, unsigned *status)
     r->stream = strstr(r->path, ":streamGenerateContent") != NULL &&
                 alt != NULL && strcmp(alt, "sse") == 0;
     if ((name = mock_unknown_member(r->req_json, mock_gem_members)) != NULL) {
-        snprintf(why, sizeof why,
+        snprintf(r->why, sizeof r->why,
                  "Invalid JSON payload received. Unknown name \"%.80s\": Cannot find field.",
                  name);
-        return why;
+        return r->why;
+    }
+    if ((json_object_object_get_ex(r->req_json, "generationConfig", &v) ||
+         json_object_object_get_ex(r->req_json, "generation_config", &v)) &&
+        (name = mock_unknown_member(v, mock_gem_config_members)) != NULL) {
+        snprintf(r->why, sizeof r->why, "Invalid JSON payload received. Unknown name "
+                 "\"%.80s\" at 'generation_config': Cannot find field.", name);
+        return r->why;
     }
     if (!json_object_object_get_ex(r->req_json, "contents", &v) ||
         !json_object_is_type(v, json_type_array))
