@@ -809,6 +809,12 @@ static json_object *mock_jcheck(json_object *o, bool ok)
     return NULL;
 }
 
+/* The value if it is a JSON string, else "": request members may be anything. */
+static const char *mock_jstr(json_object *o)
+{
+    return json_object_is_type(o, json_type_string) ? json_object_get_string(o) : "";
+}
+
 static json_object *mock_jerror(const char *message, const char *type,
                                 const char *code)
 {
@@ -1487,7 +1493,7 @@ static json_object *mock_prefill_message(struct mock_req *r)
         return NULL;
     last = json_object_array_get_idx(msgs, json_object_array_length(msgs) - 1);
     if (!json_object_object_get_ex(last, "role", &role) ||
-        strcmp(json_object_get_string(role), "assistant") != 0)
+        strcmp(mock_jstr(role), "assistant") != 0)
         return NULL;
     return last;
 }
@@ -2071,14 +2077,14 @@ static const char *mock_anth_check_messages(struct mock_req *r, json_object *msg
     for (size_t k = 0; k < n; k++) {
         json_object *m = json_object_array_get_idx(msgs, k);
         const char *s = json_object_object_get_ex(m, "role", &role)
-                        ? json_object_get_string(role) : NULL;
-        if (s == NULL || (strcmp(s, "user") != 0 && strcmp(s, "assistant") != 0)) {
+                        ? mock_jstr(role) : "";
+        if (strcmp(s, "user") != 0 && strcmp(s, "assistant") != 0) {
             snprintf(r->why, sizeof r->why,
                      "messages.%zu.role: Input should be 'user' or 'assistant'", k);
             return r->why;
         }
     }
-    if (strcmp(json_object_get_string(role), "assistant") != 0)
+    if (strcmp(mock_jstr(role), "assistant") != 0)
         return NULL;
     struct mock_buf text = { 0 };
     json_object *last = json_object_array_get_idx(msgs, n - 1);
@@ -2101,7 +2107,7 @@ static const char *mock_anth_check_thinking(json_object *req, long max_tokens)
 
     if (!json_object_object_get_ex(req, "thinking", &th) ||
         !json_object_object_get_ex(th, "type", &type) ||
-        strcmp(json_object_get_string(type), "enabled") != 0)
+        strcmp(mock_jstr(type), "enabled") != 0)
         return NULL;
     if (!json_object_object_get_ex(th, "budget_tokens", &budget) ||
         !json_object_is_type(budget, json_type_int))
@@ -2433,9 +2439,8 @@ static const char *mock_gem_check_contents(struct mock_req *r, json_object *cont
     for (size_t k = 0; k < n; k++) {
         json_object *c = json_object_array_get_idx(contents, k);
         last_role = json_object_object_get_ex(c, "role", &role)
-                    ? json_object_get_string(role) : "user";
-        if (last_role == NULL ||
-            (strcmp(last_role, "user") != 0 && strcmp(last_role, "model") != 0))
+                    ? mock_jstr(role) : "user";
+        if (strcmp(last_role, "user") != 0 && strcmp(last_role, "model") != 0)
             return "Please use a valid role: user, model.";
     }
     if (strcmp(last_role, "model") != 0)
@@ -2774,7 +2779,7 @@ static void mock_usage(void)
 {
     fprintf(stderr,
             "usage: mock_upstream --port N [--bind ADDR] [--quiet]\n"
-            "  a misbehaving OpenAI-compatible upstream, see tests/MOCK_UPSTREAM.md\n");
+            "  a misbehaving OpenAI, Anthropic and Gemini upstream, see tests/MOCK_UPSTREAM.md\n");
 }
 
 static bool mock_parse_args(int argc, char **argv, struct mock_args *a)
