@@ -88,6 +88,9 @@ struct mock_opts {
     bool blocked;            /* the prompt is refused (content filter) */
     bool overloaded;         /* the provider's "overloaded" status */
     const char *keyfail;     /* "SUFFIX:STATUS[+SUFFIX:STATUS...]" */
+    const char *finish;      /* the finish/stop reason, verbatim */
+    long cached;             /* prompt tokens read from a cache */
+    long cache_write;        /* prompt tokens written to a cache */
 };
 
 struct mock_counts {
@@ -341,6 +344,9 @@ static const struct mock_optdef mock_optdefs[] = {
     MOCK_OPT("overloaded", MOCK_OPT_FLAG, overloaded),
     MOCK_OPT("keyfail", MOCK_OPT_STR, keyfail),
     MOCK_OPT("status_for_key", MOCK_OPT_STR, keyfail),
+    MOCK_OPT("finish", MOCK_OPT_STR, finish),
+    MOCK_OPT("cached", MOCK_OPT_NUM, cached),
+    MOCK_OPT("cache_write", MOCK_OPT_NUM, cache_write),
 };
 
 /* A bare numeric option (`stall`, `sse_error`) means 0; junk is ignored. */
@@ -865,12 +871,28 @@ static json_object *mock_jhead(const struct mock_req *r, const char *object)
     return mock_jcheck(o, ok);
 }
 
-static json_object *mock_jusage(long n)
+/* Prompt tokens in every format: 3 fresh ones plus the cached ones. */
+static long mock_prompt_tokens(const struct mock_req *r)
+{
+    return 3 + r->opts.cached + r->opts.cache_write;
+}
+
+static json_object *mock_jcached(long cached)
+{
+    json_object *d = json_object_new_object();
+
+    return mock_jcheck(d, mock_jset(d, "cached_tokens", json_object_new_int64(cached)));
+}
+
+static json_object *mock_jusage(const struct mock_req *r, long n)
 {
     json_object *u = json_object_new_object();
-    bool ok = mock_jset(u, "prompt_tokens", json_object_new_int64(3)) &&
+    long p = mock_prompt_tokens(r);
+    bool ok = mock_jset(u, "prompt_tokens", json_object_new_int64(p)) &&
               mock_jset(u, "completion_tokens", json_object_new_int64(n)) &&
-              mock_jset(u, "total_tokens", json_object_new_int64(n + 3));
+              mock_jset(u, "total_tokens", json_object_new_int64(n + p)) &&
+              (r->opts.cached == 0 ||
+               mock_jset(u, "prompt_tokens_details", mock_jcached(r->opts.cached)));
 
     return mock_jcheck(u, ok);
 }
@@ -907,6 +929,8 @@ static bool mock_jchunk_shell(struct mock_req *r)
 
 static const char *mock_finish_reason(const struct mock_req *r)
 {
+    if (r->opts.finish != NULL)
+        return r->opts.finish;
     if (r->opts.blocked)
         return "content_filter";
     return r->opts.tools ? "tool_calls" : "stop";
@@ -1063,7 +1087,8 @@ static json_object *mock_jcompletion(const struct mock_req *r)
     bool ok = mock_jset(c, "index", json_object_new_int(0)) &&
               mock_jset(c, "message", mock_jmessage(r)) &&
               mock_jset(c, "finish_reason",
-                        json_object_new_string(r->opts.empty && !r->opts.blocked
+                        json_object_new_string(r->opts.empty && !r->opts.blocked &&
+                                               !r->opts.finish
                                                ? "stop" : mock_finish_reason(r)));
 
     if (!ok) {
@@ -1075,7 +1100,7 @@ static json_object *mock_jcompletion(const struct mock_req *r)
         choices = NULL;
     }
     ok = mock_jset(o, "choices", choices) &&
-         mock_jset(o, "usage", mock_jusage(mock_completion_tokens(r)));
+         mock_jset(o, "usage", mock_jusage(r, mock_completion_tokens(r)));
     return mock_jcheck(o, ok);
 }
 
@@ -1317,7 +1342,7 @@ static enum mock_step mock_ph_usage(struct mock_req *r)
 {
     json_object *o = mock_jhead(r, "chat.completion.chunk");
     bool ok = mock_jset(o, "choices", json_object_new_array()) &&
-              mock_jset(o, "usage", mock_jusage(r->n_content));
+              mock_jset(o, "usage", mock_jusage(r, r->n_content));
 
     r->phase = MOCK_PH_DONE;
     if (r->opts.nodone)
@@ -1809,17 +1834,22 @@ static json_object *mock_anth_error(const struct mock_req *r, unsigned status,
 
 static const char *mock_anth_stop_reason(const struct mock_req *r)
 {
+    if (r->opts.finish != NULL)
+        return r->opts.finish;
     if (r->opts.blocked)
         return "refusal";
     return r->opts.tools && !r->opts.empty ? "tool_use" : "end_turn";
 }
 
-static json_object *mock_anth_usage(long output_tokens)
+/* input_tokens leaves out the cached tokens, as Anthropic counts them. */
+static json_object *mock_anth_usage(const struct mock_req *r, long output_tokens)
 {
     json_object *u = json_object_new_object();
     bool ok = mock_jset(u, "input_tokens", json_object_new_int64(3)) &&
-              mock_jset(u, "cache_creation_input_tokens", json_object_new_int64(0)) &&
-              mock_jset(u, "cache_read_input_tokens", json_object_new_int64(0)) &&
+              mock_jset(u, "cache_creation_input_tokens",
+                        json_object_new_int64(r->opts.cache_write)) &&
+              mock_jset(u, "cache_read_input_tokens",
+                        json_object_new_int64(r->opts.cached)) &&
               mock_jset(u, "output_tokens", json_object_new_int64(output_tokens));
 
     return mock_jcheck(u, ok);
@@ -1842,7 +1872,7 @@ static json_object *mock_anth_message(const struct mock_req *r, json_object *con
               (took = true, mock_jset(o, "content", content)) &&
               mock_jset_str_or_null(o, "stop_reason", stop) &&
               mock_jset_str_or_null(o, "stop_sequence", NULL) &&
-              mock_jset(o, "usage", mock_anth_usage(output_tokens));
+              mock_jset(o, "usage", mock_anth_usage(r, output_tokens));
 
     if (!took)
         json_object_put(content);
@@ -2057,8 +2087,8 @@ static enum mock_step mock_anth_finish(struct mock_req *r)
 
 static enum mock_step mock_anth_sse_error(struct mock_req *r)
 {
-    return mock_step_of(r, mock_anth_event(r, "error",
-                        mock_anth_jerror("overloaded_error", "Overloaded")));
+    return mock_step_of(r, mock_anth_event(r, "error", mock_anth_jerror(
+                        r->opts.etype ? r->opts.etype : "overloaded_error", "Overloaded")));
 }
 
 static const char *const mock_anth_members[] = {
@@ -2282,17 +2312,30 @@ static json_object *mock_gem_call_part(void)
 }
 
 /* Thought tokens are counted apart from the answer's, as Gemini does. */
+/*
+ * Thought tokens are counted apart from the answer's, cached ones inside the
+ * prompt's.  n < 0: a stream's middle event, which (as Gemini's do) carries
+ * only the prompt's count.
+ */
 static json_object *mock_gem_usage(const struct mock_req *r, long n)
 {
-    long k = r->opts.tools || r->opts.echo ? 0 : mock_min(r->opts.reasoning, n);
+    long k = r->opts.tools || r->opts.echo || n < 0 ? 0 : mock_min(r->opts.reasoning, n);
+    long p = mock_prompt_tokens(r);
     json_object *u = json_object_new_object();
-    bool ok = mock_jset(u, "promptTokenCount", json_object_new_int64(3)) &&
-              (r->opts.blocked ||
+    bool ok = mock_jset(u, "promptTokenCount", json_object_new_int64(p)) &&
+              (r->opts.blocked || n < 0 ||
                mock_jset(u, "candidatesTokenCount", json_object_new_int64(n - k))) &&
-              mock_jset(u, "totalTokenCount", json_object_new_int64(n + 3)) &&
-              (k == 0 || mock_jset(u, "thoughtsTokenCount", json_object_new_int64(k)));
+              mock_jset(u, "totalTokenCount", json_object_new_int64(p + (n < 0 ? 0 : n))) &&
+              (k == 0 || mock_jset(u, "thoughtsTokenCount", json_object_new_int64(k))) &&
+              (r->opts.cached == 0 || mock_jset(u, "cachedContentTokenCount",
+                                                json_object_new_int64(r->opts.cached)));
 
     return mock_jcheck(u, ok);
+}
+
+static const char *mock_gem_finish_reason(const struct mock_req *r)
+{
+    return r->opts.finish != NULL ? r->opts.finish : "STOP";
 }
 
 /* One response object; takes parts; finish NULL: none (a stream's middle). */
@@ -2364,7 +2407,7 @@ static json_object *mock_gem_parts(const struct mock_req *r)
 static json_object *mock_gem_answer(const struct mock_req *r)
 {
     json_object *o = r->opts.blocked ? mock_gem_blocked(r)
-        : mock_gem_response(r, mock_gem_parts(r), "STOP",
+        : mock_gem_response(r, mock_gem_parts(r), mock_gem_finish_reason(r),
                             mock_gem_usage(r, mock_completion_tokens(r)));
 
     if (strstr(r->path, ":streamGenerateContent") != NULL)
@@ -2391,7 +2434,8 @@ static enum mock_step mock_gem_stream_content(struct mock_req *r, long i)
     mock_piece_of(r, i, &p);
     json_object *part = p.text == NULL ? mock_gem_call_part()
                                        : mock_gem_text_part(p.text, p.thought);
-    return mock_gem_emit(r, mock_gem_response(r, mock_jarray1(part), NULL, NULL));
+    return mock_gem_emit(r, mock_gem_response(r, mock_jarray1(part), NULL,
+                                              mock_gem_usage(r, -1)));
 }
 
 /* The last event: an empty text part with finishReason and usage; no [DONE]. */
@@ -2403,13 +2447,13 @@ static enum mock_step mock_gem_finish(struct mock_req *r)
     if (r->opts.nodone)
         return MOCK_STEP_AGAIN;
     return mock_gem_emit(r, mock_gem_response(r,
-        mock_jarray1(mock_gem_text_part("", false)), "STOP",
+        mock_jarray1(mock_gem_text_part("", false)), mock_gem_finish_reason(r),
         mock_gem_usage(r, r->opts.tools && r->n_content > 0 ? 3 : r->n_content)));
 }
 
 static enum mock_step mock_gem_sse_error(struct mock_req *r)
 {
-    return mock_gem_emit(r, mock_gem_jerror(503, "UNAVAILABLE",
+    return mock_gem_emit(r, mock_gem_jerror(503, r->opts.etype ? r->opts.etype : "UNAVAILABLE",
         "The model is overloaded. Please try again later.", NULL));
 }
 

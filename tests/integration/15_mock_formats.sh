@@ -229,3 +229,18 @@ t_mock_openai_blocked() {
 	curl -s -X POST "$MOCK/blocked/v1/chat/completions" --data '{"model":"m","messages":[{"role":"user","content":"hi"}]}' >"$T/b"
 	expect_json "$T/b" '.choices[0] | "\(.finish_reason) [\(.message.content)]"' 'content_filter []'
 }
+
+# cached=N, cache_write=W: every format reports 3+N+W prompt tokens, in its own words.
+t_mock_formats_cached_usage_and_finish() {
+	curl -s -X POST "$MOCK/cached=4,finish=length/v1/chat/completions" \
+		--data '{"model":"m","messages":[{"role":"user","content":"hi"}]}' >"$T/b"
+	expect_json "$T/b" '"\(.usage.prompt_tokens) \(.usage.prompt_tokens_details.cached_tokens) \(.choices[0].finish_reason)"' '7 4 length' || return 1
+	mf_anth cached=4,cache_write=2,finish=max_tokens >/dev/null
+	expect_json "$T/b" '.usage | "\(.input_tokens) \(.cache_read_input_tokens) \(.cache_creation_input_tokens)"' '3 4 2' || return 1
+	expect_json "$T/b" .stop_reason max_tokens || return 1
+	mf_gem cached=4,finish=MAX_TOKENS 'streamGenerateContent?alt=sse' >/dev/null
+	# a middle event counts only the prompt, as Gemini's do
+	expect_eq "$(mf_data "$T/b" | head -1 | jq -r '.usageMetadata | "\(.promptTokenCount) \(.totalTokenCount) \(.candidatesTokenCount)"')" '7 7 null' "middle usage" || return 1
+	expect_eq "$(mf_data "$T/b" | tail -1 | jq -r '"\(.usageMetadata.promptTokenCount) \(.usageMetadata.cachedContentTokenCount) \(.candidates[0].finishReason)"')" \
+		'7 4 MAX_TOKENS' "final usage"
+}
