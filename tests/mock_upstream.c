@@ -218,7 +218,7 @@ struct mock_req {
     int blk_type;            /* Anthropic: open content block, MOCK_BLK_* */
     int blk_index;           /* Anthropic: index of the open block */
     bool started;            /* Anthropic: message_start sent */
-    char why[192];           /* a refusal's text, when it is composed */
+    char why[320];           /* a refusal's text, when it is composed */
 };
 
 struct mock_args {
@@ -2097,6 +2097,67 @@ static const char *const mock_anth_members[] = {
     "thinking", "service_tier", "container", "mcp_servers", NULL
 };
 
+/* Whether message m's content holds a block of this type whose KEY is id. */
+static bool mock_anth_has_block(json_object *m, const char *type, const char *key,
+                                const char *id)
+{
+    json_object *content, *v;
+
+    if (!json_object_object_get_ex(m, "content", &content) ||
+        !json_object_is_type(content, json_type_array))
+        return false;
+    for (size_t k = 0; k < json_object_array_length(content); k++) {
+        json_object *b = json_object_array_get_idx(content, k);
+        if (json_object_object_get_ex(b, "type", &v) && strcmp(mock_jstr(v), type) == 0 &&
+            json_object_object_get_ex(b, key, &v) && strcmp(mock_jstr(v), id) == 0)
+            return true;
+    }
+    return false;
+}
+
+/*
+ * Tool turns pair up as the API demands: each tool_use of a turn is answered
+ * by a tool_result in the next message, each tool_result answers a tool_use
+ * of the message before it.
+ */
+static const char *mock_anth_check_tool_pairs(struct mock_req *r, json_object *msgs)
+{
+    size_t n = json_object_array_length(msgs);
+    json_object *content, *v;
+
+    for (size_t k = 0; k < n; k++) {
+        if (!json_object_object_get_ex(json_object_array_get_idx(msgs, k), "content",
+                                       &content) ||
+            !json_object_is_type(content, json_type_array))
+            continue;
+        for (size_t b = 0; b < json_object_array_length(content); b++) {
+            json_object *blk = json_object_array_get_idx(content, b);
+            const char *type = json_object_object_get_ex(blk, "type", &v) ? mock_jstr(v) : "";
+            if (strcmp(type, "tool_use") == 0 && k + 1 < n &&
+                !mock_anth_has_block(json_object_array_get_idx(msgs, k + 1), "tool_result",
+                    "tool_use_id", json_object_object_get_ex(blk, "id", &v) ? mock_jstr(v) : "")) {
+                snprintf(r->why, sizeof r->why, "messages.%zu: `tool_use` ids were found "
+                         "without `tool_result` blocks immediately after: %.40s. Each "
+                         "`tool_use` block must have a corresponding `tool_result` block "
+                         "in the next message.", k + 1, mock_jstr(v));
+                return r->why;
+            }
+            if (strcmp(type, "tool_result") == 0 &&
+                (k == 0 || !mock_anth_has_block(json_object_array_get_idx(msgs, k - 1),
+                    "tool_use", "id", json_object_object_get_ex(blk, "tool_use_id", &v)
+                                      ? mock_jstr(v) : ""))) {
+                snprintf(r->why, sizeof r->why, "messages.%zu.content.%zu: unexpected "
+                         "`tool_use_id` found in `tool_result` blocks: %.40s. Each "
+                         "`tool_result` block must have a corresponding `tool_use` block "
+                         "in the previous message.", k, b,
+                         json_object_object_get_ex(blk, "tool_use_id", &v) ? mock_jstr(v) : "");
+                return r->why;
+            }
+        }
+    }
+    return NULL;
+}
+
 static const char *mock_anth_check_messages(struct mock_req *r, json_object *msgs)
 {
     size_t n = json_object_array_length(msgs);
@@ -2114,8 +2175,9 @@ static const char *mock_anth_check_messages(struct mock_req *r, json_object *msg
             return r->why;
         }
     }
-    if (strcmp(mock_jstr(role), "assistant") != 0)
-        return NULL;
+    const char *pairs = mock_anth_check_tool_pairs(r, msgs);
+    if (pairs != NULL || strcmp(mock_jstr(role), "assistant") != 0)
+        return pairs;
     struct mock_buf text = { 0 };
     json_object *last = json_object_array_get_idx(msgs, n - 1);
     json_object_object_get_ex(last, "content", &content);
@@ -2472,6 +2534,35 @@ static const char *const mock_gem_config_members[] = {
     "response_mime_type", "response_schema", "thinking_config", NULL
 };
 
+/*
+ * `require=signature`: every functionCall the request hands back carries the
+ * thoughtSignature the mock gave it, as Gemini's thinking models demand.
+ */
+static const char *mock_gem_check_signatures(struct mock_req *r, json_object *contents)
+{
+    json_object *parts, *v;
+
+    for (size_t k = 0; k < json_object_array_length(contents); k++) {
+        if (!json_object_object_get_ex(json_object_array_get_idx(contents, k), "parts",
+                                       &parts) ||
+            !json_object_is_type(parts, json_type_array))
+            continue;
+        for (size_t p = 0; p < json_object_array_length(parts); p++) {
+            json_object *part = json_object_array_get_idx(parts, p);
+            if (!json_object_object_get_ex(part, "functionCall", &v))
+                continue;
+            if (json_object_object_get_ex(part, "thoughtSignature", &v) &&
+                strcmp(mock_jstr(v), MOCK_GEM_SIGNATURE) == 0)
+                continue;
+            snprintf(r->why, sizeof r->why, "Function call is missing a "
+                     "thought_signature in functionCall parts (contents[%zu].parts[%zu]).",
+                     k, p);
+            return r->why;
+        }
+    }
+    return NULL;
+}
+
 static const char *mock_gem_check_contents(struct mock_req *r, json_object *contents)
 {
     size_t n = json_object_array_length(contents);
@@ -2513,6 +2604,8 @@ static const char *mock_gem_check(struct mock_req *r, unsigned *status)
     const char *alt = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, "alt");
     json_object *v;
 
+    bool signatures = r->opts.require && strcmp(r->opts.require, "signature") == 0;
+
     (void)status;
     r->opts.or_error = false;
     r->opts.require = NULL;
@@ -2535,6 +2628,8 @@ static const char *mock_gem_check(struct mock_req *r, unsigned *status)
     if (!json_object_object_get_ex(r->req_json, "contents", &v) ||
         !json_object_is_type(v, json_type_array))
         return "* GenerateContentRequest.contents: contents is not specified";
+    if (signatures && (name = mock_gem_check_signatures(r, v)) != NULL)
+        return name;
     return mock_gem_check_contents(r, v);
 }
 

@@ -244,3 +244,29 @@ t_mock_formats_cached_usage_and_finish() {
 	expect_eq "$(mf_data "$T/b" | tail -1 | jq -r '"\(.usageMetadata.promptTokenCount) \(.usageMetadata.cachedContentTokenCount) \(.candidates[0].finishReason)"')" \
 		'7 4 MAX_TOKENS' "final usage"
 }
+
+# As the real API: each tool_use is answered in the next message, each tool_result answers one.
+t_mock_anthropic_tool_pairs() {
+	local use='{"role":"assistant","content":[{"type":"tool_use","id":"toolu_mock_1","name":"get_weather","input":{"city":"Paris"}}]}'
+	local ok_body bad_id no_result
+	ok_body=$(jq -c ".messages += [$use, {\"role\":\"user\",\"content\":[{\"type\":\"tool_result\",\"tool_use_id\":\"toolu_mock_1\",\"content\":\"sunny\"}]}]" <<<"$MF_ANTH_BODY")
+	bad_id=$(jq -c '.messages[1].content = "w1"' <<<"$ok_body")
+	no_result=$(jq -c '.messages[-1].content = "and?"' <<<"$ok_body")
+	expect_eq "$(mf_anth ok "$ok_body")" 200 "paired tool turn" || return 1
+	expect_eq "$(mf_anth ok "$bad_id")" 400 "tool_result without its tool_use" || return 1
+	expect_match "$(jq -r .error.message "$T/b")" 'unexpected `tool_use_id`' message || return 1
+	expect_eq "$(mf_anth ok "$no_result")" 400 "tool_use without its tool_result" || return 1
+	expect_match "$(jq -r .error.message "$T/b")" 'without `tool_result` blocks' message
+}
+
+# require=signature: a functionCall handed back keeps the thoughtSignature the mock gave it.
+t_mock_gemini_signature_required() {
+	mf_gem tools generateContent >/dev/null
+	local call body
+	call=$(jq -c '.candidates[0].content' "$T/b")
+	body=$(jq -c ".contents += [$call, {\"role\":\"user\",\"parts\":[{\"functionResponse\":{\"name\":\"get_weather\",\"response\":{\"sky\":\"sunny\"}}}]}]" <<<"$MF_GEM_BODY")
+	expect_eq "$(mf_gem require=signature generateContent "$body")" 200 "signature handed back" || return 1
+	expect_eq "$(mf_gem require=signature generateContent "$(jq -c 'del(.contents[1].parts[0].thoughtSignature)' <<<"$body")")" 400 "signature dropped" || return 1
+	expect_json "$T/b" .error.status INVALID_ARGUMENT || return 1
+	expect_eq "$(mf_gem ok generateContent "$(jq -c 'del(.contents[1].parts[0].thoughtSignature)' <<<"$body")")" 200 "not required by default"
+}
