@@ -11,31 +11,28 @@
 #include "buf.h"
 #include "chat.h"
 #include "clock.h"
+#include "dialect.h"
 #include "log.h"
 #include "redact.h"
-#include "sse.h"
 #include "upreq.h"
 
 #define ATTEMPT_ERROR_BODY_MAX (64u << 10)
 #define ATTEMPT_ANSWER_MAX (64u << 20)
-#define ATTEMPT_EVENT_MAX (8u << 20)
-#define ATTEMPT_PENDING_MAX (1u << 20)
+#define ATTEMPT_PROBE_MAX (1u << 20)
 
 struct attempt {
 	const struct attempt_input *in;
 	struct attempt_result *out;
+	const struct dialect *d;
+	struct dialect_call call;    /* what is asked of the endpoint */
+	struct dialect_stream *dec;  /* decodes a streamed answer */
 	bool up_stream;
 	bool aggregate;          /* streamed upstream, non-streamed client */
 	struct buf body;         /* error body, whole answer, or raw bytes until
-				    the first SSE event */
-	struct sse_parser sse;
-	struct chat_aggregate *agg;
-	struct buf pending;      /* events held back until the first content */
-	bool saw_event;
+				    the stream's first event */
 	bool saw_content;
 	bool saw_finish;
 	bool saw_done;
-	bool committed;          /* this attempt's content reached the client */
 	bool stopped;            /* the attempt itself decided to stop */
 	bool too_big;
 	bool timed_out;
@@ -51,138 +48,54 @@ static void attempt_fail(struct attempt *a, enum errkind kind, const char *detai
 	free(clean);
 }
 
-/* ---- streamed answers --------------------------------------------------- */
-
-static const char *attempt_error_message(struct json_object *error)
+/* What the client stream said: the client left, or a cap was reached. */
+static enum im_rc attempt_stream_rc(struct attempt *a, enum im_rc rc)
 {
-	struct json_object *msg;
-	if (json_object_is_type(error, json_type_object) &&
-	    json_object_object_get_ex(error, "message", &msg) &&
-	    json_object_is_type(msg, json_type_string))
-		return json_object_get_string(msg);
-	return json_object_to_json_string_ext(error, JSON_C_TO_STRING_PLAIN);
+	if (rc == IM_ETOOBIG)
+		a->too_big = true;
+	else if (rc != IM_OK)
+		a->out->client_gone = true;
+	return rc;
 }
 
-static enum im_rc attempt_on_error_event(struct attempt *a, struct json_object *error)
+/* ---- what the decoder reads ----------------------------------------------- */
+
+static enum im_rc attempt_on_error(void *ctx, enum errkind kind, const char *message)
 {
-	enum errkind kind = errkind_from_error_object(error);
+	struct attempt *a = ctx;
 	char detail[256];
 
 	snprintf(detail, sizeof detail, "%s error event: %s",
-		 a->saw_content ? "stream broke with an" : "stream began with an",
-		 attempt_error_message(error));
-	attempt_fail(a, kind == ERRKIND_CONTENT_FILTER ? kind : ERRKIND_INVALID_RESPONSE, detail);
+		 a->saw_content ? "stream broke with an" : "stream began with an", message);
+	attempt_fail(a, kind, detail);
 	a->stopped = true;
 	return IM_ESTOP;
 }
 
-static bool attempt_continuing(const struct attempt *a)
+static enum im_rc attempt_on_chunk(void *ctx, const struct canon *chunk)
 {
-	return a->in->resume != NULL && a->in->resume->continuing;
-}
-
-/* A continuation's chunk, adapted to the stream the client already has. */
-static enum im_rc attempt_relay_continued(struct attempt *a, struct json_object *chunk)
-{
-	char *json = resume_adapt(a->in->resume, chunk);
-
-	if (json == NULL)
-		return IM_OK;
-	a->committed = true;
-	enum im_rc rc = reply_stream_event(a->in->reply, json);
-	free(json);
-	if (rc != IM_OK) {
-		a->out->client_gone = true;
-		return IM_EGONE;
-	}
-	return IM_OK;
-}
-
-/* Writes an event on to the client exactly as the upstream sent it. */
-static enum im_rc attempt_relay(struct attempt *a, const struct sse_event *ev,
-				struct json_object *chunk, bool has_content)
-{
-	struct buf *out = &a->pending;
-	enum im_rc rc = IM_OK;
-	const char *data = ev->data;
-
-	if (attempt_continuing(a))
-		return attempt_relay_continued(a, chunk);
-	/* A multi-line event is re-serialised onto one line. */
-	if (memchr(ev->data, '\n', ev->data_len) != NULL)
-		data = json_object_to_json_string_ext(chunk, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
-	if (buf_append_str(out, "data: ") != IM_OK || buf_append_str(out, data) != IM_OK ||
-	    buf_append_str(out, "\n\n") != IM_OK) {
-		a->too_big = true;
-		return IM_ETOOBIG;
-	}
-	if (!a->committed && !has_content)
-		return IM_OK;
-	if (!a->committed) {
-		rc = reply_stream_begin(a->in->reply, a->in->ep->name, a->in->number);
-		a->committed = true;
-	}
-	if (a->in->resume != NULL)
-		resume_observe(a->in->resume, chunk);
-	if (rc == IM_OK)
-		rc = reply_stream_write(a->in->reply, out->data, out->len);
-	buf_reset(out);
-	if (rc != IM_OK) {
-		a->out->client_gone = true;
-		return IM_EGONE;
-	}
-	return IM_OK;
-}
-
-static enum im_rc attempt_on_chunk(struct attempt *a, const struct sse_event *ev,
-				   struct json_object *chunk)
-{
-	bool has_content = chat_chunk_has_content(chunk);
+	struct attempt *a = ctx;
+	bool has_content = chat_chunk_has_content(chunk->obj);
 
 	a->last_chunk_ms = clock_ms();
 	if (has_content && !a->saw_content)
 		a->out->first_content_ms = a->last_chunk_ms - a->start_ms;
 	a->saw_content |= has_content;
-	a->saw_finish |= chat_chunk_has_finish(chunk);
-	if (a->aggregate) {
-		if (chat_aggregate_feed(a->agg, chunk) != IM_OK) {
-			a->too_big = true;
-			return IM_ETOOBIG;
-		}
-		return IM_OK;
-	}
-	return attempt_relay(a, ev, chunk, has_content);
+	a->saw_finish |= chat_chunk_has_finish(chunk->obj);
+	return attempt_stream_rc(a, cstream_chunk(a->in->stream, chunk));
 }
 
-static enum im_rc attempt_on_event(void *ctx, const struct sse_event *ev)
+static void attempt_on_done(void *ctx)
 {
 	struct attempt *a = ctx;
-	struct json_object *obj, *error;
-	enum im_rc rc;
+	a->saw_done = true;
+}
 
-	if (ev->is_comment)
-		return IM_OK;  /* keep-alives do not count as progress */
-	if (!a->saw_event) {
-		a->saw_event = true;
-		buf_free(&a->body);
-	}
-	if (strcmp(ev->data, "[DONE]") == 0) {
-		a->saw_done = true;
-		return IM_OK;
-	}
-	obj = json_tokener_parse(ev->data);
-	if (obj == NULL || !json_object_is_type(obj, json_type_object)) {
-		log_info("req=%s endpoint=%s dropped an upstream event that is not JSON (%zu bytes)",
-			 a->in->request_id, a->in->ep->name, ev->data_len);
-		json_object_put(obj);
-		return IM_OK;
-	}
-	if (json_object_object_get_ex(obj, "error", &error))
-		rc = attempt_on_error_event(a, error);
-	else
-		rc = attempt_on_chunk(a, ev, obj);
-	json_object_put(obj);
-	return rc;
+static void attempt_on_dropped(void *ctx, size_t bytes)
+{
+	struct attempt *a = ctx;
+	log_info("req=%s endpoint=%s dropped an upstream event that is not JSON (%zu bytes)",
+		 a->in->request_id, a->in->ep->name, bytes);
 }
 
 /* ---- transport hooks ---------------------------------------------------- */
@@ -208,9 +121,12 @@ static enum im_rc attempt_on_body(void *ctx, long status, const char *data, size
 		}
 		return IM_OK;
 	}
-	if (!a->saw_event)
-		(void)buf_append(&a->body, data, len);  /* in case it is not SSE at all */
-	enum im_rc rc = sse_parser_feed(&a->sse, data, len);
+	bool began = a->d->stream_began(a->dec);
+	if (!began)
+		(void)buf_append(&a->body, data, len);  /* in case it is not a stream at all */
+	enum im_rc rc = a->d->stream_feed(a->dec, data, len);
+	if (!began && a->d->stream_began(a->dec))
+		buf_free(&a->body);
 	if (rc == IM_ETOOBIG)
 		a->too_big = true;
 	return rc;
@@ -228,7 +144,7 @@ static long attempt_on_tick(void *ctx, bool fd_ready, int *watch_fd)
 {
 	struct attempt *a = ctx;
 	int64_t now = clock_ms();
-	long wait = reply_tick(a->in->reply, now, fd_ready, watch_fd);
+	long wait = cstream_tick(a->in->stream, now, fd_ready, watch_fd);
 
 	if (wait < 0) {
 		a->out->client_gone = true;
@@ -244,84 +160,38 @@ static long attempt_on_tick(void *ctx, bool fd_ready, int *watch_fd)
 
 /* ---- outcomes ------------------------------------------------------------ */
 
-static enum im_rc attempt_emit_chunk(void *ctx, const char *json)
-{
-	struct attempt *a = ctx;
-	struct json_object *chunk;
-	enum im_rc rc;
-
-	if (!attempt_continuing(a))
-		return reply_stream_event(a->in->reply, json);
-	chunk = json_tokener_parse(json);
-	rc = chunk ? attempt_relay_continued(a, chunk) : IM_OK;
-	json_object_put(chunk);
-	return rc;
-}
-
-/* A whole completion for the client, in the form the client asked for. */
-static void attempt_answer(struct attempt *a, const char *json, struct json_object *completion)
-{
-	struct reply *r = a->in->reply;
-	enum im_rc rc;
-
-	if (!a->in->client_stream) {
-		rc = reply_json(r, 200, json, a->in->ep->name, a->in->number);
-	} else {
-		rc = reply_stream_begin(r, a->in->ep->name, a->in->number);
-		if (rc == IM_OK)
-			rc = chat_completion_to_chunks(completion, a->in->include_usage,
-						       attempt_emit_chunk, a);
-		if (rc == IM_OK)
-			rc = reply_stream_done(r);
-	}
-	if (rc != IM_OK)
-		a->out->client_gone = true;
-}
-
 static void attempt_finish_plain(struct attempt *a)
 {
-	struct json_object *root = json_tokener_parse(buf_str(&a->body));
-	struct json_object *error;
+	struct canon completion;
+	char detail[256];
+	enum errkind kind = a->d->answer(buf_str(&a->body), &completion, detail, sizeof detail);
 
-	if (root == NULL || !json_object_is_type(root, json_type_object)) {
-		attempt_fail(a, ERRKIND_INVALID_RESPONSE, "answer is not a JSON object");
-	} else if (json_object_object_get_ex(root, "error", &error)) {
-		char detail[256];
-		snprintf(detail, sizeof detail, "error in a 200 answer: %s", attempt_error_message(error));
-		attempt_fail(a, errkind_from_error_object(error), detail);
-	} else if (!chat_completion_usable(root)) {
-		attempt_fail(a, ERRKIND_INVALID_RESPONSE, "answer holds no usable completion");
-	} else {
-		a->out->first_content_ms = clock_ms() - a->start_ms;
-		attempt_answer(a, buf_str(&a->body), root);
+	if (kind != ERRKIND_NONE) {
+		attempt_fail(a, kind, detail);
+		return;
 	}
-	json_object_put(root);
-}
-
-static void attempt_finish_aggregate(struct attempt *a)
-{
-	char *json = chat_aggregate_finish(a->agg);
-	struct json_object *root = json_tokener_parse(json);
-	attempt_answer(a, json, root);
-	json_object_put(root);
-	free(json);
+	a->out->first_content_ms = clock_ms() - a->start_ms;
+	(void)attempt_stream_rc(a, cstream_answer(a->in->stream, &completion));
+	json_object_put(completion.obj);
+	if (a->too_big)
+		attempt_fail(a, ERRKIND_INVALID_RESPONSE, "answer larger than immortal's cap");
 }
 
 static void attempt_finish_stream(struct attempt *a)
 {
 	bool complete = a->saw_done || a->saw_finish;
 
-	if (!a->saw_event && a->body.len > 0) {
+	if (!a->d->stream_began(a->dec) && a->body.len > 0) {
 		/* The upstream ignored "stream": treat it as a plain answer. */
 		attempt_finish_plain(a);
 	} else if (!a->saw_content) {
 		attempt_fail(a, ERRKIND_INVALID_RESPONSE, "stream ended before any content");
 	} else if (!complete) {
 		attempt_fail(a, ERRKIND_NETWORK, "stream ended before it was complete");
-	} else if (a->aggregate) {
-		attempt_finish_aggregate(a);
-	} else if (reply_stream_done(a->in->reply) != IM_OK) {
-		a->out->client_gone = true;
+	} else {
+		(void)attempt_stream_rc(a, cstream_attempt_finish(a->in->stream));
+		if (a->too_big)
+			attempt_fail(a, ERRKIND_INVALID_RESPONSE, "answer larger than immortal's cap");
 	}
 }
 
@@ -365,18 +235,15 @@ static void attempt_curl_error(struct attempt *a, const struct transport_result 
 static void attempt_http_error(struct attempt *a, const struct transport_result *tr)
 {
 	const char *text = buf_str(&a->body);
-	struct json_object *root = json_tokener_parse(text);
-	struct json_object *error = NULL;
-	char detail[256];
+	char message[256], detail[sizeof message + 32];
+	enum errkind kind = a->d->error(tr->status, text, message, sizeof message);
 
-	if (root && json_object_object_get_ex(root, "error", &error))
-		snprintf(detail, sizeof detail, "HTTP %ld: %s", tr->status, attempt_error_message(error));
-	else
-		snprintf(detail, sizeof detail, "HTTP %ld: %.160s", tr->status, text);
-	json_object_put(root);
-	attempt_fail(a, errkind_from_http(tr->status, text), detail);
+	snprintf(detail, sizeof detail, "HTTP %ld: %s", tr->status, message);
+	attempt_fail(a, kind, detail);
 	a->out->retryable = errkind_is_transient(a->out->kind);
-	a->out->error_body = redact_secrets(text, a->in->ep->apikey);
+	char *shaped = a->d->error_body ? a->d->error_body(text) : NULL;
+	a->out->error_body = redact_secrets(shaped ? shaped : text, a->in->ep->apikey);
+	free(shaped);
 }
 
 static void attempt_classify(struct attempt *a, const struct transport_result *tr)
@@ -410,13 +277,23 @@ static void attempt_init(struct attempt *a, const struct attempt_input *in,
 	out->first_content_ms = -1;
 	a->in = in;
 	a->out = out;
+	a->d = dialect_for(in->ep->type);
 	a->up_stream = upreq_wants_stream(in->ep, in->client_stream);
 	a->aggregate = a->up_stream && !in->client_stream;
-	buf_init(&a->body, a->up_stream ? ATTEMPT_PENDING_MAX : ATTEMPT_ANSWER_MAX);
-	buf_init(&a->pending, ATTEMPT_PENDING_MAX);
-	sse_parser_init(&a->sse, ATTEMPT_EVENT_MAX, attempt_on_event, a);
-	if (a->aggregate)
-		a->agg = chat_aggregate_new(ATTEMPT_ANSWER_MAX);
+	a->call = (struct dialect_call){
+		.request_id = in->request_id, .up_stream = a->up_stream,
+		.want_usage = a->aggregate, .client_usage = in->include_usage,
+		.prefill = cstream_prefill(in->stream),
+	};
+	buf_init(&a->body, a->up_stream ? ATTEMPT_PROBE_MAX : ATTEMPT_ANSWER_MAX);
+	if (a->up_stream) {
+		struct dialect_out dout = {
+			.ctx = a, .chunk = attempt_on_chunk, .done = attempt_on_done,
+			.error = attempt_on_error, .dropped = attempt_on_dropped,
+		};
+		a->dec = a->d->stream_new(&dout, &a->call);
+	}
+	cstream_attempt_begin(in->stream, in->ep->name, in->number, a->aggregate);
 	a->start_ms = clock_ms();
 	a->last_chunk_ms = a->start_ms;
 }
@@ -424,9 +301,9 @@ static void attempt_init(struct attempt *a, const struct attempt_input *in,
 static void attempt_cleanup(struct attempt *a)
 {
 	buf_free(&a->body);
-	buf_free(&a->pending);
-	sse_parser_free(&a->sse);
-	chat_aggregate_free(a->agg);
+	if (a->dec != NULL)
+		a->d->stream_free(a->dec);
+	cstream_attempt_end(a->in->stream);
 }
 
 void attempt_run(const struct attempt_input *in, struct attempt_result *out)
@@ -436,30 +313,30 @@ void attempt_run(const struct attempt_input *in, struct attempt_result *out)
 	const struct endpoint *ep = in->ep;
 
 	attempt_init(&a, in, out);
-	char *body = in->resume && in->resume->continuing
-			     ? resume_body(in->resume, in->client_body, ep, a.up_stream)
-			     : upreq_body(in->client_body, ep, a.up_stream, a.aggregate);
-	struct curl_slist *headers = upreq_headers(ep, a.up_stream);
+	char *url = a.d->url(ep, &a.call);
+	char *body = a.d->body(in->client_body, ep, &a.call);
+	struct curl_slist *headers = a.d->headers(ep, &a.call);
 	struct transport_request req = {
-		.url = ep->url, .headers = headers, .body = body, .body_len = strlen(body),
+		.url = url, .headers = headers, .body = body, .body_len = strlen(body),
 		.connect_timeout_ms = (long)(ep->connect_timeout_s * 1000),
 	};
 	struct transport_hooks hooks = {
 		.ctx = &a, .on_body = attempt_on_body, .on_tick = attempt_on_tick,
-		.watch_fd = in->reply->watch_fd,
+		.watch_fd = cstream_watch_fd(in->stream),
 	};
 
 	if (transport_post(in->transport, &req, &hooks, &tr) != IM_OK) {
 		attempt_fail(&a, ERRKIND_NETWORK, "libcurl could not start the transfer");
 	} else {
 		if (a.up_stream && tr.code == CURLE_OK && !a.stopped && !a.timed_out)
-			(void)sse_parser_finish(&a.sse);
+			(void)a.d->stream_finish(a.dec);
 		attempt_classify(&a, &tr);
 	}
-	out->broke_midstream = a.committed && out->kind != ERRKIND_NONE;
+	out->broke_midstream = cstream_attempt_committed(in->stream) && out->kind != ERRKIND_NONE;
 	out->elapsed_ms = clock_ms() - a.start_ms;
 	curl_slist_free_all(headers);
 	free(body);
+	free(url);
 	attempt_cleanup(&a);
 }
 

@@ -1,19 +1,20 @@
 /* attempt.h: one request to one endpoint, and what came of it.
  *
- * Sends the client's request to an endpoint, relays or collects its answer
- * and classifies the outcome. On success the answer has been written to the
- * client (relayed as it came, converted, or aggregated); on failure nothing
- * has reached the client unless `broke_midstream` says so. */
+ * Sends the client's request to an endpoint in its dialect (dialect.h),
+ * hands the canonical chunks or completion the dialect decodes to the
+ * client stream (cstream.h), watches the endpoint's timers and classifies
+ * the outcome. On success the client stream has the whole answer; on
+ * failure nothing of this attempt reached the client unless
+ * `broke_midstream` says so. */
 #ifndef IMMORTAL_ATTEMPT_H
 #define IMMORTAL_ATTEMPT_H
 
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "cstream.h"
 #include "errkind.h"
 #include "group.h"
-#include "reply.h"
-#include "resume.h"
 #include "transport.h"
 
 struct json_object;
@@ -25,9 +26,7 @@ struct attempt_input {
 	bool client_stream;
 	bool include_usage;               /* the client asked for a usage chunk */
 	struct transport *transport;
-	struct reply *reply;
-	struct resume *resume;            /* what a streamed answer delivered so far;
-					     continuing when resume->continuing */
+	struct cstream *stream;           /* the client's; continuing when it says so */
 	int number;                       /* 1-based, counting every upstream request */
 };
 

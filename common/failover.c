@@ -11,10 +11,10 @@
 #include "apierror.h"
 #include "attempt.h"
 #include "clock.h"
+#include "cstream.h"
 #include "health.h"
 #include "log.h"
 #include "metrics.h"
-#include "reply.h"
 
 #define FAILOVER_JITTER_MIN_MS 100
 #define FAILOVER_JITTER_SPAN_MS 200
@@ -22,8 +22,7 @@
 struct failover {
 	const struct failover_request *req;
 	struct failover_outcome *out;
-	struct reply reply;
-	struct resume resume;          /* what a streamed answer delivered */
+	struct cstream *stream;        /* what the client sees */
 	struct json_object *records;   /* the attempts, for the final error */
 	bool only_request_errors;
 };
@@ -91,7 +90,7 @@ static char *failover_upstream_body(const struct attempt_result *res)
 static void failover_send(struct failover *f, int status, const char *json)
 {
 	f->out->status = status;
-	if (reply_json(&f->reply, status, json, NULL, f->out->attempts) != IM_OK)
+	if (cstream_fail(f->stream, status, json, f->out->attempts) != IM_OK)
 		f->out->client_gone = true;
 }
 
@@ -112,7 +111,7 @@ static void failover_broken(struct failover *f, const struct endpoint *ep,
 
 	f->out->status = 200;
 	f->out->kind = OUTCOME_BROKEN;
-	if (reply_stream_event(&f->reply, json) != IM_OK)
+	if (cstream_fail_broken(f->stream, json) != IM_OK)
 		f->out->client_gone = true;
 	free(json);
 	free(msg);
@@ -164,8 +163,7 @@ static bool failover_attempt(struct failover *f, const struct endpoint *ep,
 	struct attempt_input in = {
 		.request_id = req->id, .ep = ep, .client_body = req->body,
 		.client_stream = req->client_stream, .include_usage = req->include_usage,
-		.transport = req->transport, .reply = &f->reply,
-		.resume = req->client_stream ? &f->resume : NULL,
+		.transport = req->transport, .stream = f->stream,
 		.number = ++f->out->attempts,
 	};
 
@@ -197,7 +195,7 @@ static bool failover_may_continue(struct failover *f, const struct endpoint *ep,
 {
 	int64_t ready_at = 0;
 
-	if (f->resume.restart)
+	if (cstream_restarting(f->stream))
 		return ep != broken;   /* restart on the next endpoint, no prefill */
 	if (ep->continuation == CONTINUATION_NONE || health_refuses_prefill(f->req->hs, ep))
 		return false;
@@ -211,7 +209,7 @@ static bool failover_may_continue(struct failover *f, const struct endpoint *ep,
 static bool failover_resume(struct failover *f, const struct endpoint *broken)
 {
 	const struct group *g = f->req->group;
-	const char *why = g->resume ? resume_refusal(&f->resume, f->req->body)
+	const char *why = g->resume ? cstream_resume_refusal(f->stream, f->req->body)
 				    : "the group sets resume: false";
 	struct attempt_result res = { 0 };
 	bool *used = xcalloc(g->n_endpoints, sizeof *used);
@@ -222,7 +220,7 @@ static bool failover_resume(struct failover *f, const struct endpoint *broken)
 		log_info("req=%s group=%s cannot continue the broken answer: %s", f->req->id, g->name, why);
 	while (why == NULL && !settled && i < g->n_endpoints && failover_within_budget(f)) {
 		const struct endpoint *ep = &g->endpoints[i];
-		resume_begin(&f->resume);
+		cstream_continue_begin(f->stream);
 		if (used[i] || !failover_may_continue(f, ep, broken)) {
 			i++;
 			continue;
@@ -231,7 +229,7 @@ static bool failover_resume(struct failover *f, const struct endpoint *broken)
 		settled = failover_attempt(f, ep, &res, " resume=1");
 		if (settled)
 			break;
-		if (!f->resume.restart && res.status >= 400 && res.status < 500) {
+		if (!cstream_restarting(f->stream) && res.status >= 400 && res.status < 500) {
 			log_info("req=%s endpoint=%s does not accept a continuation (HTTP %ld): not asked again",
 				 f->req->id, ep->name, res.status);
 			health_note_prefill_refused(f->req->hs, ep);
@@ -239,7 +237,7 @@ static bool failover_resume(struct failover *f, const struct endpoint *broken)
 		/* more text arrived before this break: start over in file order */
 		i = res.broke_midstream ? 0 : i + 1;
 	}
-	f->resume.continuing = false;
+	cstream_continue_end(f->stream);
 	attempt_result_clear(&res);
 	free(used);
 	return settled;
@@ -266,7 +264,7 @@ static bool failover_endpoint(struct failover *f, const struct endpoint *ep,
 		}
 		if (!failover_should_retry(ep, res, retry))
 			return false;
-		if (reply_sleep(&f->reply, failover_pause_ms(res)) != IM_OK) {
+		if (cstream_sleep(f->stream, failover_pause_ms(res)) != IM_OK) {
 			f->out->client_gone = true;
 			return true;
 		}
@@ -327,8 +325,10 @@ void failover_run(const struct failover_request *req, struct failover_outcome *o
 	memset(out, 0, sizeof *out);
 	out->kind = OUTCOME_FAILED;
 	f.records = xcheck(json_object_new_array());
-	resume_init(&f.resume);
-	reply_init(&f.reply, req->sink, req->client_stream, req->keepalive_s, req->started_ms);
+	f.stream = cstream_new(req->sink, &(struct cstream_options){
+		.client_stream = req->client_stream, .include_usage = req->include_usage,
+		.keepalive_s = req->keepalive_s, .started_ms = req->started_ms,
+	});
 	if (req->client_stream)
 		metrics_streams(req->hs, +1);
 	const struct endpoint *last = failover_all(&f, &res, &settled);
@@ -351,6 +351,6 @@ void failover_run(const struct failover_request *req, struct failover_outcome *o
 		log_error("req=%s group=%s answered %d (%s) after %d attempts", req->id, g->name,
 			  out->status, metrics_outcome_name(out->kind), out->attempts);
 	attempt_result_clear(&res);
-	resume_free(&f.resume);
+	cstream_free(f.stream);
 	json_object_put(f.records);
 }

@@ -15,6 +15,7 @@
 #include "buf.h"
 
 #define GROUP_FILE_MAX (1u << 20)
+#define GROUP_HEADERS_MAX 32
 
 /* Where a parse error is reported: file, endpoint, field. */
 struct group_ctx {
@@ -82,6 +83,7 @@ const char *endpoint_type_name(enum endpoint_type type)
 	switch (type) {
 	case ENDPOINT_CHUTES: return "chutes";
 	case ENDPOINT_OPENROUTER: return "openrouter";
+	case ENDPOINT_ANTHROPIC: return "anthropic";
 	default: return "openai";
 	}
 }
@@ -168,7 +170,7 @@ static enum im_rc group_get_bool(struct group_ctx *c, struct json_object *v,
 static enum im_rc group_field_type(struct group_ctx *c, struct json_object *v,
 				   struct endpoint *ep)
 {
-	static const char *const names[] = { "openai", "chutes", "openrouter" };
+	static const char *const names[] = { "openai", "chutes", "openrouter", "anthropic" };
 	const char *s = json_object_is_type(v, json_type_string) ? json_object_get_string(v) : "";
 
 	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
@@ -177,7 +179,7 @@ static enum im_rc group_field_type(struct group_ctx *c, struct json_object *v,
 			return IM_OK;
 		}
 	}
-	return group_fail(c, "type", "unknown type \"%s\" (expected openai, chutes or openrouter)", s);
+	return group_fail(c, "type", "unknown type \"%s\" (expected openai, chutes, openrouter or anthropic)", s);
 }
 
 const char *continuation_name(enum continuation c)
@@ -264,6 +266,41 @@ static enum im_rc group_field_retries(struct group_ctx *c, struct json_object *v
 	return IM_OK;
 }
 
+static bool group_header_name_valid(const char *s)
+{
+	if (*s == '\0')
+		return false;
+	for (; *s; s++)
+		if (!isalnum((unsigned char)*s) && strchr("!#$%&'*+-.^_`|~", *s) == NULL)
+			return false;
+	return true;
+}
+
+/* `headers`: an object of strings, each a request header added or
+ * overridden; values may hold ${VAR}. */
+static enum im_rc group_field_headers(struct group_ctx *c, struct json_object *v,
+				      struct endpoint *ep)
+{
+	if (!json_object_is_type(v, json_type_object))
+		return group_fail(c, "headers", "must be an object of strings");
+	if (json_object_object_length(v) > GROUP_HEADERS_MAX)
+		return group_fail(c, "headers", "at most %d headers", GROUP_HEADERS_MAX);
+	ep->headers = xcalloc((size_t)json_object_object_length(v) + 1, sizeof *ep->headers);
+	json_object_object_foreach(v, name, val) {
+		struct endpoint_header *h = &ep->headers[ep->n_headers];
+		if (!group_header_name_valid(name))
+			return group_fail(c, "headers", "\"%.64s\" is not a header name", name);
+		if (!json_object_is_type(val, json_type_string))
+			return group_fail(c, "headers", "the value of \"%.64s\" must be a string", name);
+		h->name = xstrdup(name);
+		ep->n_headers++;
+		enum im_rc rc = group_get_expanded(c, val, "headers", &h->value);
+		if (rc != IM_OK || h->value == NULL)
+			return rc;   /* an error, or an unset ${VAR} leaves the endpoint out */
+	}
+	return IM_OK;
+}
+
 static enum im_rc group_field_endpoint(struct group_ctx *c, const char *key,
 				       struct json_object *v, struct endpoint *ep)
 {
@@ -299,6 +336,8 @@ static enum im_rc group_field_endpoint(struct group_ctx *c, const char *key,
 		return group_get_string(c, v, key, &ep->referer);
 	if (strcmp(key, "title") == 0)
 		return group_get_string(c, v, key, &ep->title);
+	if (strcmp(key, "headers") == 0)
+		return group_field_headers(c, v, ep);
 	return group_fail(c, key, "unknown field (see the README for the group file format)");
 }
 
@@ -311,6 +350,11 @@ static void endpoint_clear(struct endpoint *ep)
 	free(ep->url);
 	free(ep->referer);
 	free(ep->title);
+	for (size_t i = 0; i < ep->n_headers; i++) {
+		free(ep->headers[i].name);
+		free(ep->headers[i].value);
+	}
+	free(ep->headers);
 	memset(ep, 0, sizeof *ep);
 }
 

@@ -16,6 +16,7 @@ enum endpoint_type {
 	ENDPOINT_OPENAI = 0,
 	ENDPOINT_CHUTES,
 	ENDPOINT_OPENROUTER,
+	ENDPOINT_ANTHROPIC,
 };
 
 enum endpoint_stream {
@@ -30,6 +31,12 @@ enum continuation {
 	CONTINUATION_VLLM,         /* + continue_final_message, add_generation_prompt */
 	CONTINUATION_DEEPSEEK,     /* the assistant message carries prefix: true */
 	CONTINUATION_NONE,
+};
+
+/* One request header an endpoint's file adds or overrides. */
+struct endpoint_header {
+	char *name;
+	char *value;             /* after ${VAR} expansion; may be a secret */
 };
 
 struct endpoint {
@@ -53,6 +60,8 @@ struct endpoint {
 	bool continuation_set;   /* given in the file, not the type's default */
 	char *referer;           /* OpenRouter attribution (HTTP-Referer) */
 	char *title;             /* OpenRouter attribution (X-Title) */
+	struct endpoint_header *headers;   /* the `headers` field */
+	size_t n_headers;
 };
 
 /* Cooldowns after failures, in seconds (see health.h). */

@@ -5,15 +5,13 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "alloc.h"
-#include "buf.h"
 #include "clock.h"
 
 #define REPLY_GONE_CHECK_MS 1000
-#define REPLY_KEEPALIVE ": keep-alive\n\n"
 
 void reply_init(struct reply *r, struct sink *sink, bool client_stream,
-		unsigned keepalive_s, int64_t started_ms)
+		unsigned keepalive_s, int64_t started_ms,
+		const char *stream_type, const char *keepalive)
 {
 	memset(r, 0, sizeof *r);
 	r->sink = sink;
@@ -23,6 +21,8 @@ void reply_init(struct reply *r, struct sink *sink, bool client_stream,
 	r->last_write_ms = started_ms;
 	r->last_gone_check_ms = started_ms;
 	r->watch_fd = sink->watch_fd;
+	r->stream_type = stream_type;
+	r->keepalive = keepalive;
 }
 
 static enum im_rc reply_check(struct reply *r, enum im_rc rc)
@@ -32,7 +32,7 @@ static enum im_rc reply_check(struct reply *r, enum im_rc rc)
 	return rc;
 }
 
-static enum im_rc reply_send(struct reply *r, const char *text, size_t len)
+enum im_rc reply_stream_write(struct reply *r, const char *text, size_t len)
 {
 	enum im_rc rc = r->sink->write(r->sink->ctx, text, len);
 	if (rc == IM_OK)
@@ -55,34 +55,8 @@ enum im_rc reply_stream_begin(struct reply *r, const char *endpoint, int attempt
 		return IM_OK;
 	snprintf(count, sizeof count, "%d", attempts);
 	r->headers_sent = true;
-	return reply_check(r, r->sink->begin(r->sink->ctx, 200, "text/event-stream", h,
+	return reply_check(r, r->sink->begin(r->sink->ctx, 200, r->stream_type, h,
 					     endpoint ? 4 : 3));
-}
-
-enum im_rc reply_stream_write(struct reply *r, const char *text, size_t len)
-{
-	r->content_sent = true;
-	return reply_send(r, text, len);
-}
-
-enum im_rc reply_stream_event(struct reply *r, const char *json)
-{
-	struct buf ev;
-	enum im_rc rc;
-
-	buf_init(&ev, (size_t)-1);
-	buf_append_str(&ev, "data: ");
-	buf_append_str(&ev, json);
-	buf_append_str(&ev, "\n\n");
-	rc = reply_stream_write(r, ev.data, ev.len);
-	buf_free(&ev);
-	return rc;
-}
-
-enum im_rc reply_stream_done(struct reply *r)
-{
-	static const char done[] = "data: [DONE]\n\n";
-	return reply_send(r, done, sizeof done - 1);
 }
 
 enum im_rc reply_json(struct reply *r, int status, const char *json,
@@ -95,12 +69,6 @@ enum im_rc reply_json(struct reply *r, int status, const char *json,
 	};
 	enum im_rc rc;
 
-	if (r->headers_sent) {
-		/* The status line is gone: an error can only be an SSE event. */
-		if (status == 200)
-			return reply_send(r, json, strlen(json));
-		return reply_stream_event(r, json);
-	}
 	snprintf(count, sizeof count, "%d", attempts);
 	r->headers_sent = true;
 	rc = r->sink->begin(r->sink->ctx, status, "application/json", h, endpoint ? 2 : 1);
@@ -127,7 +95,7 @@ static long reply_keepalive(struct reply *r, int64_t now)
 		return (long)(due - now);
 	/* Slow first token: headers go out so no proxy on the way times out. */
 	if (reply_stream_begin(r, NULL, 0) != IM_OK ||
-	    reply_send(r, REPLY_KEEPALIVE, sizeof REPLY_KEEPALIVE - 1) != IM_OK)
+	    reply_stream_write(r, r->keepalive, strlen(r->keepalive)) != IM_OK)
 		return -1;
 	return (long)r->keepalive_ms;
 }

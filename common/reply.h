@@ -1,10 +1,8 @@
-/* reply.h: the answer to one client, as it is being written.
+/* reply.h: the wire to one client.
  *
- * Tracks what the client has already seen (headers, stream content) so that
- * the failover engine can decide what is still possible: before the first
- * content a failure is invisible; after it, only an SSE error can follow.
- * Also keeps a slow stream alive with SSE comments and notices a client
- * that went away. */
+ * Sends the status line and headers (once), writes and flushes bytes, keeps
+ * a slow stream alive and notices a client that went away. What is written
+ * and when is decided by the client stream (cstream.h), its only user. */
 #ifndef IMMORTAL_REPLY_H
 #define IMMORTAL_REPLY_H
 
@@ -18,9 +16,10 @@
 struct reply {
 	struct sink *sink;
 	bool client_stream;      /* the client asked for SSE */
-	bool headers_sent;
-	bool content_sent;       /* stream content reached the client */
+	bool headers_sent;       /* no other status can follow */
 	bool gone;               /* the client went away */
+	const char *stream_type; /* Content-Type of a stream; borrowed */
+	const char *keepalive;   /* text that keeps a silent stream alive; borrowed */
 	int64_t keepalive_ms;
 	int64_t last_write_ms;
 	int64_t last_gone_check_ms;
@@ -28,21 +27,18 @@ struct reply {
 	int watch_fd;
 };
 
+/* `stream_type` and `keepalive` come from the client's face (face.h). */
 void reply_init(struct reply *r, struct sink *sink, bool client_stream,
-		unsigned keepalive_s, int64_t started_ms);
+		unsigned keepalive_s, int64_t started_ms,
+		const char *stream_type, const char *keepalive);
 
-/* Sends the SSE headers (once), naming the endpoint when known. */
+/* Sends the stream's headers (once), naming the endpoint when known. */
 enum im_rc reply_stream_begin(struct reply *r, const char *endpoint, int attempts);
-/* Writes raw SSE text and flushes; marks content as sent. */
+/* Writes stream text and flushes. */
 enum im_rc reply_stream_write(struct reply *r, const char *text, size_t len);
-/* Writes one `data: JSON` event and flushes. */
-enum im_rc reply_stream_event(struct reply *r, const char *json);
-/* Ends a complete stream. */
-enum im_rc reply_stream_done(struct reply *r);
 
-/* Sends a whole JSON answer, left for the end of the request to flush;
- * when SSE headers already went out, a non-200 answer becomes an SSE error
- * event instead (no [DONE]). */
+/* Sends a whole JSON answer, left for the end of the request to flush.
+ * Only while no headers went out (see headers_sent). */
 enum im_rc reply_json(struct reply *r, int status, const char *json,
 		      const char *endpoint, int attempts);
 

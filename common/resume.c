@@ -133,6 +133,15 @@ char *resume_body(const struct resume *rs, struct json_object *client,
 	return text;
 }
 
+bool resume_prefill(const struct resume *rs, const char **text, size_t *len)
+{
+	if (rs->restart)
+		return false;
+	*text = rs->text.data ? rs->text.data : "";
+	*len = rs->base_len;
+	return true;
+}
+
 /* ---- overlap ------------------------------------------------------------ */
 
 /* The length of the longest end of the delivered text (at least the

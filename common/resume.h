@@ -58,6 +58,11 @@ void resume_begin(struct resume *rs);
 char *resume_body(const struct resume *rs, struct json_object *client,
 		  const struct endpoint *ep, bool upstream_stream);
 
+/* The delivered text a continuation carries as a trailing assistant turn
+ * (borrowed until the next chunk), or false when it asks afresh. For
+ * dialects that build that turn themselves. */
+bool resume_prefill(const struct resume *rs, const char **text, size_t *len);
+
 /* Adapts one chunk of a continuation for the client. Returns the JSON text
  * to forward (caller frees) or NULL when nothing of it is for the client
  * yet (a second role, held text, dropped reasoning). */

@@ -3,6 +3,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <curl/curl.h>
 #include <json-c/json.h>
@@ -93,32 +94,62 @@ static struct curl_slist *upreq_add(struct curl_slist *list, const char *line)
 	return xcheck(curl_slist_append(list, line));
 }
 
-struct curl_slist *upreq_headers(const struct endpoint *ep, bool upstream_stream)
+static bool upreq_overridden(const struct endpoint *ep, const char *name)
+{
+	for (size_t i = 0; i < ep->n_headers; i++)
+		if (strcasecmp(ep->headers[i].name, name) == 0)
+			return true;
+	return false;
+}
+
+static struct curl_slist *upreq_line(struct curl_slist *h, const char *name, const char *value)
+{
+	char *line = xasprintf("%s: %s", name, value);
+	h = upreq_add(h, line);
+	memset(line, 0, strlen(line));   /* it may hold a key */
+	free(line);
+	return h;
+}
+
+struct curl_slist *upreq_header(struct curl_slist *h, const struct endpoint *ep,
+				const char *name, const char *value)
+{
+	return upreq_overridden(ep, name) ? h : upreq_line(h, name, value);
+}
+
+struct curl_slist *upreq_headers_common(const struct endpoint *ep, bool upstream_stream)
 {
 	struct curl_slist *h = NULL;
 
-	h = upreq_add(h, "Content-Type: application/json");
-	h = upreq_add(h, upstream_stream ? "Accept: text/event-stream" : "Accept: application/json");
+	h = upreq_header(h, ep, "Content-Type", "application/json");
+	h = upreq_header(h, ep, "Accept", upstream_stream ? "text/event-stream" : "application/json");
 	/* Large bodies would otherwise wait for a 100-continue round trip. */
 	h = upreq_add(h, "Expect:");
+	return h;
+}
+
+struct curl_slist *upreq_headers_own(struct curl_slist *h, const struct endpoint *ep)
+{
+	for (size_t i = 0; i < ep->n_headers; i++)
+		h = upreq_line(h, ep->headers[i].name, ep->headers[i].value);
+	return h;
+}
+
+struct curl_slist *upreq_headers(const struct endpoint *ep, bool upstream_stream)
+{
+	struct curl_slist *h = upreq_headers_common(ep, upstream_stream);
+
 	if (ep->apikey) {
-		char *auth = xasprintf("Authorization: Bearer %s", ep->apikey);
-		h = upreq_add(h, auth);
-		memset(auth, 0, strlen(auth));
-		free(auth);
+		char *bearer = xasprintf("Bearer %s", ep->apikey);
+		h = upreq_header(h, ep, "Authorization", bearer);
+		memset(bearer, 0, strlen(bearer));
+		free(bearer);
 	}
 	if (ep->type == ENDPOINT_OPENROUTER) {
-		char *line;
-		if (ep->referer) {
-			line = xasprintf("HTTP-Referer: %s", ep->referer);
-			h = upreq_add(h, line);
-			free(line);
-		}
-		if (ep->title) {
-			line = xasprintf("X-Title: %s", ep->title);
-			h = upreq_add(h, line);
-			free(line);
-		}
+		if (ep->referer)
+			h = upreq_header(h, ep, "HTTP-Referer", ep->referer);
+		if (ep->title)
+			h = upreq_header(h, ep, "X-Title", ep->title);
 	}
-	return h;
+	return upreq_headers_own(h, ep);
 }

@@ -32,4 +32,13 @@ char *upreq_serialize(struct json_object *body);
  * The list holds the API key: it never goes anywhere but libcurl. */
 struct curl_slist *upreq_headers(const struct endpoint *ep, bool upstream_stream);
 
+/* For dialects building their own list: the headers every type sends
+ * (Content-Type, Accept, no Expect); one more header, left out when the
+ * endpoint's `headers` field sets that name; and, last, that field's
+ * headers themselves. */
+struct curl_slist *upreq_headers_common(const struct endpoint *ep, bool upstream_stream);
+struct curl_slist *upreq_header(struct curl_slist *h, const struct endpoint *ep,
+				const char *name, const char *value);
+struct curl_slist *upreq_headers_own(struct curl_slist *h, const struct endpoint *ep);
+
 #endif

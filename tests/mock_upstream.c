@@ -2,10 +2,13 @@
  * tests/mock_upstream.c: a misbehaving OpenAI-compatible upstream.
  *
  * Plays an LLM provider for the tests, the quick-start demo and the
- * benchmark.  It answers POST .../chat/completions and misbehaves on purpose
- * according to the first path segment (see tests/MOCK_UPSTREAM.md), keeps
- * per-OPTS counters and the last request for the tests to inspect, and
- * offers gates so a test can hold a stream at a known point.
+ * benchmark.  It answers POST .../chat/completions (OpenAI), .../messages
+ * (Anthropic) and .../models/M:generateContent (Gemini) and misbehaves on
+ * purpose according to the first path segment (see tests/MOCK_UPSTREAM.md),
+ * keeps per-OPTS and per-API-key counters and the last request for the tests
+ * to inspect, and offers gates so a test can hold a stream at a known point.
+ * One fault machine serves every wire format: a format ("dialect") only
+ * supplies how each event and body is spelled.
  *
  * libmicrohttpd runs one thread per connection, so every delay is a plain
  * sleep in the connection's own thread; the sleep is a poll() on the
@@ -23,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/types.h>
@@ -81,6 +85,12 @@ struct mock_opts {
     bool reject_prefill;     /* 400 for a request ending in an assistant message */
     long repeat;             /* -1: off; else repeat the prefill's last N words */
     const char *require;     /* "vllm" or "deepseek": the prefill flags needed */
+    bool blocked;            /* the prompt is refused (content filter) */
+    bool overloaded;         /* the provider's "overloaded" status */
+    const char *keyfail;     /* "SUFFIX:STATUS[+SUFFIX:STATUS...]" */
+    const char *finish;      /* the finish/stop reason, verbatim */
+    long cached;             /* prompt tokens read from a cache */
+    long cache_write;        /* prompt tokens written to a cache */
 };
 
 struct mock_counts {
@@ -96,6 +106,14 @@ struct mock_last {
     char *referer;
     char *title;
     char *path;
+    char *headers;           /* JSON object text: every request header */
+};
+
+/* Requests of one OPTS string carrying one API key. */
+struct mock_apikey {
+    struct mock_apikey *next;
+    char *key;
+    long requests;
 };
 
 struct mock_key {
@@ -103,6 +121,7 @@ struct mock_key {
     char *name;
     struct mock_counts n;
     struct mock_last *last;
+    struct mock_apikey *apikeys;
 };
 
 struct mock_gate {
@@ -131,9 +150,36 @@ enum mock_step {
     MOCK_STEP_FAIL           /* drop the connection */
 };
 
+struct mock_req;
+
+/*
+ * How one wire format spells what the fault machine produces.  OpenAI is
+ * the built-in spelling (a NULL dialect); the others fill every member.
+ * Stream members append one or more events to r->out.
+ */
+struct mock_dialect {
+    const char *name;
+    const char *comment;     /* a keep-alive event (`comments=N`) */
+    enum mock_step (*keepalive)(struct mock_req *r);   /* NULL: send comment */
+    const char *badevent;    /* an event whose data is not JSON */
+    const char *done;        /* the final event; NULL: none */
+    /* Request checks a real provider makes, then the prefill; why or NULL. */
+    const char *(*check)(struct mock_req *r, unsigned *status);
+    json_object *(*error)(const struct mock_req *r, unsigned status,
+                          const char *message);
+    json_object *(*answer)(const struct mock_req *r);   /* non-stream */
+    enum mock_step (*start)(struct mock_req *r);
+    enum mock_step (*content)(struct mock_req *r, long i);
+    enum mock_step (*finish)(struct mock_req *r);
+    enum mock_step (*sse_error)(struct mock_req *r);
+    long tool_chunks;        /* stream events a tool call takes */
+    long overloaded_status;  /* what `overloaded` answers */
+};
+
 struct mock_req {
     atomic_int refs;         /* the connection and the stream response */
     enum mock_kind kind;
+    const struct mock_dialect *dialect;   /* NULL: OpenAI */
     struct MHD_Connection *conn;
     int fd;
     char method[8];
@@ -166,6 +212,13 @@ struct mock_req {
     bool bad_sent;
     struct mock_buf out;
     size_t out_off;
+    unsigned long serial;
+    char *apikey;            /* the request's API key, or NULL */
+    char gmodel[128];        /* Gemini: the model named in the path */
+    int blk_type;            /* Anthropic: open content block, MOCK_BLK_* */
+    int blk_index;           /* Anthropic: index of the open block */
+    bool started;            /* Anthropic: message_start sent */
+    char why[320];           /* a refusal's text, when it is composed */
 };
 
 struct mock_args {
@@ -287,6 +340,13 @@ static const struct mock_optdef mock_optdefs[] = {
     MOCK_OPT("reject_prefill", MOCK_OPT_FLAG, reject_prefill),
     MOCK_OPT("repeat", MOCK_OPT_NUM, repeat),
     MOCK_OPT("require", MOCK_OPT_STR, require),
+    MOCK_OPT("blocked", MOCK_OPT_FLAG, blocked),
+    MOCK_OPT("overloaded", MOCK_OPT_FLAG, overloaded),
+    MOCK_OPT("keyfail", MOCK_OPT_STR, keyfail),
+    MOCK_OPT("status_for_key", MOCK_OPT_STR, keyfail),
+    MOCK_OPT("finish", MOCK_OPT_STR, finish),
+    MOCK_OPT("cached", MOCK_OPT_NUM, cached),
+    MOCK_OPT("cache_write", MOCK_OPT_NUM, cache_write),
 };
 
 /* A bare numeric option (`stall`, `sse_error`) means 0; junk is ignored. */
@@ -367,6 +427,8 @@ static void mock_opts_heal(struct mock_opts *o)
     o->code = o->etype = o->retry_after = NULL;
     o->hang = o->nodone = o->badevent = false;
     o->garbage = o->or_error = o->empty = false;
+    o->blocked = o->overloaded = false;
+    o->keyfail = NULL;
     o->stall = o->cut = o->sse_error_after = -1;
     o->first_delay = 0;
 }
@@ -402,6 +464,7 @@ static void mock_last_free(struct mock_last *l)
     free(l->referer);
     free(l->title);
     free(l->path);
+    free(l->headers);
     free(l);
 }
 
@@ -417,6 +480,7 @@ static void mock_count_request(struct mock_req *r, const char *name)
     r->gen = mock_generation;
     unsigned long serial = ++mock_serial;
     pthread_mutex_unlock(&mock_mu);
+    r->serial = serial;
     snprintf(r->id, sizeof r->id, "chatcmpl-mock-%lu", serial);
 }
 
@@ -458,6 +522,95 @@ static const char *mock_referer(struct mock_req *r)
     return v != NULL ? v : mock_header(r, "Referer");
 }
 
+static enum MHD_Result mock_header_add(void *cls, enum MHD_ValueKind kind,
+                                       const char *name, const char *value)
+{
+    json_object *o = cls;
+    char lower[128];
+    size_t n = 0;
+
+    (void)kind;
+    for (; name[n] != '\0' && n + 1 < sizeof lower; n++)
+        lower[n] = (char)(name[n] >= 'A' && name[n] <= 'Z' ? name[n] + 32 : name[n]);
+    lower[n] = '\0';
+    json_object *v = json_object_new_string(value != NULL ? value : "");
+    if (v == NULL || json_object_object_add(o, lower, v) != 0) {
+        json_object_put(v);
+        return MHD_NO;
+    }
+    return MHD_YES;
+}
+
+/* Every request header as a JSON object text (names in lower case); caller frees. */
+static char *mock_headers_text(struct mock_req *r)
+{
+    json_object *o = json_object_new_object();
+    char *text = NULL;
+
+    if (o != NULL && MHD_get_connection_values(r->conn, MHD_HEADER_KIND,
+                                               mock_header_add, o) >= 0) {
+        const char *s = json_object_to_json_string_ext(o, MOCK_JSON_FLAGS);
+        text = s != NULL ? strdup(s) : NULL;
+    }
+    json_object_put(o);
+    return text;
+}
+
+/*
+ * The API key as each provider carries it: OpenAI `Authorization: Bearer`,
+ * Anthropic `x-api-key`, Gemini `x-goog-api-key` or `?key=`.
+ */
+static const char *mock_apikey_of(struct mock_req *r)
+{
+    const char *v = mock_header(r, "Authorization");
+
+    if (v != NULL && strncasecmp(v, "Bearer ", 7) == 0)
+        return v + 7;
+    if ((v = mock_header(r, "x-api-key")) != NULL)
+        return v;
+    if ((v = mock_header(r, "x-goog-api-key")) != NULL)
+        return v;
+    return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, "key");
+}
+
+static void mock_apikeys_free(struct mock_key *k)
+{
+    while (k->apikeys != NULL) {
+        struct mock_apikey *a = k->apikeys;
+        k->apikeys = a->next;
+        free(a->key);
+        free(a);
+    }
+}
+
+/* Counts the request under its OPTS string and API key (none: ""). */
+static void mock_count_apikey(struct mock_req *r)
+{
+    const char *key = mock_apikey_of(r);
+    bool ok = true;
+
+    r->apikey = mock_strdup_or_null(key, &ok);
+    if (r->key == NULL)
+        return;
+    pthread_mutex_lock(&mock_mu);
+    struct mock_apikey *a = r->key->apikeys;
+    while (a != NULL && strcmp(a->key, key ? key : "") != 0)
+        a = a->next;
+    if (a == NULL && (a = calloc(1, sizeof *a)) != NULL) {
+        a->key = strdup(key ? key : "");
+        if (a->key == NULL) {
+            free(a);
+            a = NULL;
+        } else {
+            a->next = r->key->apikeys;
+            r->key->apikeys = a;
+        }
+    }
+    if (a != NULL)
+        a->requests++;
+    pthread_mutex_unlock(&mock_mu);
+}
+
 /* Takes the body buffer: the request needs only its parsed form later. */
 static void mock_store_last(struct mock_req *r, const char *url)
 {
@@ -472,6 +625,8 @@ static void mock_store_last(struct mock_req *r, const char *url)
     l->referer = mock_strdup_or_null(mock_referer(r), &ok);
     l->title = mock_strdup_or_null(mock_header(r, "X-Title"), &ok);
     l->path = mock_strdup_or_null(url, &ok);
+    l->headers = mock_headers_text(r);
+    ok = ok && l->headers != NULL;
     l->body = r->body.data ? r->body.data : mock_strdup_or_null("", &ok);
     r->body = (struct mock_buf){ 0 };
     if (!ok) {
@@ -534,6 +689,7 @@ static void mock_reset(void)
             k->n = (struct mock_counts){ 0 };
             mock_last_free(k->last);
             k->last = NULL;
+            mock_apikeys_free(k);
         }
     mock_gates_free_locked();
     pthread_mutex_unlock(&mock_mu);
@@ -548,6 +704,7 @@ static void mock_state_free(void)
             struct mock_key *k = mock_keys[h];
             mock_keys[h] = k->next;
             mock_last_free(k->last);
+            mock_apikeys_free(k);
             free(k->name);
             free(k);
         }
@@ -658,6 +815,12 @@ static json_object *mock_jcheck(json_object *o, bool ok)
     return NULL;
 }
 
+/* The value if it is a JSON string, else "": request members may be anything. */
+static const char *mock_jstr(json_object *o)
+{
+    return json_object_is_type(o, json_type_string) ? json_object_get_string(o) : "";
+}
+
 static json_object *mock_jerror(const char *message, const char *type,
                                 const char *code)
 {
@@ -708,12 +871,28 @@ static json_object *mock_jhead(const struct mock_req *r, const char *object)
     return mock_jcheck(o, ok);
 }
 
-static json_object *mock_jusage(long n)
+/* Prompt tokens in every format: 3 fresh ones plus the cached ones. */
+static long mock_prompt_tokens(const struct mock_req *r)
+{
+    return 3 + r->opts.cached + r->opts.cache_write;
+}
+
+static json_object *mock_jcached(long cached)
+{
+    json_object *d = json_object_new_object();
+
+    return mock_jcheck(d, mock_jset(d, "cached_tokens", json_object_new_int64(cached)));
+}
+
+static json_object *mock_jusage(const struct mock_req *r, long n)
 {
     json_object *u = json_object_new_object();
-    bool ok = mock_jset(u, "prompt_tokens", json_object_new_int64(3)) &&
+    long p = mock_prompt_tokens(r);
+    bool ok = mock_jset(u, "prompt_tokens", json_object_new_int64(p)) &&
               mock_jset(u, "completion_tokens", json_object_new_int64(n)) &&
-              mock_jset(u, "total_tokens", json_object_new_int64(n + 3));
+              mock_jset(u, "total_tokens", json_object_new_int64(n + p)) &&
+              (r->opts.cached == 0 ||
+               mock_jset(u, "prompt_tokens_details", mock_jcached(r->opts.cached)));
 
     return mock_jcheck(u, ok);
 }
@@ -750,6 +929,10 @@ static bool mock_jchunk_shell(struct mock_req *r)
 
 static const char *mock_finish_reason(const struct mock_req *r)
 {
+    if (r->opts.finish != NULL)
+        return r->opts.finish;
+    if (r->opts.blocked)
+        return "content_filter";
     return r->opts.tools ? "tool_calls" : "stop";
 }
 
@@ -825,6 +1008,13 @@ static char *mock_echo_text(struct mock_req *r)
               mock_jset_str_or_null(o, "title", mock_header(r, "X-Title"));
     char *text = NULL;
 
+    if (ok && r->dialect != NULL)
+        ok = mock_jset_str_or_null(o, "x-api-key", mock_header(r, "x-api-key")) &&
+             mock_jset_str_or_null(o, "anthropic-version",
+                                   mock_header(r, "anthropic-version")) &&
+             mock_jset_str_or_null(o, "x-goog-api-key",
+                                   mock_header(r, "x-goog-api-key"));
+
     if (ok) {
         const char *s = json_object_to_json_string_ext(o, MOCK_JSON_FLAGS);
         text = s != NULL ? strdup(s) : NULL;
@@ -897,7 +1087,8 @@ static json_object *mock_jcompletion(const struct mock_req *r)
     bool ok = mock_jset(c, "index", json_object_new_int(0)) &&
               mock_jset(c, "message", mock_jmessage(r)) &&
               mock_jset(c, "finish_reason",
-                        json_object_new_string(r->opts.empty
+                        json_object_new_string(r->opts.empty && !r->opts.blocked &&
+                                               !r->opts.finish
                                                ? "stop" : mock_finish_reason(r)));
 
     if (!ok) {
@@ -909,7 +1100,7 @@ static json_object *mock_jcompletion(const struct mock_req *r)
         choices = NULL;
     }
     ok = mock_jset(o, "choices", choices) &&
-         mock_jset(o, "usage", mock_jusage(mock_completion_tokens(r)));
+         mock_jset(o, "usage", mock_jusage(r, mock_completion_tokens(r)));
     return mock_jcheck(o, ok);
 }
 
@@ -960,6 +1151,8 @@ static enum MHD_Result mock_reply_json(struct mock_req *r, unsigned status,
 static enum MHD_Result mock_reply_error(struct mock_req *r, unsigned status,
                                         const char *message, const char *code)
 {
+    if (r->dialect != NULL)
+        return mock_reply_json(r, status, r->dialect->error(r, status, message));
     return mock_reply_json(r, status,
                            mock_jerror(message, "invalid_request_error", code));
 }
@@ -970,6 +1163,9 @@ static enum MHD_Result mock_reply_status(struct mock_req *r)
 
     snprintf(message, sizeof message, "mock status %ld", r->opts.status);
     snprintf(code, sizeof code, "mock_%ld", r->opts.status);
+    if (r->dialect != NULL)
+        return mock_reply_json(r, (unsigned)r->opts.status,
+                               r->dialect->error(r, (unsigned)r->opts.status, message));
     return mock_reply_json(r, (unsigned)r->opts.status,
         mock_jerror(message, r->opts.etype ? r->opts.etype : "mock_error",
                     r->opts.code ? r->opts.code : code));
@@ -1039,7 +1235,9 @@ static enum mock_step mock_ph_comments(struct mock_req *r)
         return mock_gone(r);
     if (r->i < r->opts.comments) {
         r->i++;
-        return mock_emit_raw(r, MOCK_COMMENT);
+        if (r->dialect != NULL && r->dialect->keepalive != NULL)
+            return r->dialect->keepalive(r);
+        return mock_emit_raw(r, r->dialect ? r->dialect->comment : MOCK_COMMENT);
     }
     r->phase = r->opts.or_error ? MOCK_PH_OR_ERROR : MOCK_PH_ROLE;
     r->i = 0;
@@ -1056,12 +1254,16 @@ static enum mock_step mock_ph_or_error(struct mock_req *r)
 
 static enum mock_step mock_ph_role(struct mock_req *r)
 {
-    json_object *d = json_object_new_object();
-    bool ok = mock_jset(d, "role", json_object_new_string("assistant")) &&
-              mock_jset(d, "content", json_object_new_string(""));
+    json_object *d;
+    bool ok;
 
     r->phase = MOCK_PH_CONTENT;
     r->i = 0;
+    if (r->dialect != NULL)
+        return r->dialect->start(r);
+    d = json_object_new_object();
+    ok = mock_jset(d, "role", json_object_new_string("assistant")) &&
+         mock_jset(d, "content", json_object_new_string(""));
     return mock_emit_chunk(r, mock_jcheck(d, ok), NULL);
 }
 
@@ -1084,7 +1286,8 @@ static bool mock_content_break(struct mock_req *r, enum mock_step *st)
         *st = mock_gone(r);
     } else if (o->sse_error_after >= 0 && r->i >= mock_min(o->sse_error_after, n)) {
         mock_stream_last(r);
-        *st = mock_emit(r, mock_jerror_num("mock sse error", false));
+        *st = r->dialect ? r->dialect->sse_error(r)
+                         : mock_emit(r, mock_jerror_num("mock sse error", false));
     } else if (r->i == 1 && o->gate != NULL && !r->gate_passed) {
         r->gate_passed = true;
         if (mock_gate_wait(r, o->gate))
@@ -1092,7 +1295,8 @@ static bool mock_content_break(struct mock_req *r, enum mock_step *st)
         *st = mock_gone(r);
     } else if (r->i == 1 && o->badevent && !r->bad_sent) {
         r->bad_sent = true;
-        *st = mock_emit_raw(r, "data: this is not json\n\n");
+        *st = mock_emit_raw(r, r->dialect ? r->dialect->badevent
+                                          : "data: this is not json\n\n");
     } else {
         return false;
     }
@@ -1116,12 +1320,16 @@ static enum mock_step mock_ph_content(struct mock_req *r)
     }
     if (r->i > 0 && !mock_wait(r, r->opts.delay))
         return mock_gone(r);
+    if (r->dialect != NULL)
+        return r->dialect->content(r, r->i++);
     json_object *d = mock_jdelta(r, r->i++);
     return mock_emit_chunk(r, d, NULL);
 }
 
 static enum mock_step mock_ph_finish(struct mock_req *r)
 {
+    if (r->dialect != NULL)
+        return r->dialect->finish(r);
     json_object *d = json_object_new_object();
 
     r->phase = r->include_usage ? MOCK_PH_USAGE : MOCK_PH_DONE;
@@ -1134,7 +1342,7 @@ static enum mock_step mock_ph_usage(struct mock_req *r)
 {
     json_object *o = mock_jhead(r, "chat.completion.chunk");
     bool ok = mock_jset(o, "choices", json_object_new_array()) &&
-              mock_jset(o, "usage", mock_jusage(r->n_content));
+              mock_jset(o, "usage", mock_jusage(r, r->n_content));
 
     r->phase = MOCK_PH_DONE;
     if (r->opts.nodone)
@@ -1158,7 +1366,8 @@ static enum mock_step mock_stream_next(struct mock_req *r)
         case MOCK_PH_USAGE:    st = mock_ph_usage(r); break;
         case MOCK_PH_DONE:
             mock_stream_last(r);
-            st = mock_emit_raw(r, "data: [DONE]\n\n");
+            st = r->dialect && !r->dialect->done ? MOCK_STEP_AGAIN
+               : mock_emit_raw(r, r->dialect ? r->dialect->done : "data: [DONE]\n\n");
             break;
         case MOCK_PH_END:
         default:
@@ -1203,8 +1412,10 @@ static enum MHD_Result mock_reply_stream(struct mock_req *r)
     const struct mock_opts *o = &r->opts;
     struct MHD_Response *resp;
 
-    if (o->empty)
+    if (o->empty || o->blocked)
         r->n_content = 0;
+    else if (o->tools && r->dialect != NULL)
+        r->n_content = r->dialect->tool_chunks;
     else
         r->n_content = o->tools ? 3 : o->echo ? 1 : o->chunks - r->tok_start;
     if (r->repeat_text != NULL)
@@ -1289,6 +1500,8 @@ static enum MHD_Result mock_chat_answer(struct mock_req *r)
         return mock_reply_json(r, 500, NULL);
     if (r->stream)
         return mock_reply_stream(r);
+    if (r->dialect != NULL)
+        return mock_reply_json(r, 200, r->dialect->answer(r));
     if (o->or_error)
         return mock_reply_json(r, 200, mock_jor_error());
     return mock_reply_json(r, 200, mock_jcompletion(r));
@@ -1305,7 +1518,7 @@ static json_object *mock_prefill_message(struct mock_req *r)
         return NULL;
     last = json_object_array_get_idx(msgs, json_object_array_length(msgs) - 1);
     if (!json_object_object_get_ex(last, "role", &role) ||
-        strcmp(json_object_get_string(role), "assistant") != 0)
+        strcmp(mock_jstr(role), "assistant") != 0)
         return NULL;
     return last;
 }
@@ -1373,6 +1586,43 @@ static const char *mock_prefill(struct mock_req *r)
     return NULL;
 }
 
+/*
+ * `keyfail=SUFFIX:STATUS[+SUFFIX:STATUS...]`: a request whose API key ends
+ * in SUFFIX fails with STATUS, so one key of a pool can be made to fail.
+ */
+static long mock_keyfail_status(const char *spec, const char *key)
+{
+    size_t lk = key ? strlen(key) : 0;
+
+    while (spec != NULL && *spec != '\0' && key != NULL) {
+        const char *end = spec + strcspn(spec, "+");
+        const char *colon = memchr(spec, ':', (size_t)(end - spec));
+        if (colon != NULL) {
+            size_t ls = (size_t)(colon - spec);
+            long status = strtol(colon + 1, NULL, 10);
+            if (ls <= lk && memcmp(key + lk - ls, spec, ls) == 0 &&
+                status >= 100 && status <= 999)
+                return status;
+        }
+        spec = *end ? end + 1 : end;
+    }
+    return 0;
+}
+
+/* Failures that are a status under another name. */
+static void mock_fault_status(struct mock_req *r)
+{
+    struct mock_opts *o = &r->opts;
+    long st = mock_keyfail_status(o->keyfail, r->apikey);
+
+    if (st != 0)
+        o->status = st;
+    if (o->overloaded && o->status == 0)
+        o->status = r->dialect != NULL ? r->dialect->overloaded_status : 503;
+    if (o->blocked && r->dialect == NULL)
+        o->empty = true;
+}
+
 static enum MHD_Result mock_chat(struct mock_req *r, const char *url)
 {
     if (r->too_big)
@@ -1388,10 +1638,1027 @@ static enum MHD_Result mock_chat(struct mock_req *r, const char *url)
     if (r->opts.fail_first >= 0 && r->ordinal > r->opts.fail_first)
         mock_opts_heal(&r->opts);
     mock_read_request(r);
-    const char *why = mock_prefill(r);
+    mock_fault_status(r);
+    unsigned status = 400;
+    const char *why = r->dialect ? r->dialect->check(r, &status) : mock_prefill(r);
     if (why != NULL)
-        return mock_reply_error(r, 400, why, "prefill_unsupported");
+        return mock_reply_error(r, status, why, "prefill_unsupported");
     return mock_chat_answer(r);
+}
+
+/* ---- shared by the Anthropic and Gemini dialects ----------------------- */
+
+/* Appends one SSE event (an `event:` line when name is set); takes o. */
+static bool mock_sse_event(struct mock_req *r, const char *name, json_object *o,
+                           const char *eol)
+{
+    const char *s = o ? json_object_to_json_string_ext(o, MOCK_JSON_FLAGS) : NULL;
+    bool ok = s != NULL &&
+              (name == NULL || (mock_buf_str(&r->out, "event: ") &&
+                                mock_buf_str(&r->out, name) &&
+                                mock_buf_str(&r->out, eol))) &&
+              mock_buf_str(&r->out, "data: ") && mock_buf_str(&r->out, s) &&
+              mock_buf_str(&r->out, eol) && mock_buf_str(&r->out, eol);
+
+    json_object_put(o);
+    return ok;
+}
+
+static enum mock_step mock_step_of(struct mock_req *r, bool ok)
+{
+    if (ok)
+        return MOCK_STEP_DATA;
+    mock_account(r, false);
+    return MOCK_STEP_FAIL;
+}
+
+/* Takes v; false (and v freed) when it is not a fresh array element. */
+static json_object *mock_jarray1(json_object *v)
+{
+    json_object *a = json_object_new_array();
+
+    return mock_jcheck(a, mock_jpush(a, v));
+}
+
+/* The tool call's arguments as an object: {"city": "Paris"}. */
+static json_object *mock_jtool_args(void)
+{
+    json_object *o = json_object_new_object();
+
+    return mock_jcheck(o, mock_jset(o, "city", json_object_new_string("Paris")));
+}
+
+/* What content chunk i of a stream carries, in every format. */
+struct mock_piece {
+    const char *text;        /* the text, or NULL for a tool call fragment */
+    bool thought;            /* reasoning rather than answer text */
+    char tok[32];
+};
+
+static void mock_piece_of(const struct mock_req *r, long i, struct mock_piece *p)
+{
+    p->thought = false;
+    p->text = NULL;
+    if (r->opts.tools)
+        return;
+    if (r->opts.echo) {
+        p->text = r->echo_text;
+        return;
+    }
+    if (r->repeat_text != NULL) {
+        if (i == 0) {
+            p->text = r->repeat_text;
+            return;
+        }
+        i--;
+    }
+    i += r->tok_start;
+    mock_token(i, p->tok, sizeof p->tok);
+    p->text = p->tok;
+    p->thought = i < r->opts.reasoning;
+}
+
+/* Non-stream: the answer text and the reasoning text before it. */
+static bool mock_texts(const struct mock_req *r, struct mock_buf *content,
+                       struct mock_buf *reasoning)
+{
+    long n = r->opts.chunks;
+    long k = r->opts.reasoning < n ? r->opts.reasoning : n;
+
+    if (r->opts.echo)
+        return mock_buf_str(content, r->echo_text) && mock_buf_str(reasoning, "");
+    return mock_tokens_text(k, n, content) && mock_tokens_text(0, k, reasoning);
+}
+
+/* Rejects top-level members a strict provider does not know. */
+static const char *mock_unknown_member(json_object *req, const char *const *known)
+{
+    if (!json_object_is_type(req, json_type_object))
+        return NULL;
+    json_object_object_foreach(req, name, v) {
+        (void)v;
+        size_t k = 0;
+        while (known[k] != NULL && strcmp(known[k], name) != 0)
+            k++;
+        if (known[k] == NULL)
+            return name;
+    }
+    return NULL;
+}
+
+/* The text of a message's content: a string, or text parts/blocks in an array. */
+static bool mock_content_text(json_object *content, const char *key,
+                              struct mock_buf *out)
+{
+    json_object *t;
+
+    if (!mock_buf_str(out, ""))
+        return false;
+    if (json_object_is_type(content, json_type_string))
+        return mock_buf_str(out, json_object_get_string(content));
+    if (!json_object_is_type(content, json_type_array))
+        return true;
+    for (size_t k = 0; k < json_object_array_length(content); k++) {
+        json_object *part = json_object_array_get_idx(content, k);
+        if (json_object_object_get_ex(part, key, &t) &&
+            json_object_is_type(t, json_type_string) &&
+            !mock_member_is(part, "thought", true) &&
+            !mock_buf_str(out, json_object_get_string(t)))
+            return false;
+    }
+    return true;
+}
+
+/* A trailing assistant/model turn whose text is `text`: apply it as a prefill. */
+static const char *mock_dialect_prefill(struct mock_req *r, const char *text)
+{
+    if (r->opts.reject_prefill)
+        return "mock: this endpoint does not accept a trailing assistant message";
+    if (!r->opts.restart)
+        mock_continue(r, text);
+    return NULL;
+}
+
+/* ---- Anthropic Messages (POST .../messages) ------------------------------ */
+
+enum { MOCK_BLK_NONE, MOCK_BLK_THINKING, MOCK_BLK_TEXT, MOCK_BLK_TOOL };
+
+#define MOCK_ANTH_SIGNATURE "bW9jay10aGlua2luZy1zaWduYXR1cmU="
+#define MOCK_ANTH_EOL "\n"
+
+static const char *mock_anth_error_type(unsigned status)
+{
+    switch (status) {
+    case 400: return "invalid_request_error";
+    case 401: return "authentication_error";
+    case 402: return "billing_error";
+    case 403: return "permission_error";
+    case 404: return "not_found_error";
+    case 413: return "request_too_large";
+    case 429: return "rate_limit_error";
+    case 504: return "timeout_error";
+    case 529: return "overloaded_error";
+    default:  return "api_error";
+    }
+}
+
+static json_object *mock_anth_jerror(const char *type, const char *message)
+{
+    json_object *o = json_object_new_object();
+    json_object *e = json_object_new_object();
+    bool ok = mock_jset(e, "type", json_object_new_string(type)) &&
+              mock_jset(e, "message", json_object_new_string(message));
+
+    ok = mock_jset(o, "type", json_object_new_string("error")) &&
+         mock_jset(o, "error", mock_jcheck(e, ok));
+    return mock_jcheck(o, ok);
+}
+
+/* `etype=` and `code=context_length_exceeded` shape only the asked-for fault. */
+static json_object *mock_anth_error(const struct mock_req *r, unsigned status,
+                                    const char *message)
+{
+    const char *type = mock_anth_error_type(status);
+    char rid[48];
+
+    if (status == (unsigned)r->opts.status) {
+        if (r->opts.etype != NULL)
+            type = r->opts.etype;
+        if (r->opts.code != NULL && strcmp(r->opts.code, "context_length_exceeded") == 0)
+            message = "prompt is too long: 250000 tokens > 200000 maximum";
+    }
+    json_object *o = mock_anth_jerror(type, message);
+    snprintf(rid, sizeof rid, "req_mock_%lu", r->serial);
+    return mock_jcheck(o, mock_jset(o, "request_id", json_object_new_string(rid)));
+}
+
+static const char *mock_anth_stop_reason(const struct mock_req *r)
+{
+    if (r->opts.finish != NULL)
+        return r->opts.finish;
+    if (r->opts.blocked)
+        return "refusal";
+    return r->opts.tools && !r->opts.empty ? "tool_use" : "end_turn";
+}
+
+/* input_tokens leaves out the cached tokens, as Anthropic counts them. */
+static json_object *mock_anth_usage(const struct mock_req *r, long output_tokens)
+{
+    json_object *u = json_object_new_object();
+    bool ok = mock_jset(u, "input_tokens", json_object_new_int64(3)) &&
+              mock_jset(u, "cache_creation_input_tokens",
+                        json_object_new_int64(r->opts.cache_write)) &&
+              mock_jset(u, "cache_read_input_tokens",
+                        json_object_new_int64(r->opts.cached)) &&
+              mock_jset(u, "output_tokens", json_object_new_int64(output_tokens));
+
+    return mock_jcheck(u, ok);
+}
+
+/* The message object; takes content; stop NULL is JSON null (message_start). */
+static json_object *mock_anth_message(const struct mock_req *r, json_object *content,
+                                      const char *stop, long output_tokens)
+{
+    json_object *o = json_object_new_object();
+    char id[48];
+
+    bool took = false;
+
+    snprintf(id, sizeof id, "msg_mock_%lu", r->serial);
+    bool ok = mock_jset(o, "id", json_object_new_string(id)) &&
+              mock_jset(o, "type", json_object_new_string("message")) &&
+              mock_jset(o, "role", json_object_new_string("assistant")) &&
+              mock_jset(o, "model", json_object_new_string(r->model)) &&
+              (took = true, mock_jset(o, "content", content)) &&
+              mock_jset_str_or_null(o, "stop_reason", stop) &&
+              mock_jset_str_or_null(o, "stop_sequence", NULL) &&
+              mock_jset(o, "usage", mock_anth_usage(r, output_tokens));
+
+    if (!took)
+        json_object_put(content);
+    return mock_jcheck(o, ok);
+}
+
+/* A content block as content_block_start shows it (empty) or whole. */
+static json_object *mock_anth_block(int type, const char *text, bool whole)
+{
+    json_object *b = json_object_new_object();
+    bool ok;
+
+    switch (type) {
+    case MOCK_BLK_THINKING:
+        ok = mock_jset(b, "type", json_object_new_string("thinking")) &&
+             mock_jset(b, "thinking", json_object_new_string(whole ? text : "")) &&
+             (!whole || mock_jset(b, "signature",
+                                  json_object_new_string(MOCK_ANTH_SIGNATURE)));
+        break;
+    case MOCK_BLK_TOOL:
+        ok = mock_jset(b, "type", json_object_new_string("tool_use")) &&
+             mock_jset(b, "id", json_object_new_string("toolu_mock_1")) &&
+             mock_jset(b, "name", json_object_new_string("get_weather")) &&
+             mock_jset(b, "input", whole ? mock_jtool_args() : json_object_new_object());
+        break;
+    default:
+        ok = mock_jset(b, "type", json_object_new_string("text")) &&
+             mock_jset(b, "text", json_object_new_string(whole ? text : ""));
+        break;
+    }
+    return mock_jcheck(b, ok);
+}
+
+static json_object *mock_anth_content(const struct mock_req *r)
+{
+    json_object *a = json_object_new_array();
+    struct mock_buf content = { 0 }, reasoning = { 0 };
+    bool ok = a != NULL;
+
+    if (r->opts.blocked || r->opts.empty)
+        return a;
+    if (r->opts.tools)
+        return mock_jcheck(a, mock_jpush(a, mock_anth_block(MOCK_BLK_TOOL, NULL, true)));
+    ok = ok && mock_texts(r, &content, &reasoning);
+    if (ok && reasoning.len > 0)
+        ok = mock_jpush(a, mock_anth_block(MOCK_BLK_THINKING, reasoning.data, true));
+    if (ok && (content.len > 0 || reasoning.len == 0))
+        ok = mock_jpush(a, mock_anth_block(MOCK_BLK_TEXT, content.data, true));
+    free(content.data);
+    free(reasoning.data);
+    return mock_jcheck(a, ok);
+}
+
+static long mock_anth_tokens(const struct mock_req *r)
+{
+    return r->opts.blocked ? 0 : mock_completion_tokens(r);
+}
+
+static json_object *mock_anth_answer(const struct mock_req *r)
+{
+    return mock_anth_message(r, mock_anth_content(r), mock_anth_stop_reason(r),
+                             mock_anth_tokens(r));
+}
+
+/* {"type": TYPE, "index": N, KEY: V}; takes v. */
+static json_object *mock_anth_jindexed(const char *type, int index,
+                                       const char *key, json_object *v)
+{
+    json_object *o = json_object_new_object();
+    bool ok = mock_jset(o, "type", json_object_new_string(type)) &&
+              mock_jset(o, "index", json_object_new_int(index));
+
+    if (key != NULL)
+        ok = ok && mock_jset(o, key, v);
+    else
+        json_object_put(v);
+    return mock_jcheck(o, ok);
+}
+
+/* {"type": TYPE, KEY: TEXT}: a delta. */
+static json_object *mock_anth_jdelta(const char *type, const char *key,
+                                     const char *text)
+{
+    json_object *d = json_object_new_object();
+    bool ok = mock_jset(d, "type", json_object_new_string(type)) &&
+              mock_jset(d, key, json_object_new_string(text));
+
+    return mock_jcheck(d, ok);
+}
+
+static bool mock_anth_event(struct mock_req *r, const char *type, json_object *o)
+{
+    return mock_sse_event(r, type, o, MOCK_ANTH_EOL);
+}
+
+/* A thinking block ends with its signature, as the API sends it. */
+static bool mock_anth_close(struct mock_req *r)
+{
+    bool ok = true;
+
+    if (r->blk_type == MOCK_BLK_NONE)
+        return true;
+    if (r->blk_type == MOCK_BLK_THINKING)
+        ok = mock_anth_event(r, "content_block_delta", mock_anth_jindexed(
+                 "content_block_delta", r->blk_index, "delta",
+                 mock_anth_jdelta("signature_delta", "signature", MOCK_ANTH_SIGNATURE)));
+    ok = ok && mock_anth_event(r, "content_block_stop", mock_anth_jindexed(
+                 "content_block_stop", r->blk_index, NULL, NULL));
+    r->blk_type = MOCK_BLK_NONE;
+    return ok;
+}
+
+/* Makes a block of this type the open one; the first block is followed by a ping. */
+static bool mock_anth_open(struct mock_req *r, int type)
+{
+    if (r->blk_type == type)
+        return true;
+    if (!mock_anth_close(r))
+        return false;
+    r->blk_index++;
+    r->blk_type = type;
+    return mock_anth_event(r, "content_block_start", mock_anth_jindexed(
+               "content_block_start", r->blk_index, "content_block",
+               mock_anth_block(type, NULL, false))) &&
+           (r->blk_index > 0 || mock_buf_str(&r->out, r->dialect->comment));
+}
+
+static json_object *mock_anth_jout(long output_tokens)
+{
+    json_object *u = json_object_new_object();
+
+    return mock_jcheck(u, mock_jset(u, "output_tokens",
+                                    json_object_new_int64(output_tokens)));
+}
+
+static json_object *mock_anth_jtype(const char *type)
+{
+    json_object *o = json_object_new_object();
+
+    return mock_jcheck(o, mock_jset(o, "type", json_object_new_string(type)));
+}
+
+static bool mock_anth_message_start(struct mock_req *r)
+{
+    json_object *o = mock_anth_jtype("message_start");
+    bool ok = mock_jset(o, "message", mock_anth_message(r, json_object_new_array(),
+                                                       NULL, 1));
+
+    r->started = true;
+    r->blk_type = MOCK_BLK_NONE;
+    r->blk_index = -1;
+    return mock_anth_event(r, "message_start", mock_jcheck(o, ok));
+}
+
+static enum mock_step mock_anth_start(struct mock_req *r)
+{
+    if (r->started)
+        return MOCK_STEP_AGAIN;
+    return mock_step_of(r, mock_anth_message_start(r));
+}
+
+/* Anthropic's keep-alive is a ping event, and every stream opens with message_start. */
+static enum mock_step mock_anth_keepalive(struct mock_req *r)
+{
+    bool ok = r->started || mock_anth_message_start(r);
+
+    return mock_step_of(r, ok && mock_buf_str(&r->out, r->dialect->comment));
+}
+
+static enum mock_step mock_anth_stream_content(struct mock_req *r, long i)
+{
+    static const char *const args[] = { "", "{\"city\":", "\"Paris\"}" };
+    struct mock_piece p;
+    json_object *d;
+    int type;
+
+    mock_piece_of(r, i, &p);
+    if (p.text == NULL) {
+        type = MOCK_BLK_TOOL;
+        d = mock_anth_jdelta("input_json_delta", "partial_json", args[i < 3 ? i : 2]);
+    } else if (p.thought) {
+        type = MOCK_BLK_THINKING;
+        d = mock_anth_jdelta("thinking_delta", "thinking", p.text);
+    } else {
+        type = MOCK_BLK_TEXT;
+        d = mock_anth_jdelta("text_delta", "text", p.text);
+    }
+    if (!mock_anth_open(r, type)) {
+        json_object_put(d);
+        return mock_step_of(r, false);
+    }
+    return mock_step_of(r, mock_anth_event(r, "content_block_delta",
+        mock_anth_jindexed("content_block_delta", r->blk_index, "delta", d)));
+}
+
+static enum mock_step mock_anth_finish(struct mock_req *r)
+{
+    json_object *o = mock_anth_jtype("message_delta");
+    json_object *d = json_object_new_object();
+    bool ok = mock_jset(d, "stop_reason",
+                        json_object_new_string(mock_anth_stop_reason(r))) &&
+              mock_jset_str_or_null(d, "stop_sequence", NULL);
+
+    ok = mock_jset(o, "delta", mock_jcheck(d, ok)) &&
+         mock_jset(o, "usage", mock_anth_jout(r->n_content));
+    r->phase = MOCK_PH_DONE;
+    if (r->opts.nodone)
+        mock_stream_last(r);
+    ok = mock_anth_close(r) && mock_anth_event(r, "message_delta", mock_jcheck(o, ok));
+    return mock_step_of(r, ok);
+}
+
+static enum mock_step mock_anth_sse_error(struct mock_req *r)
+{
+    return mock_step_of(r, mock_anth_event(r, "error", mock_anth_jerror(
+                        r->opts.etype ? r->opts.etype : "overloaded_error", "Overloaded")));
+}
+
+static const char *const mock_anth_members[] = {
+    "model", "messages", "max_tokens", "system", "metadata", "stop_sequences",
+    "stream", "temperature", "top_k", "top_p", "tools", "tool_choice",
+    "thinking", "service_tier", "container", "mcp_servers", NULL
+};
+
+/* Whether message m's content holds a block of this type whose KEY is id. */
+static bool mock_anth_has_block(json_object *m, const char *type, const char *key,
+                                const char *id)
+{
+    json_object *content, *v;
+
+    if (!json_object_object_get_ex(m, "content", &content) ||
+        !json_object_is_type(content, json_type_array))
+        return false;
+    for (size_t k = 0; k < json_object_array_length(content); k++) {
+        json_object *b = json_object_array_get_idx(content, k);
+        if (json_object_object_get_ex(b, "type", &v) && strcmp(mock_jstr(v), type) == 0 &&
+            json_object_object_get_ex(b, key, &v) && strcmp(mock_jstr(v), id) == 0)
+            return true;
+    }
+    return false;
+}
+
+/*
+ * Tool turns pair up as the API demands: each tool_use of a turn is answered
+ * by a tool_result in the next message, each tool_result answers a tool_use
+ * of the message before it.
+ */
+static const char *mock_anth_check_tool_pairs(struct mock_req *r, json_object *msgs)
+{
+    size_t n = json_object_array_length(msgs);
+    json_object *content, *v;
+
+    for (size_t k = 0; k < n; k++) {
+        if (!json_object_object_get_ex(json_object_array_get_idx(msgs, k), "content",
+                                       &content) ||
+            !json_object_is_type(content, json_type_array))
+            continue;
+        for (size_t b = 0; b < json_object_array_length(content); b++) {
+            json_object *blk = json_object_array_get_idx(content, b);
+            const char *type = json_object_object_get_ex(blk, "type", &v) ? mock_jstr(v) : "";
+            if (strcmp(type, "tool_use") == 0 && k + 1 < n &&
+                !mock_anth_has_block(json_object_array_get_idx(msgs, k + 1), "tool_result",
+                    "tool_use_id", json_object_object_get_ex(blk, "id", &v) ? mock_jstr(v) : "")) {
+                snprintf(r->why, sizeof r->why, "messages.%zu: `tool_use` ids were found "
+                         "without `tool_result` blocks immediately after: %.40s. Each "
+                         "`tool_use` block must have a corresponding `tool_result` block "
+                         "in the next message.", k + 1, mock_jstr(v));
+                return r->why;
+            }
+            if (strcmp(type, "tool_result") == 0 &&
+                (k == 0 || !mock_anth_has_block(json_object_array_get_idx(msgs, k - 1),
+                    "tool_use", "id", json_object_object_get_ex(blk, "tool_use_id", &v)
+                                      ? mock_jstr(v) : ""))) {
+                snprintf(r->why, sizeof r->why, "messages.%zu.content.%zu: unexpected "
+                         "`tool_use_id` found in `tool_result` blocks: %.40s. Each "
+                         "`tool_result` block must have a corresponding `tool_use` block "
+                         "in the previous message.", k, b,
+                         json_object_object_get_ex(blk, "tool_use_id", &v) ? mock_jstr(v) : "");
+                return r->why;
+            }
+        }
+    }
+    return NULL;
+}
+
+static const char *mock_anth_check_messages(struct mock_req *r, json_object *msgs)
+{
+    size_t n = json_object_array_length(msgs);
+    json_object *role = NULL, *content = NULL;
+
+    if (n == 0)
+        return "messages: at least one message is required";
+    for (size_t k = 0; k < n; k++) {
+        json_object *m = json_object_array_get_idx(msgs, k);
+        const char *s = json_object_object_get_ex(m, "role", &role)
+                        ? mock_jstr(role) : "";
+        if (strcmp(s, "user") != 0 && strcmp(s, "assistant") != 0) {
+            snprintf(r->why, sizeof r->why,
+                     "messages.%zu.role: Input should be 'user' or 'assistant'", k);
+            return r->why;
+        }
+    }
+    const char *pairs = mock_anth_check_tool_pairs(r, msgs);
+    if (pairs != NULL || strcmp(mock_jstr(role), "assistant") != 0)
+        return pairs;
+    struct mock_buf text = { 0 };
+    json_object *last = json_object_array_get_idx(msgs, n - 1);
+    json_object_object_get_ex(last, "content", &content);
+    const char *res = NULL;
+    if (!mock_content_text(content, "text", &text))
+        res = "mock: out of memory";
+    else if (text.len > 0 && strchr(" \t\r\n", text.data[text.len - 1]) != NULL)
+        res = "messages: final assistant content cannot end with trailing whitespace";
+    else
+        res = mock_dialect_prefill(r, text.data);
+    free(text.data);
+    return res;
+}
+
+/* Extended thinking: a budget of at least 1024 tokens, below max_tokens. */
+static const char *mock_anth_check_thinking(json_object *req, long max_tokens)
+{
+    json_object *th, *type, *budget;
+
+    if (!json_object_object_get_ex(req, "thinking", &th) ||
+        !json_object_object_get_ex(th, "type", &type) ||
+        strcmp(mock_jstr(type), "enabled") != 0)
+        return NULL;
+    if (!json_object_object_get_ex(th, "budget_tokens", &budget) ||
+        !json_object_is_type(budget, json_type_int))
+        return "thinking.enabled.budget_tokens: Field required";
+    if (json_object_get_int64(budget) < 1024)
+        return "thinking.enabled.budget_tokens: Input should be greater than or equal to 1024";
+    if (json_object_get_int64(budget) >= max_tokens)
+        return "`max_tokens` must be greater than `thinking.budget_tokens`";
+    return NULL;
+}
+
+/* A custom tool needs a name and an input_schema (typed server tools differ). */
+static const char *mock_anth_check_tools(struct mock_req *r, json_object *req)
+{
+    json_object *tools, *v;
+
+    if (!json_object_object_get_ex(req, "tools", &tools))
+        return NULL;
+    if (!json_object_is_type(tools, json_type_array))
+        return "tools: Input should be a valid list";
+    for (size_t k = 0; k < json_object_array_length(tools); k++) {
+        json_object *t = json_object_array_get_idx(tools, k);
+        const char *missing = !json_object_object_get_ex(t, "name", &v) ? "name"
+            : json_object_object_get_ex(t, "type", &v) ? NULL
+            : !json_object_object_get_ex(t, "input_schema", &v) ? "input_schema" : NULL;
+        if (missing != NULL) {
+            snprintf(r->why, sizeof r->why, "tools.%zu.%s: Field required", k, missing);
+            return r->why;
+        }
+    }
+    return NULL;
+}
+
+/* The checks the real API makes before it answers, in its words. */
+static const char *mock_anth_check(struct mock_req *r, unsigned *status)
+{
+    json_object *v;
+    const char *name;
+
+    (void)status;
+    r->opts.or_error = false;
+    r->opts.require = NULL;
+    if (mock_header(r, "anthropic-version") == NULL)
+        return "anthropic-version: header is required";
+    if ((name = mock_unknown_member(r->req_json, mock_anth_members)) != NULL) {
+        snprintf(r->why, sizeof r->why, "%.80s: Extra inputs are not permitted", name);
+        return r->why;
+    }
+    if (!json_object_object_get_ex(r->req_json, "model", &v))
+        return "model: Field required";
+    if (!json_object_object_get_ex(r->req_json, "max_tokens", &v))
+        return "max_tokens: Field required";
+    if (!json_object_is_type(v, json_type_int) || json_object_get_int64(v) < 1)
+        return "max_tokens: Input should be a valid integer greater than or equal to 1";
+    long max_tokens = (long)json_object_get_int64(v);
+    const char *why_not = mock_anth_check_thinking(r->req_json, max_tokens);
+    if (why_not == NULL)
+        why_not = mock_anth_check_tools(r, r->req_json);
+    if (why_not != NULL)
+        return why_not;
+    if (!json_object_object_get_ex(r->req_json, "messages", &v) ||
+        !json_object_is_type(v, json_type_array))
+        return "messages: Field required";
+    return mock_anth_check_messages(r, v);
+}
+
+static const struct mock_dialect mock_anthropic = {
+    .name = "anthropic",
+    .comment = "event: ping\ndata: {\"type\": \"ping\"}\n\n",
+    .keepalive = mock_anth_keepalive,
+    .badevent = "event: content_block_delta\ndata: this is not json\n\n",
+    .done = "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n",
+    .check = mock_anth_check,
+    .error = mock_anth_error,
+    .answer = mock_anth_answer,
+    .start = mock_anth_start,
+    .content = mock_anth_stream_content,
+    .finish = mock_anth_finish,
+    .sse_error = mock_anth_sse_error,
+    .tool_chunks = 3,
+    .overloaded_status = 529,
+};
+
+/* ---- Gemini generateContent (POST .../models/M:generateContent) ---------- */
+
+/* Google's SSE separates lines with CRLF. */
+#define MOCK_GEM_EOL "\r\n"
+#define MOCK_GEM_SIGNATURE "bW9jay10aG91Z2h0LXNpZ25hdHVyZQ=="
+
+static const char *mock_gem_status_name(unsigned status)
+{
+    switch (status) {
+    case 400: return "INVALID_ARGUMENT";
+    case 401: return "UNAUTHENTICATED";
+    case 403: return "PERMISSION_DENIED";
+    case 404: return "NOT_FOUND";
+    case 409: return "ABORTED";
+    case 429: return "RESOURCE_EXHAUSTED";
+    case 499: return "CANCELLED";
+    case 500: return "INTERNAL";
+    case 501: return "UNIMPLEMENTED";
+    case 503: return "UNAVAILABLE";
+    case 504: return "DEADLINE_EXCEEDED";
+    default:  return "UNKNOWN";
+    }
+}
+
+/* google.rpc.RetryInfo: how Gemini says when to come back. */
+static json_object *mock_gem_retry_details(const char *seconds)
+{
+    json_object *d = json_object_new_object();
+    char delay[48];
+
+    snprintf(delay, sizeof delay, "%.40ss", seconds);
+    bool ok = mock_jset(d, "@type", json_object_new_string(
+                            "type.googleapis.com/google.rpc.RetryInfo")) &&
+              mock_jset(d, "retryDelay", json_object_new_string(delay));
+    return mock_jarray1(mock_jcheck(d, ok));
+}
+
+static json_object *mock_gem_jerror(unsigned status, const char *name,
+                                    const char *message, const char *retry)
+{
+    json_object *o = json_object_new_object();
+    json_object *e = json_object_new_object();
+    bool ok = mock_jset(e, "code", json_object_new_int((int)status)) &&
+              mock_jset(e, "message", json_object_new_string(message)) &&
+              mock_jset(e, "status", json_object_new_string(name));
+
+    if (ok && retry != NULL)
+        ok = mock_jset(e, "details", mock_gem_retry_details(retry));
+    return mock_jcheck(o, mock_jset(o, "error", mock_jcheck(e, ok)));
+}
+
+static json_object *mock_gem_error(const struct mock_req *r, unsigned status,
+                                   const char *message)
+{
+    const char *name = mock_gem_status_name(status);
+    const char *retry = NULL;
+
+    if (status == (unsigned)r->opts.status) {
+        if (r->opts.etype != NULL)
+            name = r->opts.etype;
+        if (r->opts.code != NULL && strcmp(r->opts.code, "context_length_exceeded") == 0)
+            message = "The input token count (250000) exceeds the maximum number "
+                      "of tokens allowed (131072).";
+        retry = r->opts.retry_after;
+    }
+    return mock_gem_jerror(status, name, message, retry);
+}
+
+static json_object *mock_gem_text_part(const char *text, bool thought)
+{
+    json_object *p = json_object_new_object();
+    bool ok = mock_jset(p, "text", json_object_new_string(text)) &&
+              (!thought || mock_jset(p, "thought", json_object_new_boolean(1)));
+
+    return mock_jcheck(p, ok);
+}
+
+/* Gemini sends a call whole, with the signature its next turn must echo. */
+static json_object *mock_gem_call_part(void)
+{
+    json_object *p = json_object_new_object();
+    json_object *fc = json_object_new_object();
+    bool ok = mock_jset(fc, "name", json_object_new_string("get_weather")) &&
+              mock_jset(fc, "args", mock_jtool_args());
+
+    ok = mock_jset(p, "functionCall", mock_jcheck(fc, ok)) &&
+         mock_jset(p, "thoughtSignature", json_object_new_string(MOCK_GEM_SIGNATURE));
+    return mock_jcheck(p, ok);
+}
+
+/* Thought tokens are counted apart from the answer's, as Gemini does. */
+/*
+ * Thought tokens are counted apart from the answer's, cached ones inside the
+ * prompt's.  n < 0: a stream's middle event, which (as Gemini's do) carries
+ * only the prompt's count.
+ */
+static json_object *mock_gem_usage(const struct mock_req *r, long n)
+{
+    long k = r->opts.tools || r->opts.echo || n < 0 ? 0 : mock_min(r->opts.reasoning, n);
+    long p = mock_prompt_tokens(r);
+    json_object *u = json_object_new_object();
+    bool ok = mock_jset(u, "promptTokenCount", json_object_new_int64(p)) &&
+              (r->opts.blocked || n < 0 ||
+               mock_jset(u, "candidatesTokenCount", json_object_new_int64(n - k))) &&
+              mock_jset(u, "totalTokenCount", json_object_new_int64(p + (n < 0 ? 0 : n))) &&
+              (k == 0 || mock_jset(u, "thoughtsTokenCount", json_object_new_int64(k))) &&
+              (r->opts.cached == 0 || mock_jset(u, "cachedContentTokenCount",
+                                                json_object_new_int64(r->opts.cached)));
+
+    return mock_jcheck(u, ok);
+}
+
+static const char *mock_gem_finish_reason(const struct mock_req *r)
+{
+    return r->opts.finish != NULL ? r->opts.finish : "STOP";
+}
+
+/* One response object; takes parts; finish NULL: none (a stream's middle). */
+static json_object *mock_gem_response(const struct mock_req *r, json_object *parts,
+                                      const char *finish, json_object *usage)
+{
+    json_object *o = json_object_new_object();
+    json_object *cand = json_object_new_object();
+    json_object *content = json_object_new_object();
+    char rid[48];
+    bool took = false;
+
+    snprintf(rid, sizeof rid, "mock-%lu", r->serial);
+    bool ok = mock_jset(content, "parts", parts) &&
+              mock_jset(content, "role", json_object_new_string("model"));
+    ok = mock_jset(cand, "content", mock_jcheck(content, ok)) &&
+         (finish == NULL ||
+          mock_jset(cand, "finishReason", json_object_new_string(finish))) &&
+         mock_jset(cand, "index", json_object_new_int(0));
+    ok = mock_jset(o, "candidates", mock_jarray1(mock_jcheck(cand, ok))) &&
+         (took = true, usage == NULL || mock_jset(o, "usageMetadata", usage));
+    if (!took)
+        json_object_put(usage);
+    ok = ok && mock_jset(o, "modelVersion", json_object_new_string(r->model)) &&
+         mock_jset(o, "responseId", json_object_new_string(rid));
+    return mock_jcheck(o, ok);
+}
+
+/* A refused prompt: no candidates, only the feedback. */
+static json_object *mock_gem_blocked(const struct mock_req *r)
+{
+    json_object *o = json_object_new_object();
+    json_object *fb = json_object_new_object();
+    json_object *rating = json_object_new_object();
+    bool ok = mock_jset(rating, "category",
+                        json_object_new_string("HARM_CATEGORY_DANGEROUS_CONTENT")) &&
+              mock_jset(rating, "probability", json_object_new_string("HIGH")) &&
+              mock_jset(rating, "blocked", json_object_new_boolean(1));
+
+    ok = mock_jset(fb, "blockReason", json_object_new_string("SAFETY")) &&
+         mock_jset(fb, "safetyRatings", mock_jarray1(mock_jcheck(rating, ok)));
+    ok = mock_jset(o, "promptFeedback", mock_jcheck(fb, ok)) &&
+         mock_jset(o, "usageMetadata", mock_gem_usage(r, 0)) &&
+         mock_jset(o, "modelVersion", json_object_new_string(r->model));
+    return mock_jcheck(o, ok);
+}
+
+static json_object *mock_gem_parts(const struct mock_req *r)
+{
+    json_object *a = json_object_new_array();
+    struct mock_buf content = { 0 }, reasoning = { 0 };
+    bool ok = a != NULL;
+
+    if (r->opts.empty)
+        return mock_jcheck(a, mock_jpush(a, mock_gem_text_part("", false)));
+    if (r->opts.tools)
+        return mock_jcheck(a, mock_jpush(a, mock_gem_call_part()));
+    ok = ok && mock_texts(r, &content, &reasoning);
+    if (ok && reasoning.len > 0)
+        ok = mock_jpush(a, mock_gem_text_part(reasoning.data, true));
+    if (ok && (content.len > 0 || reasoning.len == 0))
+        ok = mock_jpush(a, mock_gem_text_part(content.data, false));
+    free(content.data);
+    free(reasoning.data);
+    return mock_jcheck(a, ok);
+}
+
+/* streamGenerateContent without alt=sse answers a JSON array of responses. */
+static json_object *mock_gem_answer(const struct mock_req *r)
+{
+    json_object *o = r->opts.blocked ? mock_gem_blocked(r)
+        : mock_gem_response(r, mock_gem_parts(r), mock_gem_finish_reason(r),
+                            mock_gem_usage(r, mock_completion_tokens(r)));
+
+    if (strstr(r->path, ":streamGenerateContent") != NULL)
+        return mock_jarray1(o);
+    return o;
+}
+
+static enum mock_step mock_gem_emit(struct mock_req *r, json_object *o)
+{
+    return mock_step_of(r, mock_sse_event(r, NULL, o, MOCK_GEM_EOL));
+}
+
+/* Gemini has no role event: the first event already carries content. */
+static enum mock_step mock_gem_start(struct mock_req *r)
+{
+    (void)r;
+    return MOCK_STEP_AGAIN;
+}
+
+static enum mock_step mock_gem_stream_content(struct mock_req *r, long i)
+{
+    struct mock_piece p;
+
+    mock_piece_of(r, i, &p);
+    json_object *part = p.text == NULL ? mock_gem_call_part()
+                                       : mock_gem_text_part(p.text, p.thought);
+    return mock_gem_emit(r, mock_gem_response(r, mock_jarray1(part), NULL,
+                                              mock_gem_usage(r, -1)));
+}
+
+/* The last event: an empty text part with finishReason and usage; no [DONE]. */
+static enum mock_step mock_gem_finish(struct mock_req *r)
+{
+    mock_stream_last(r);
+    if (r->opts.blocked)
+        return mock_gem_emit(r, mock_gem_blocked(r));
+    if (r->opts.nodone)
+        return MOCK_STEP_AGAIN;
+    return mock_gem_emit(r, mock_gem_response(r,
+        mock_jarray1(mock_gem_text_part("", false)), mock_gem_finish_reason(r),
+        mock_gem_usage(r, r->opts.tools && r->n_content > 0 ? 3 : r->n_content)));
+}
+
+static enum mock_step mock_gem_sse_error(struct mock_req *r)
+{
+    return mock_gem_emit(r, mock_gem_jerror(503, r->opts.etype ? r->opts.etype : "UNAVAILABLE",
+        "The model is overloaded. Please try again later.", NULL));
+}
+
+static const char *const mock_gem_members[] = {
+    "contents", "systemInstruction", "system_instruction", "generationConfig",
+    "generation_config", "tools", "toolConfig", "tool_config", "safetySettings",
+    "safety_settings", "cachedContent", "cached_content", "labels", NULL
+};
+
+static const char *const mock_gem_config_members[] = {
+    "temperature", "topP", "topK", "candidateCount", "maxOutputTokens",
+    "stopSequences", "responseMimeType", "responseSchema", "responseJsonSchema",
+    "presencePenalty", "frequencyPenalty", "seed", "responseLogprobs", "logprobs",
+    "thinkingConfig", "responseModalities", "speechConfig", "mediaResolution",
+    "top_p", "top_k", "candidate_count", "max_output_tokens", "stop_sequences",
+    "response_mime_type", "response_schema", "thinking_config", NULL
+};
+
+/*
+ * `require=signature`: every functionCall the request hands back carries the
+ * thoughtSignature the mock gave it, as Gemini's thinking models demand.
+ */
+static const char *mock_gem_check_signatures(struct mock_req *r, json_object *contents)
+{
+    json_object *parts, *v;
+
+    for (size_t k = 0; k < json_object_array_length(contents); k++) {
+        if (!json_object_object_get_ex(json_object_array_get_idx(contents, k), "parts",
+                                       &parts) ||
+            !json_object_is_type(parts, json_type_array))
+            continue;
+        for (size_t p = 0; p < json_object_array_length(parts); p++) {
+            json_object *part = json_object_array_get_idx(parts, p);
+            if (!json_object_object_get_ex(part, "functionCall", &v))
+                continue;
+            if (json_object_object_get_ex(part, "thoughtSignature", &v) &&
+                strcmp(mock_jstr(v), MOCK_GEM_SIGNATURE) == 0)
+                continue;
+            snprintf(r->why, sizeof r->why, "Function call is missing a "
+                     "thought_signature in functionCall parts (contents[%zu].parts[%zu]).",
+                     k, p);
+            return r->why;
+        }
+    }
+    return NULL;
+}
+
+static const char *mock_gem_check_contents(struct mock_req *r, json_object *contents)
+{
+    size_t n = json_object_array_length(contents);
+    json_object *role = NULL, *parts = NULL;
+    const char *last_role = "user";
+
+    if (n == 0)
+        return "* GenerateContentRequest.contents: contents is not specified";
+    for (size_t k = 0; k < n; k++) {
+        json_object *c = json_object_array_get_idx(contents, k);
+        last_role = json_object_object_get_ex(c, "role", &role)
+                    ? mock_jstr(role) : "user";
+        if (strcmp(last_role, "user") != 0 && strcmp(last_role, "model") != 0)
+            return "Please use a valid role: user, model.";
+    }
+    if (strcmp(last_role, "model") != 0)
+        return NULL;
+    struct mock_buf text = { 0 };
+    json_object_object_get_ex(json_object_array_get_idx(contents, n - 1), "parts", &parts);
+    const char *res = mock_content_text(parts, "text", &text)
+                      ? mock_dialect_prefill(r, text.data) : "mock: out of memory";
+    free(text.data);
+    return res;
+}
+
+/* The model comes from the path: .../models/MODEL:generateContent. */
+static void mock_gem_model(struct mock_req *r)
+{
+    const char *m = strstr(r->path, "/models/");
+    size_t len = m != NULL ? strcspn(m + 8, ":") : 0;
+
+    snprintf(r->gmodel, sizeof r->gmodel, "%.*s", (int)len, m != NULL ? m + 8 : "");
+    r->model = r->gmodel;
+}
+
+static const char *mock_gem_check(struct mock_req *r, unsigned *status)
+{
+    const char *name;
+    const char *alt = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, "alt");
+    json_object *v;
+
+    bool signatures = r->opts.require && strcmp(r->opts.require, "signature") == 0;
+
+    (void)status;
+    r->opts.or_error = false;
+    r->opts.require = NULL;
+    mock_gem_model(r);
+    r->stream = strstr(r->path, ":streamGenerateContent") != NULL &&
+                alt != NULL && strcmp(alt, "sse") == 0;
+    if ((name = mock_unknown_member(r->req_json, mock_gem_members)) != NULL) {
+        snprintf(r->why, sizeof r->why,
+                 "Invalid JSON payload received. Unknown name \"%.80s\": Cannot find field.",
+                 name);
+        return r->why;
+    }
+    if ((json_object_object_get_ex(r->req_json, "generationConfig", &v) ||
+         json_object_object_get_ex(r->req_json, "generation_config", &v)) &&
+        (name = mock_unknown_member(v, mock_gem_config_members)) != NULL) {
+        snprintf(r->why, sizeof r->why, "Invalid JSON payload received. Unknown name "
+                 "\"%.80s\" at 'generation_config': Cannot find field.", name);
+        return r->why;
+    }
+    if (!json_object_object_get_ex(r->req_json, "contents", &v) ||
+        !json_object_is_type(v, json_type_array))
+        return "* GenerateContentRequest.contents: contents is not specified";
+    if (signatures && (name = mock_gem_check_signatures(r, v)) != NULL)
+        return name;
+    return mock_gem_check_contents(r, v);
+}
+
+static const struct mock_dialect mock_gemini = {
+    .name = "gemini",
+    .comment = ": mock keep-alive\r\n\r\n",
+    .badevent = "data: this is not json\r\n\r\n",
+    .done = NULL,
+    .check = mock_gem_check,
+    .error = mock_gem_error,
+    .answer = mock_gem_answer,
+    .start = mock_gem_start,
+    .content = mock_gem_stream_content,
+    .finish = mock_gem_finish,
+    .sse_error = mock_gem_sse_error,
+    .tool_chunks = 1,
+    .overloaded_status = 503,
+};
+
+/* The dialect a POST path asks for; NULL: not a model call of theirs. */
+static const struct mock_dialect *mock_dialect_of(const char *url)
+{
+    if (mock_ends_with(url, "/messages"))
+        return &mock_anthropic;
+    const char *m = strstr(url, "/models/");
+    if (m != NULL && (mock_ends_with(m, ":generateContent") ||
+                      mock_ends_with(m, ":streamGenerateContent")))
+        return &mock_gemini;
+    return NULL;
 }
 
 /* ---- control endpoints ------------------------------------------------- */
@@ -1454,7 +2721,8 @@ static json_object *mock_jlast(const struct mock_last *l)
               mock_jset_str_or_null(o, "authorization", l->authorization) &&
               mock_jset_str_or_null(o, "referer", l->referer) &&
               mock_jset_str_or_null(o, "title", l->title) &&
-              mock_jset_str_or_null(o, "path", l->path);
+              mock_jset_str_or_null(o, "path", l->path) &&
+              mock_jset(o, "headers", mock_jlast_body(l->headers));
 
     return mock_jcheck(o, ok);
 }
@@ -1478,6 +2746,24 @@ static enum MHD_Result mock_ctl_last(struct mock_req *r)
     return mock_reply_json(r, 200, o);
 }
 
+/* {"KEY": requests, ...} for one OPTS string (no key seen: {}). */
+static enum MHD_Result mock_ctl_keys(struct mock_req *r)
+{
+    const char *key = mock_arg(r, "key");
+    json_object *o = json_object_new_object();
+    bool ok = o != NULL;
+
+    if (key == NULL)
+        key = "";
+    pthread_mutex_lock(&mock_mu);
+    for (struct mock_key *k = mock_keys[mock_hash(key)]; ok && k; k = k->next)
+        if (strcmp(k->name, key) == 0)
+            for (struct mock_apikey *a = k->apikeys; ok && a; a = a->next)
+                ok = mock_jset(o, a->key, json_object_new_int64(a->requests));
+    pthread_mutex_unlock(&mock_mu);
+    return mock_reply_json(r, 200, mock_jcheck(o, ok));
+}
+
 static enum MHD_Result mock_ctl_release(struct mock_req *r)
 {
     const char *gate = mock_arg(r, "gate");
@@ -1499,6 +2785,8 @@ static enum MHD_Result mock_control(struct mock_req *r, const char *url)
         return mock_ctl_count(r, true);
     if (strcmp(url, "/control/last") == 0)
         return mock_ctl_last(r);
+    if (strcmp(url, "/control/keys") == 0)
+        return mock_ctl_keys(r);
     if (strcmp(url, "/control/release") == 0)
         return mock_ctl_release(r);
     if (strcmp(url, "/control/reset") == 0) {
@@ -1519,6 +2807,7 @@ static void mock_req_release(struct mock_req *r)
     free(r->out.data);
     free(r->echo_text);
     free(r->repeat_text);
+    free(r->apikey);
     json_object_put(r->chunk);
     json_object_put(r->req_json);
     free(r);
@@ -1534,6 +2823,7 @@ static bool mock_begin_chat(struct mock_req *r, const char *url)
     if (ok) {
         r->kind = MOCK_KIND_CHAT;
         mock_count_request(r, seg);
+        mock_count_apikey(r);
     }
     free(seg);
     return ok;
@@ -1556,6 +2846,8 @@ static enum MHD_Result mock_begin(struct MHD_Connection *c, const char *url,
     mock_opts_defaults(&r->opts);
     *con_cls = r;
     if (strcmp(method, "POST") == 0 && mock_ends_with(url, "/chat/completions"))
+        return mock_begin_chat(r, url) ? MHD_YES : MHD_NO;
+    if (strcmp(method, "POST") == 0 && (r->dialect = mock_dialect_of(url)) != NULL)
         return mock_begin_chat(r, url) ? MHD_YES : MHD_NO;
     return MHD_YES;
 }
@@ -1591,7 +2883,7 @@ static enum MHD_Result mock_access(void *cls, struct MHD_Connection *c,
     }
     if (r->kind == MOCK_KIND_CHAT)
         return mock_chat(r, url);
-    if (mock_ends_with(url, "/chat/completions"))
+    if (mock_ends_with(url, "/chat/completions") || mock_dialect_of(url) != NULL)
         return mock_reply_error(r, 405, "mock: use POST", "method_not_allowed");
     if (strcmp(method, "GET") != 0)
         return mock_reply_error(r, 405, "mock: use GET", "method_not_allowed");
@@ -1626,7 +2918,7 @@ static void mock_usage(void)
 {
     fprintf(stderr,
             "usage: mock_upstream --port N [--bind ADDR] [--quiet]\n"
-            "  a misbehaving OpenAI-compatible upstream, see tests/MOCK_UPSTREAM.md\n");
+            "  a misbehaving OpenAI, Anthropic and Gemini upstream, see tests/MOCK_UPSTREAM.md\n");
 }
 
 static bool mock_parse_args(int argc, char **argv, struct mock_args *a)

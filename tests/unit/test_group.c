@@ -243,6 +243,56 @@ static void test_endpoint_type_name(void **state)
 	assert_string_equal(endpoint_type_name(ENDPOINT_OPENAI), "openai");
 	assert_string_equal(endpoint_type_name(ENDPOINT_CHUTES), "chutes");
 	assert_string_equal(endpoint_type_name(ENDPOINT_OPENROUTER), "openrouter");
+	assert_string_equal(endpoint_type_name(ENDPOINT_ANTHROPIC), "anthropic");
+}
+
+/* An anthropic endpoint continues by prefill unless told otherwise. */
+static void test_type_anthropic(void **state)
+{
+	struct parsed p;
+	struct group *g = parse_ok("[{" EP_OK ", \"type\": \"anthropic\"},"
+				   " {" EP_OK ", \"type\": \"anthropic\", \"continuation\": \"none\"}]", &p);
+
+	(void)state;
+	assert_int_equal(g->endpoints[0].type, ENDPOINT_ANTHROPIC);
+	assert_int_equal(g->endpoints[0].continuation, CONTINUATION_PREFILL);
+	assert_int_equal(g->endpoints[1].continuation, CONTINUATION_NONE);
+	group_free(g);
+}
+
+/* `headers`: names kept as written, values expanded, in file order. */
+static void test_headers(void **state)
+{
+	struct parsed p;
+	struct group *g = parse_ok("[{" EP_OK ", \"headers\": {\"anthropic-beta\": \"x-1\","
+				   " \"X-Key\": \"k ${OR_KEY}\"}}, {" EP_OK "}]", &p);
+
+	(void)state;
+	assert_int_equal(g->endpoints[0].n_headers, 2);
+	assert_string_equal(g->endpoints[0].headers[0].name, "anthropic-beta");
+	assert_string_equal(g->endpoints[0].headers[0].value, "x-1");
+	assert_string_equal(g->endpoints[0].headers[1].name, "X-Key");
+	assert_string_equal(g->endpoints[0].headers[1].value, "k sk-or-v1-abcdef");
+	assert_int_equal(g->endpoints[1].n_headers, 0);
+	group_free(g);
+	/* an unset ${VAR} leaves the endpoint out, as in apikey */
+	parse("[{" EP_OK ", \"headers\": {\"X-Key\": \"${NOPE}\"}}, {" EP_OK ", \"name\": \"b\"}]", &p);
+	assert_int_equal(p.rc, IM_OK);
+	assert_int_equal(p.g->n_endpoints, 1);
+	assert_string_equal(p.g->endpoints[0].name, "b");
+	assert_contains(p.warn, "${NOPE}");
+	group_free(p.g);
+}
+
+static void test_error_headers(void **state)
+{
+	(void)state;
+	expect_error("[{" EP_OK ", \"headers\": [\"a\"]}]", "\"headers\"", "object", NULL);
+	expect_error("[{" EP_OK ", \"headers\": {\"a b\": \"v\"}}]", "\"headers\"", "a b", NULL);
+	expect_error("[{" EP_OK ", \"headers\": {\"a:b\": \"v\"}}]", "\"headers\"", NULL);
+	expect_error("[{" EP_OK ", \"headers\": {\"a\": 1}}]", "\"headers\"", "string", NULL);
+	expect_error("[{" EP_OK ", \"headers\": {\"a\": \"v\\r\\nX: y\"}}]", "\"headers\"", "one line", NULL);
+	expect_error("[{" EP_OK ", \"headers\": {\"a\": \"\"}}]", "\"headers\"", NULL);
 }
 
 /* ---- ${VAR} expansion ------------------------------------------------------ */
@@ -603,6 +653,9 @@ int main(void)
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_explicit_values),
 		cmocka_unit_test(test_endpoint_type_name),
+		cmocka_unit_test(test_type_anthropic),
+		cmocka_unit_test(test_headers),
+		cmocka_unit_test(test_error_headers),
 		cmocka_unit_test(test_expansion),
 		cmocka_unit_test(test_model_not_expanded),
 		cmocka_unit_test(test_unset_var_leaves_endpoint_out),

@@ -1,0 +1,602 @@
+/* dialect_anthropic.c: requests to Anthropic's Messages API, the mapping
+ * tables and its errors (see dialect_anthropic.h).
+ *
+ * The client's chat request becomes a Messages request: system messages
+ * become the top-level `system`, turns of one role are merged (the API
+ * wants them alternating), tool calls and results become tool_use and
+ * tool_result blocks, a continuation's delivered text the trailing
+ * assistant turn the API continues natively. */
+#include "dialect_anthropic.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "alloc.h"
+#include "apierror.h"
+#include "buf.h"
+#include "log.h"
+#include "upreq.h"
+
+#define ANTHROPIC_SYSTEM_MAX (16u << 20)
+
+/* ---- the tables --------------------------------------------------------------- */
+
+const struct anthropic_pair anthropic_stop_reasons[] = {
+	{ "end_turn", "stop" },
+	{ "stop_sequence", "stop" },
+	{ "pause_turn", "stop" },
+	{ "max_tokens", "length" },
+	{ "model_context_window_exceeded", "length" },
+	{ "tool_use", "tool_calls" },
+	{ "refusal", "content_filter" },
+	{ NULL, NULL },
+};
+
+const struct anthropic_pair anthropic_roles[] = {
+	{ "system", "system" },
+	{ "developer", "system" },
+	{ "user", "user" },
+	{ "assistant", "assistant" },
+	{ "tool", "user" },        /* tool results go back in a user turn */
+	{ "function", "user" },
+	{ NULL, NULL },
+};
+
+const struct anthropic_error_type anthropic_error_types[] = {
+	{ "authentication_error", ERRKIND_AUTH },
+	{ "permission_error", ERRKIND_PERMISSION },
+	{ "billing_error", ERRKIND_PERMISSION },
+	{ "rate_limit_error", ERRKIND_RATE_LIMIT },
+	{ "overloaded_error", ERRKIND_SERVER },
+	{ "api_error", ERRKIND_SERVER },
+	{ "timeout_error", ERRKIND_TIMEOUT },
+	{ "invalid_request_error", ERRKIND_REQUEST },
+	{ "not_found_error", ERRKIND_REQUEST },
+	{ "request_too_large", ERRKIND_REQUEST },
+	{ NULL, ERRKIND_NONE },
+};
+
+const struct anthropic_budget anthropic_budgets[] = {
+	{ "none", 0 },
+	{ "minimal", 1024 },
+	{ "low", 2048 },
+	{ "medium", 8192 },
+	{ "high", 16384 },
+	{ NULL, 0 },
+};
+
+const char *anthropic_lookup(const struct anthropic_pair *table, const char *from,
+			     const char *fallback)
+{
+	for (size_t i = 0; from != NULL && table[i].from != NULL; i++)
+		if (strcmp(table[i].from, from) == 0)
+			return table[i].to;
+	return fallback;
+}
+
+enum errkind anthropic_error_kind(const char *type)
+{
+	for (size_t i = 0; type != NULL && anthropic_error_types[i].type != NULL; i++)
+		if (strcmp(anthropic_error_types[i].type, type) == 0)
+			return anthropic_error_types[i].kind;
+	return ERRKIND_COUNT;
+}
+
+/* ---- small JSON helpers --------------------------------------------------------- */
+
+static struct json_object *anth_get(struct json_object *obj, const char *key)
+{
+	struct json_object *v = NULL;
+	if (json_object_is_type(obj, json_type_object))
+		json_object_object_get_ex(obj, key, &v);
+	return v;
+}
+
+static const char *anth_str(struct json_object *obj, const char *key)
+{
+	struct json_object *v = anth_get(obj, key);
+	return json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
+}
+
+static void anth_set(struct json_object *obj, const char *key, struct json_object *v)
+{
+	json_object_object_add(obj, key, xcheck(v));
+}
+
+static void anth_set_str(struct json_object *obj, const char *key, const char *s)
+{
+	anth_set(obj, key, json_object_new_string(s));
+}
+
+/* ---- content blocks --------------------------------------------------------------- */
+
+static void anth_push_text(struct json_object *blocks, const char *s, size_t len)
+{
+	if (s == NULL || len == 0)
+		return;   /* the API refuses empty text blocks */
+	struct json_object *b = xcheck(json_object_new_object());
+	anth_set_str(b, "type", "text");
+	anth_set(b, "text", json_object_new_string_len(s, (int)len));
+	json_object_array_add(blocks, b);
+}
+
+/* An image_url part: a data: URL becomes a base64 source, http(s) a url
+ * source; anything else is left out (NULL). */
+static struct json_object *anth_image(struct json_object *part)
+{
+	struct json_object *iu = anth_get(part, "image_url");
+	const char *url = json_object_is_type(iu, json_type_string) ? json_object_get_string(iu)
+								    : anth_str(iu, "url");
+	struct json_object *source;
+
+	if (url == NULL)
+		return NULL;
+	if (strncmp(url, "data:", 5) == 0) {
+		const char *b64 = strstr(url, ";base64,");
+		if (b64 == NULL)
+			return NULL;
+		char *media = xstrndup(url + 5, (size_t)(b64 - url - 5));
+		source = xcheck(json_object_new_object());
+		anth_set_str(source, "type", "base64");
+		anth_set_str(source, "media_type", media);
+		anth_set_str(source, "data", b64 + 8);
+		free(media);
+	} else if (strncmp(url, "http://", 7) == 0 || strncmp(url, "https://", 8) == 0) {
+		source = xcheck(json_object_new_object());
+		anth_set_str(source, "type", "url");
+		anth_set_str(source, "url", url);
+	} else {
+		return NULL;
+	}
+	struct json_object *b = xcheck(json_object_new_object());
+	anth_set_str(b, "type", "image");
+	anth_set(b, "source", source);
+	return b;
+}
+
+/* A message's content, a string or an array of parts, as blocks. */
+static void anth_push_content(struct json_object *blocks, struct json_object *content)
+{
+	if (json_object_is_type(content, json_type_string)) {
+		anth_push_text(blocks, json_object_get_string(content),
+			       (size_t)json_object_get_string_len(content));
+		return;
+	}
+	if (!json_object_is_type(content, json_type_array))
+		return;
+	for (size_t i = 0; i < json_object_array_length(content); i++) {
+		struct json_object *part = json_object_array_get_idx(content, i);
+		const char *type = anth_str(part, "type");
+		const char *text = anth_str(part, "text");
+		if (type != NULL && strcmp(type, "text") == 0 && text != NULL) {
+			anth_push_text(blocks, text, strlen(text));
+		} else if (type != NULL && strcmp(type, "image_url") == 0) {
+			struct json_object *img = anth_image(part);
+			if (img != NULL)
+				json_object_array_add(blocks, img);
+		}
+	}
+}
+
+/* An assistant's tool_calls as tool_use blocks. */
+static void anth_push_tool_uses(struct json_object *blocks, struct json_object *calls)
+{
+	size_t n = json_object_is_type(calls, json_type_array) ? json_object_array_length(calls) : 0;
+
+	for (size_t i = 0; i < n; i++) {
+		struct json_object *call = json_object_array_get_idx(calls, i);
+		struct json_object *fn = anth_get(call, "function");
+		const char *args = anth_str(fn, "arguments");
+		struct json_object *input = args ? json_tokener_parse(args) : NULL;
+		struct json_object *b = xcheck(json_object_new_object());
+
+		if (!json_object_is_type(input, json_type_object)) {
+			json_object_put(input);
+			input = xcheck(json_object_new_object());
+		}
+		anth_set_str(b, "type", "tool_use");
+		anth_set_str(b, "id", anth_str(call, "id") ? anth_str(call, "id") : "");
+		anth_set_str(b, "name", anth_str(fn, "name") ? anth_str(fn, "name") : "");
+		anth_set(b, "input", input);
+		json_object_array_add(blocks, b);
+	}
+}
+
+/* A role:tool message as a tool_result block. */
+static void anth_push_tool_result(struct json_object *blocks, struct json_object *msg)
+{
+	struct json_object *content = anth_get(msg, "content");
+	struct json_object *b = xcheck(json_object_new_object());
+
+	anth_set_str(b, "type", "tool_result");
+	anth_set_str(b, "tool_use_id", anth_str(msg, "tool_call_id") ? anth_str(msg, "tool_call_id") : "");
+	if (json_object_is_type(content, json_type_array)) {
+		struct json_object *parts = xcheck(json_object_new_array());
+		anth_push_content(parts, content);
+		anth_set(b, "content", parts);
+	} else {
+		anth_set_str(b, "content", json_object_is_type(content, json_type_string)
+						   ? json_object_get_string(content) : "");
+	}
+	json_object_array_add(blocks, b);
+}
+
+/* ---- turns ---------------------------------------------------------------------------- */
+
+/* Appends `blocks` (taken) as a turn of `role`, merged into the last turn
+ * when that has the same role, as the API requires. */
+static void anth_turn(struct json_object *turns, const char *role, struct json_object *blocks)
+{
+	size_t n = json_object_array_length(turns);
+	struct json_object *last = n ? json_object_array_get_idx(turns, n - 1) : NULL;
+
+	if (json_object_array_length(blocks) == 0) {
+		json_object_put(blocks);
+	} else if (last != NULL && strcmp(anth_str(last, "role"), role) == 0) {
+		struct json_object *content = anth_get(last, "content");
+		for (size_t i = 0; i < json_object_array_length(blocks); i++)
+			json_object_array_add(content, json_object_get(json_object_array_get_idx(blocks, i)));
+		json_object_put(blocks);
+	} else {
+		struct json_object *t = xcheck(json_object_new_object());
+		anth_set_str(t, "role", role);
+		anth_set(t, "content", blocks);
+		json_object_array_add(turns, t);
+	}
+}
+
+static void anth_system_add(struct buf *system, struct json_object *content)
+{
+	struct json_object *blocks = xcheck(json_object_new_array());
+
+	anth_push_content(blocks, content);
+	for (size_t i = 0; i < json_object_array_length(blocks); i++) {
+		const char *text = anth_str(json_object_array_get_idx(blocks, i), "text");
+		if (text == NULL)
+			continue;
+		if (system->len > 0)
+			(void)buf_append_str(system, "\n\n");
+		(void)buf_append_str(system, text);
+	}
+	json_object_put(blocks);
+}
+
+/* The API refuses a final assistant turn ending in white space; the
+ * stream decoder skips it if the model sends it again. */
+static void anth_trim_final(struct json_object *turns)
+{
+	size_t n = json_object_array_length(turns);
+	struct json_object *last = n ? json_object_array_get_idx(turns, n - 1) : NULL;
+	struct json_object *content = anth_get(last, "content");
+	size_t nb = json_object_is_type(content, json_type_array) ? json_object_array_length(content) : 0;
+	struct json_object *block = nb ? json_object_array_get_idx(content, nb - 1) : NULL;
+	const char *text = anth_str(block, "text");
+
+	if (text == NULL || strcmp(anth_str(last, "role"), "assistant") != 0)
+		return;
+	size_t len = strlen(text);
+	while (len > 0 && strchr(" \t\r\n", text[len - 1]) != NULL)
+		len--;
+	if (len > 0)
+		anth_set(block, "text", json_object_new_string_len(text, (int)len));
+	else if (nb > 1)
+		json_object_array_del_idx(content, nb - 1, 1);
+	else
+		json_object_array_del_idx(turns, n - 1, 1);
+}
+
+static struct json_object *anth_messages(struct json_object *messages, struct buf *system,
+					 const struct dialect_call *call)
+{
+	struct json_object *turns = xcheck(json_object_new_array());
+	size_t n = json_object_is_type(messages, json_type_array) ? json_object_array_length(messages) : 0;
+	const char *prefill;
+	size_t prefill_len;
+
+	for (size_t i = 0; i < n; i++) {
+		struct json_object *msg = json_object_array_get_idx(messages, i);
+		const char *role = anth_str(msg, "role");
+		const char *turn = anthropic_lookup(anthropic_roles, role, "user");
+		struct json_object *blocks;
+
+		if (strcmp(turn, "system") == 0) {
+			anth_system_add(system, anth_get(msg, "content"));
+			continue;
+		}
+		blocks = xcheck(json_object_new_array());
+		if (role != NULL && strcmp(role, "tool") == 0) {
+			anth_push_tool_result(blocks, msg);
+		} else {
+			anth_push_content(blocks, anth_get(msg, "content"));
+			anth_push_tool_uses(blocks, anth_get(msg, "tool_calls"));
+		}
+		anth_turn(turns, turn, blocks);
+	}
+	if (call->prefill != NULL && resume_prefill(call->prefill, &prefill, &prefill_len)) {
+		struct json_object *blocks = xcheck(json_object_new_array());
+		anth_push_text(blocks, prefill, prefill_len);
+		anth_turn(turns, "assistant", blocks);
+	}
+	anth_trim_final(turns);
+	return turns;
+}
+
+/* ---- the other fields --------------------------------------------------------------- */
+
+static long anth_max_tokens(struct json_object *client, const struct endpoint *ep)
+{
+	static const char *const keys[] = { "max_completion_tokens", "max_tokens" };
+	long max = 0;
+
+	for (size_t i = 0; i < 2 && max <= 0; i++) {
+		struct json_object *v = anth_get(client, keys[i]);
+		if (json_object_is_type(v, json_type_int) && json_object_get_int64(v) > 0 &&
+		    json_object_get_int64(v) <= 1000000000)
+			max = (long)json_object_get_int64(v);
+	}
+	if (ep->max_tokens > 0 && (max <= 0 || max > ep->max_tokens))
+		max = ep->max_tokens;
+	return max > 0 ? max : ANTHROPIC_MAX_TOKENS_DEFAULT;
+}
+
+static long anth_budget(const char *effort)
+{
+	for (size_t i = 0; effort != NULL && anthropic_budgets[i].effort != NULL; i++)
+		if (strcmp(anthropic_budgets[i].effort, effort) == 0)
+			return anthropic_budgets[i].tokens;
+	return -1;
+}
+
+static struct json_object *anth_tools(struct json_object *tools)
+{
+	struct json_object *out = xcheck(json_object_new_array());
+	size_t n = json_object_is_type(tools, json_type_array) ? json_object_array_length(tools) : 0;
+
+	for (size_t i = 0; i < n; i++) {
+		struct json_object *fn = anth_get(json_object_array_get_idx(tools, i), "function");
+		struct json_object *params = anth_get(fn, "parameters");
+		struct json_object *t;
+		if (anth_str(fn, "name") == NULL)
+			continue;
+		t = xcheck(json_object_new_object());
+		anth_set_str(t, "name", anth_str(fn, "name"));
+		if (anth_str(fn, "description") != NULL)
+			anth_set_str(t, "description", anth_str(fn, "description"));
+		if (json_object_is_type(params, json_type_object))
+			anth_set(t, "input_schema", json_object_get(params));
+		else
+			anth_set(t, "input_schema", json_tokener_parse("{\"type\":\"object\",\"properties\":{}}"));
+		json_object_array_add(out, t);
+	}
+	return out;
+}
+
+/* tool_choice auto / none / required / a named function, and
+ * parallel_tool_calls: false. NULL when there is nothing to say. */
+static struct json_object *anth_tool_choice(struct json_object *client)
+{
+	struct json_object *choice = anth_get(client, "tool_choice");
+	struct json_object *parallel = anth_get(client, "parallel_tool_calls");
+	const char *s = json_object_is_type(choice, json_type_string) ? json_object_get_string(choice) : NULL;
+	const char *named = anth_str(anth_get(choice, "function"), "name");
+	struct json_object *out = xcheck(json_object_new_object());
+
+	if (named != NULL) {
+		anth_set_str(out, "type", "tool");
+		anth_set_str(out, "name", named);
+	} else if (s != NULL && strcmp(s, "required") == 0) {
+		anth_set_str(out, "type", "any");
+	} else if (s != NULL && strcmp(s, "none") == 0) {
+		anth_set_str(out, "type", "none");
+	} else if (s != NULL || json_object_is_type(parallel, json_type_boolean)) {
+		anth_set_str(out, "type", "auto");
+	} else {
+		json_object_put(out);
+		return NULL;
+	}
+	if (json_object_is_type(parallel, json_type_boolean) && !json_object_get_boolean(parallel) &&
+	    strcmp(anth_str(out, "type"), "none") != 0)
+		anth_set(out, "disable_parallel_tool_use", json_object_new_boolean(1));
+	return out;
+}
+
+static struct json_object *anth_stop(struct json_object *stop)
+{
+	struct json_object *out = xcheck(json_object_new_array());
+
+	if (json_object_is_type(stop, json_type_string) && json_object_get_string_len(stop) > 0) {
+		json_object_array_add(out, json_object_get(stop));
+	} else if (json_object_is_type(stop, json_type_array)) {
+		for (size_t i = 0; i < json_object_array_length(stop); i++) {
+			struct json_object *s = json_object_array_get_idx(stop, i);
+			if (json_object_is_type(s, json_type_string) && json_object_get_string_len(s) > 0)
+				json_object_array_add(out, json_object_get(s));
+		}
+	}
+	if (json_object_array_length(out) == 0) {
+		json_object_put(out);
+		return NULL;
+	}
+	return out;
+}
+
+/* The client fields the translation reads; stream_options is honoured by
+ * immortal itself (the usage chunk). */
+static const char *const anth_read[] = {
+	"model", "messages", "max_tokens", "max_completion_tokens", "temperature", "top_p",
+	"stream", "stream_options", "stop", "tools", "tool_choice", "parallel_tool_calls",
+	"reasoning_effort", "user", NULL,
+};
+
+static void anth_log_dropped(struct json_object *client, const struct endpoint *ep,
+			     const struct dialect_call *call)
+{
+	json_object_object_foreach(client, key, val) {
+		size_t i = 0;
+		(void)val;
+		while (anth_read[i] != NULL && strcmp(anth_read[i], key) != 0)
+			i++;
+		if (anth_read[i] == NULL)
+			log_info("req=%s endpoint=%s dropped field \"%.64s\": it has no meaning in Anthropic's API",
+				 call->request_id ? call->request_id : "-", ep->name, key);
+	}
+}
+
+static void anth_sampling(struct json_object *body, struct json_object *client,
+			  const struct endpoint *ep, bool thinking)
+{
+	struct json_object *temperature = anth_get(client, "temperature");
+	struct json_object *top_p = anth_get(client, "top_p");
+
+	if (thinking)
+		return;   /* the API refuses sampling changes while it thinks */
+	if (json_object_is_type(temperature, json_type_double) || json_object_is_type(temperature, json_type_int))
+		anth_set(body, "temperature", json_object_get(temperature));
+	else if (ep->has_temperature)
+		anth_set(body, "temperature", json_object_new_double(ep->temperature));
+	if (json_object_is_type(top_p, json_type_double) || json_object_is_type(top_p, json_type_int))
+		anth_set(body, "top_p", json_object_get(top_p));
+}
+
+struct json_object *anthropic_request(struct json_object *client, const struct endpoint *ep,
+				      const struct dialect_call *call)
+{
+	struct json_object *body = xcheck(json_object_new_object());
+	struct buf system;
+	long max_tokens = anth_max_tokens(client, ep);
+	long budget = anth_budget(anth_str(client, "reasoning_effort"));
+	struct json_object *v;
+
+	buf_init(&system, ANTHROPIC_SYSTEM_MAX);
+	anth_set_str(body, "model", ep->model);
+	struct json_object *turns = anth_messages(anth_get(client, "messages"), &system, call);
+	if (budget > 0)
+		max_tokens += budget;   /* thinking counts against max_tokens */
+	anth_set(body, "max_tokens", json_object_new_int64(max_tokens));
+	if (system.len > 0)
+		anth_set(body, "system", json_object_new_string_len(buf_str(&system), (int)system.len));
+	anth_set(body, "messages", turns);
+	if (budget > 0) {
+		struct json_object *thinking = xcheck(json_object_new_object());
+		anth_set_str(thinking, "type", "enabled");
+		anth_set(thinking, "budget_tokens", json_object_new_int64(budget));
+		anth_set(body, "thinking", thinking);
+	}
+	anth_sampling(body, client, ep, budget > 0);
+	if ((v = anth_stop(anth_get(client, "stop"))) != NULL)
+		anth_set(body, "stop_sequences", v);
+	if (json_object_is_type(anth_get(client, "tools"), json_type_array) &&
+	    json_object_array_length(anth_get(client, "tools")) > 0) {
+		anth_set(body, "tools", anth_tools(anth_get(client, "tools")));
+		if ((v = anth_tool_choice(client)) != NULL)
+			anth_set(body, "tool_choice", v);
+	}
+	if (anth_str(client, "user") != NULL) {
+		struct json_object *meta = xcheck(json_object_new_object());
+		anth_set_str(meta, "user_id", anth_str(client, "user"));
+		anth_set(body, "metadata", meta);
+	}
+	if (call->up_stream)
+		anth_set(body, "stream", json_object_new_boolean(1));
+	anth_log_dropped(client, ep, call);
+	buf_free(&system);
+	return body;
+}
+
+/* ---- the dialect ---------------------------------------------------------------------- */
+
+static char *anthropic_url(const struct endpoint *ep, const struct dialect_call *call)
+{
+	(void)call;
+	return xasprintf("%s/messages", ep->baseurl);
+}
+
+static char *anthropic_body(struct json_object *client, const struct endpoint *ep,
+			    const struct dialect_call *call)
+{
+	struct json_object *body = anthropic_request(client, ep, call);
+	char *text = upreq_serialize(body);
+	json_object_put(body);
+	return text;
+}
+
+static struct curl_slist *anthropic_headers(const struct endpoint *ep, const struct dialect_call *call)
+{
+	struct curl_slist *h = upreq_headers_common(ep, call->up_stream);
+
+	if (ep->apikey)
+		h = upreq_header(h, ep, "x-api-key", ep->apikey);
+	h = upreq_header(h, ep, "anthropic-version", ANTHROPIC_VERSION);
+	return upreq_headers_own(h, ep);
+}
+
+struct json_object *anthropic_error_object(struct json_object *root)
+{
+	const char *type = anth_str(root, "type");
+	struct json_object *error = anth_get(root, "error");
+
+	if (type == NULL || strcmp(type, "error") != 0 || !json_object_is_type(error, json_type_object))
+		return NULL;
+	return error;
+}
+
+static bool anth_prompt_too_long(struct json_object *error)
+{
+	const char *msg = anth_str(error, "message");
+	return msg != NULL && strstr(msg, "prompt is too long") != NULL;
+}
+
+static enum errkind anthropic_error(long status, const char *body, char *message, size_t n)
+{
+	struct json_object *root = json_tokener_parse(body);
+	struct json_object *error = anthropic_error_object(root);
+	enum errkind kind;
+
+	if (error == NULL) {
+		/* not Anthropic's shape: a proxy on the way answered */
+		json_object_put(root);
+		return dialect_openai.error(status, body, message, n);
+	}
+	const char *msg = anth_str(error, "message");
+	snprintf(message, n, "%s", msg ? msg : json_object_to_json_string_ext(error, JSON_C_TO_STRING_PLAIN));
+	kind = errkind_is_content_refusal(error) ? ERRKIND_CONTENT_FILTER
+						 : anthropic_error_kind(anth_str(error, "type"));
+	json_object_put(root);
+	return kind != ERRKIND_COUNT ? kind : errkind_from_http(status, NULL);
+}
+
+/* OpenAI's shape, so OpenAI clients raise it as they would their own;
+ * a prompt too long gets OpenAI's code for it. */
+static char *anthropic_error_body(const char *body)
+{
+	struct json_object *root = json_tokener_parse(body);
+	struct json_object *error = anthropic_error_object(root);
+	char *text = NULL;
+
+	if (error != NULL) {
+		const char *type = anth_str(error, "type");
+		text = apierror_text(anth_str(error, "message") ? anth_str(error, "message") : "",
+				     type ? type : "api_error",
+				     anth_prompt_too_long(error) ? "context_length_exceeded" : NULL, NULL);
+	}
+	json_object_put(root);
+	return text;
+}
+
+const struct dialect dialect_anthropic = {
+	.name = "anthropic",
+	.url = anthropic_url,
+	.body = anthropic_body,
+	.headers = anthropic_headers,
+	.stream_new = anthropic_stream_new,
+	.stream_feed = anthropic_stream_feed,
+	.stream_finish = anthropic_stream_finish,
+	.stream_began = anthropic_stream_began,
+	.stream_free = anthropic_stream_free,
+	.answer = anthropic_answer,
+	.error = anthropic_error,
+	.error_body = anthropic_error_body,
+};

@@ -1,0 +1,179 @@
+/* dialect_openai.c: OpenAI chat completions, the canonical form itself
+ * (see dialect.h).
+ *
+ * The request is the client's with the endpoint's model, defaults and caps
+ * (upreq.h); the answer is already canonical, so a single-line event goes
+ * on with its original text. OpenRouter reports provider failures as an
+ * `error` object inside a 200 answer or event. */
+#include "dialect.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "alloc.h"
+#include "chat.h"
+#include "sse.h"
+#include "upreq.h"
+
+#define DIALECT_OPENAI_EVENT_MAX (8u << 20)
+
+struct dialect_stream {
+	struct sse_parser sse;
+	struct dialect_out out;
+	bool began;
+};
+
+/* ---- request ----------------------------------------------------------------- */
+
+static char *dialect_openai_url(const struct endpoint *ep, const struct dialect_call *call)
+{
+	(void)call;
+	return xstrdup(ep->url);
+}
+
+static char *dialect_openai_body(struct json_object *client, const struct endpoint *ep,
+				 const struct dialect_call *call)
+{
+	if (call->prefill != NULL)
+		return resume_body(call->prefill, client, ep, call->up_stream);
+	return upreq_body(client, ep, call->up_stream, call->want_usage);
+}
+
+static struct curl_slist *dialect_openai_headers(const struct endpoint *ep,
+						 const struct dialect_call *call)
+{
+	return upreq_headers(ep, call->up_stream);
+}
+
+/* ---- answers ------------------------------------------------------------------- */
+
+static const char *dialect_openai_message(struct json_object *error)
+{
+	struct json_object *msg;
+	if (json_object_is_type(error, json_type_object) &&
+	    json_object_object_get_ex(error, "message", &msg) &&
+	    json_object_is_type(msg, json_type_string))
+		return json_object_get_string(msg);
+	return json_object_to_json_string_ext(error, JSON_C_TO_STRING_PLAIN);
+}
+
+static enum im_rc dialect_openai_event(void *ctx, const struct sse_event *ev)
+{
+	struct dialect_stream *st = ctx;
+	struct json_object *obj, *error;
+	enum im_rc rc;
+
+	if (ev->is_comment)
+		return IM_OK;  /* keep-alives do not count as progress */
+	st->began = true;
+	if (strcmp(ev->data, "[DONE]") == 0) {
+		st->out.done(st->out.ctx);
+		return IM_OK;
+	}
+	obj = json_tokener_parse(ev->data);
+	if (obj == NULL || !json_object_is_type(obj, json_type_object)) {
+		st->out.dropped(st->out.ctx, ev->data_len);
+		json_object_put(obj);
+		return IM_OK;
+	}
+	if (json_object_object_get_ex(obj, "error", &error)) {
+		rc = st->out.error(st->out.ctx, errkind_from_error_object(error),
+				   dialect_openai_message(error));
+	} else {
+		/* A multi-line event is re-serialised onto one line. */
+		bool one_line = memchr(ev->data, '\n', ev->data_len) == NULL;
+		rc = st->out.chunk(st->out.ctx, &(struct canon){ .obj = obj,
+								  .text = one_line ? ev->data : NULL });
+	}
+	json_object_put(obj);
+	return rc;
+}
+
+static struct dialect_stream *dialect_openai_stream_new(const struct dialect_out *out,
+							const struct dialect_call *call)
+{
+	struct dialect_stream *st = xcalloc(1, sizeof *st);
+
+	(void)call;
+	st->out = *out;
+	sse_parser_init(&st->sse, DIALECT_OPENAI_EVENT_MAX, dialect_openai_event, st);
+	return st;
+}
+
+static enum im_rc dialect_openai_stream_feed(struct dialect_stream *st, const char *data, size_t len)
+{
+	return sse_parser_feed(&st->sse, data, len);
+}
+
+static enum im_rc dialect_openai_stream_finish(struct dialect_stream *st)
+{
+	return sse_parser_finish(&st->sse);
+}
+
+static bool dialect_openai_stream_began(const struct dialect_stream *st)
+{
+	return st->began;
+}
+
+static void dialect_openai_stream_free(struct dialect_stream *st)
+{
+	if (st == NULL)
+		return;
+	sse_parser_free(&st->sse);
+	free(st);
+}
+
+static enum errkind dialect_openai_answer(const char *body, struct canon *out,
+					  char *detail, size_t n)
+{
+	struct json_object *root = json_tokener_parse(body);
+	struct json_object *error;
+	enum errkind kind = ERRKIND_INVALID_RESPONSE;
+
+	out->obj = NULL;
+	out->text = NULL;
+	if (root == NULL || !json_object_is_type(root, json_type_object)) {
+		snprintf(detail, n, "answer is not a JSON object");
+	} else if (json_object_object_get_ex(root, "error", &error)) {
+		snprintf(detail, n, "error in a 200 answer: %s", dialect_openai_message(error));
+		kind = errkind_from_error_object(error);
+	} else if (!chat_completion_usable(root)) {
+		snprintf(detail, n, "answer holds no usable completion");
+	} else {
+		out->obj = root;
+		out->text = body;
+		return ERRKIND_NONE;
+	}
+	json_object_put(root);
+	return kind;
+}
+
+static enum errkind dialect_openai_error(long status, const char *body, char *message, size_t n)
+{
+	struct json_object *root = json_tokener_parse(body);
+	struct json_object *error = NULL;
+
+	if (root && json_object_object_get_ex(root, "error", &error))
+		snprintf(message, n, "%s", dialect_openai_message(error));
+	else
+		snprintf(message, n, "%.160s", body);
+	json_object_put(root);
+	return errkind_from_http(status, body);
+}
+
+const struct dialect dialect_openai = {
+	.name = "openai",
+	.url = dialect_openai_url,
+	.body = dialect_openai_body,
+	.headers = dialect_openai_headers,
+	.stream_new = dialect_openai_stream_new,
+	.stream_feed = dialect_openai_stream_feed,
+	.stream_finish = dialect_openai_stream_finish,
+	.stream_began = dialect_openai_stream_began,
+	.stream_free = dialect_openai_stream_free,
+	.answer = dialect_openai_answer,
+	.error = dialect_openai_error,
+};

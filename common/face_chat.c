@@ -1,0 +1,44 @@
+/* face_chat.c: the chat completions face (see face.h). */
+#include "face.h"
+
+static enum im_rc face_chat_event(struct buf *out, const char *data)
+{
+	if (buf_append_str(out, "data: ") != IM_OK || buf_append_str(out, data) != IM_OK ||
+	    buf_append_str(out, "\n\n") != IM_OK)
+		return IM_ETOOBIG;
+	return IM_OK;
+}
+
+static enum im_rc face_chat_chunk(void *st, const struct canon *chunk, struct buf *out)
+{
+	(void)st;
+	return face_chat_event(out, canon_text(chunk));
+}
+
+static enum im_rc face_chat_done(void *st, struct buf *out)
+{
+	(void)st;
+	return face_chat_event(out, "[DONE]");
+}
+
+static enum im_rc face_chat_error(void *st, const char *error_json, struct buf *out)
+{
+	(void)st;
+	return face_chat_event(out, error_json);
+}
+
+static enum im_rc face_chat_answer(void *st, const struct canon *completion, struct buf *out)
+{
+	(void)st;
+	return buf_append_str(out, canon_text(completion));
+}
+
+const struct face face_chat = {
+	.name = "chat",
+	.stream_type = "text/event-stream",
+	.keepalive = ": keep-alive\n\n",
+	.chunk = face_chat_chunk,
+	.done = face_chat_done,
+	.error = face_chat_error,
+	.answer = face_chat_answer,
+};

@@ -1,0 +1,594 @@
+/* test_anthropic.c: unit tests for the Anthropic dialect, both directions
+ * (common/dialect_anthropic.c and dialect_anthropic_decode.c), and a walk
+ * over its mapping tables. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <curl/curl.h>
+#include <json-c/json.h>
+
+#include "buf.h"
+#include "dialect_anthropic.h"
+#include "resume.h"
+
+/* ---- helpers ---------------------------------------------------------------------------- */
+
+static struct json_object *parse(const char *text)
+{
+	struct json_object *o = json_tokener_parse(text);
+	if (o == NULL)
+		fail_msg("not JSON: %s", text);
+	return o;
+}
+
+/* obj.k1.k2... where a numeric key indexes an array. */
+static struct json_object *path(struct json_object *obj, const char *keys)
+{
+	char buf[256];
+	snprintf(buf, sizeof buf, "%s", keys);
+	for (char *save = NULL, *k = strtok_r(buf, ".", &save); k; k = strtok_r(NULL, ".", &save)) {
+		struct json_object *next = NULL;
+		if (obj == NULL)
+			return NULL;
+		if (k[0] >= '0' && k[0] <= '9') {
+			if (!json_object_is_type(obj, json_type_array))
+				return NULL;
+			next = json_object_array_get_idx(obj, (size_t)atoi(k));
+		} else if (!json_object_object_get_ex(obj, k, &next)) {
+			return NULL;
+		}
+		obj = next;
+	}
+	return obj;
+}
+
+static const char *str_at(struct json_object *obj, const char *keys)
+{
+	struct json_object *v = path(obj, keys);
+	if (v == NULL || !json_object_is_type(v, json_type_string))
+		fail_msg("%s is not a string in %s", keys, json_object_to_json_string(obj));
+	return json_object_get_string(v);
+}
+
+static int64_t int_at(struct json_object *obj, const char *keys)
+{
+	struct json_object *v = path(obj, keys);
+	if (v == NULL || !json_object_is_type(v, json_type_int))
+		fail_msg("%s is not a number in %s", keys, json_object_to_json_string(obj));
+	return json_object_get_int64(v);
+}
+
+static size_t len_at(struct json_object *obj, const char *keys)
+{
+	struct json_object *v = path(obj, keys);
+	if (!json_object_is_type(v, json_type_array))
+		fail_msg("%s is not an array in %s", keys, json_object_to_json_string(obj));
+	return json_object_array_length(v);
+}
+
+static struct endpoint test_ep(long max_tokens)
+{
+	return (struct endpoint){ .name = "anth", .baseurl = "https://api.anthropic.test/v1",
+				  .apikey = "sk-ant-secret", .model = "claude-x",
+				  .type = ENDPOINT_ANTHROPIC, .max_tokens = max_tokens };
+}
+
+/* The Messages request for a client body. */
+static struct json_object *request(const char *client_text, long ep_max, bool stream)
+{
+	struct json_object *client = parse(client_text);
+	struct endpoint ep = test_ep(ep_max);
+	struct dialect_call call = { .request_id = "r1", .up_stream = stream };
+	struct json_object *body = anthropic_request(client, &ep, &call);
+	json_object_put(client);
+	return body;
+}
+
+/* ---- the tables ----------------------------------------------------------------------------- */
+
+static bool one_of(const char *s, const char *const *set)
+{
+	for (; *set; set++)
+		if (strcmp(s, *set) == 0)
+			return true;
+	return false;
+}
+
+static void test_tables(void **state)
+{
+	static const char *const finishes[] = { "stop", "length", "tool_calls", "content_filter", NULL };
+	static const char *const turns[] = { "system", "user", "assistant", NULL };
+	size_t i;
+
+	(void)state;
+	for (i = 0; anthropic_stop_reasons[i].from; i++) {
+		assert_true(one_of(anthropic_stop_reasons[i].to, finishes));
+		assert_string_equal(anthropic_lookup(anthropic_stop_reasons, anthropic_stop_reasons[i].from, "?"),
+				    anthropic_stop_reasons[i].to);
+	}
+	assert_true(i >= 5);
+	for (i = 0; anthropic_roles[i].from; i++) {
+		assert_true(one_of(anthropic_roles[i].to, turns));
+		assert_string_equal(anthropic_lookup(anthropic_roles, anthropic_roles[i].from, "?"),
+				    anthropic_roles[i].to);
+	}
+	for (i = 0; anthropic_error_types[i].type; i++) {
+		assert_true(anthropic_error_types[i].kind > ERRKIND_NONE &&
+			    anthropic_error_types[i].kind < ERRKIND_COUNT);
+		assert_int_equal(anthropic_error_kind(anthropic_error_types[i].type), anthropic_error_types[i].kind);
+	}
+	for (i = 0; anthropic_budgets[i].effort; i++)   /* the API's smallest budget is 1024 */
+		assert_true(anthropic_budgets[i].tokens == 0 || anthropic_budgets[i].tokens >= 1024);
+	assert_string_equal(anthropic_lookup(anthropic_stop_reasons, "end_turn", "?"), "stop");
+	assert_string_equal(anthropic_lookup(anthropic_stop_reasons, "max_tokens", "?"), "length");
+	assert_string_equal(anthropic_lookup(anthropic_stop_reasons, "tool_use", "?"), "tool_calls");
+	assert_string_equal(anthropic_lookup(anthropic_stop_reasons, "refusal", "?"), "content_filter");
+	assert_string_equal(anthropic_lookup(anthropic_stop_reasons, "new_reason", "?"), "?");
+	assert_int_equal(anthropic_error_kind("overloaded_error"), ERRKIND_SERVER);
+	assert_int_equal(anthropic_error_kind("rate_limit_error"), ERRKIND_RATE_LIMIT);
+	assert_int_equal(anthropic_error_kind("authentication_error"), ERRKIND_AUTH);
+	assert_int_equal(anthropic_error_kind("permission_error"), ERRKIND_PERMISSION);
+	assert_int_equal(anthropic_error_kind("invalid_request_error"), ERRKIND_REQUEST);
+	assert_int_equal(anthropic_error_kind("api_error"), ERRKIND_SERVER);
+	assert_int_equal(anthropic_error_kind("new_error"), ERRKIND_COUNT);
+}
+
+/* ---- requests --------------------------------------------------------------------------------- */
+
+static void test_request_messages(void **state)
+{
+	struct json_object *b = request(
+		"{\"model\":\"g\",\"messages\":["
+		"{\"role\":\"system\",\"content\":\"Be brief.\"},"
+		"{\"role\":\"user\",\"content\":\"Hi\"},"
+		"{\"role\":\"user\",\"content\":[{\"type\":\"text\",\"text\":\"Look:\"},"
+		"  {\"type\":\"image_url\",\"image_url\":{\"url\":\"data:image/png;base64,iVBOR\"}},"
+		"  {\"type\":\"image_url\",\"image_url\":{\"url\":\"https://x.test/a.jpg\"}}]},"
+		"{\"role\":\"developer\",\"content\":[{\"type\":\"text\",\"text\":\"Use metric.\"}]},"
+		"{\"role\":\"assistant\",\"content\":null,\"tool_calls\":[{\"id\":\"call_1\",\"type\":\"function\","
+		"  \"function\":{\"name\":\"get_weather\",\"arguments\":\"{\\\"city\\\":\\\"Paris\\\"}\"}}]},"
+		"{\"role\":\"tool\",\"tool_call_id\":\"call_1\",\"content\":\"18C\"},"
+		"{\"role\":\"user\",\"content\":\"Thanks\"}]}", 0, false);
+
+	(void)state;
+	assert_string_equal(str_at(b, "model"), "claude-x");
+	assert_string_equal(str_at(b, "system"), "Be brief.\n\nUse metric.");
+	assert_int_equal(len_at(b, "messages"), 3);   /* user, assistant, user (tool result + text) */
+	assert_string_equal(str_at(b, "messages.0.role"), "user");
+	assert_int_equal(len_at(b, "messages.0.content"), 4);
+	assert_string_equal(str_at(b, "messages.0.content.0.text"), "Hi");
+	assert_string_equal(str_at(b, "messages.0.content.1.text"), "Look:");
+	assert_string_equal(str_at(b, "messages.0.content.2.type"), "image");
+	assert_string_equal(str_at(b, "messages.0.content.2.source.type"), "base64");
+	assert_string_equal(str_at(b, "messages.0.content.2.source.media_type"), "image/png");
+	assert_string_equal(str_at(b, "messages.0.content.2.source.data"), "iVBOR");
+	assert_string_equal(str_at(b, "messages.0.content.3.source.type"), "url");
+	assert_string_equal(str_at(b, "messages.0.content.3.source.url"), "https://x.test/a.jpg");
+	assert_string_equal(str_at(b, "messages.1.role"), "assistant");
+	assert_string_equal(str_at(b, "messages.1.content.0.type"), "tool_use");
+	assert_string_equal(str_at(b, "messages.1.content.0.id"), "call_1");
+	assert_string_equal(str_at(b, "messages.1.content.0.name"), "get_weather");
+	assert_string_equal(str_at(b, "messages.1.content.0.input.city"), "Paris");
+	assert_string_equal(str_at(b, "messages.2.role"), "user");
+	assert_string_equal(str_at(b, "messages.2.content.0.type"), "tool_result");
+	assert_string_equal(str_at(b, "messages.2.content.0.tool_use_id"), "call_1");
+	assert_string_equal(str_at(b, "messages.2.content.0.content"), "18C");
+	assert_string_equal(str_at(b, "messages.2.content.1.text"), "Thanks");
+	assert_int_equal(int_at(b, "max_tokens"), ANTHROPIC_MAX_TOKENS_DEFAULT);
+	assert_null(path(b, "stream"));
+	json_object_put(b);
+}
+
+static void test_request_fields(void **state)
+{
+	struct json_object *b = request(
+		"{\"model\":\"g\",\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}],"
+		"\"max_tokens\":500,\"temperature\":0.5,\"top_p\":0.9,\"stop\":\"END\",\"stream\":true,"
+		"\"stream_options\":{\"include_usage\":true},\"n\":1,\"presence_penalty\":0.1,\"seed\":7,"
+		"\"user\":\"u-1\",\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"f\","
+		"\"description\":\"does f\",\"parameters\":{\"type\":\"object\"}}},"
+		"{\"type\":\"function\",\"function\":{\"name\":\"g\"}}],\"tool_choice\":\"required\","
+		"\"parallel_tool_calls\":false}", 100, true);
+
+	(void)state;
+	assert_int_equal(int_at(b, "max_tokens"), 100);   /* capped by the endpoint */
+	assert_true(json_object_get_double(path(b, "temperature")) == 0.5);
+	assert_true(json_object_get_double(path(b, "top_p")) == 0.9);
+	assert_string_equal(str_at(b, "stop_sequences.0"), "END");
+	assert_true(json_object_get_boolean(path(b, "stream")));
+	assert_string_equal(str_at(b, "tools.0.name"), "f");
+	assert_string_equal(str_at(b, "tools.0.description"), "does f");
+	assert_string_equal(str_at(b, "tools.0.input_schema.type"), "object");
+	assert_string_equal(str_at(b, "tools.1.input_schema.type"), "object");
+	assert_string_equal(str_at(b, "tool_choice.type"), "any");
+	assert_true(json_object_get_boolean(path(b, "tool_choice.disable_parallel_tool_use")));
+	assert_string_equal(str_at(b, "metadata.user_id"), "u-1");
+	/* nothing without an Anthropic meaning is sent */
+	json_object_object_foreach(b, key, val) {
+		static const char *const allowed[] = {
+			"model", "max_tokens", "system", "messages", "temperature", "top_p", "stop_sequences",
+			"stream", "tools", "tool_choice", "metadata", "thinking", NULL,
+		};
+		(void)val;
+		if (!one_of(key, allowed))
+			fail_msg("sent %s", key);
+	}
+	json_object_put(b);
+
+	b = request("{\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}],\"max_completion_tokens\":50,"
+		    "\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"f\"}}],"
+		    "\"tool_choice\":{\"type\":\"function\",\"function\":{\"name\":\"f\"}}}", 100, false);
+	assert_int_equal(int_at(b, "max_tokens"), 50);
+	assert_string_equal(str_at(b, "tool_choice.type"), "tool");
+	assert_string_equal(str_at(b, "tool_choice.name"), "f");
+	json_object_put(b);
+	b = request("{\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}],\"tool_choice\":\"none\","
+		    "\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"f\"}}],\"stop\":[\"a\",\"b\"]}", 300, false);
+	assert_int_equal(int_at(b, "max_tokens"), 300);   /* the endpoint's when the client sent none */
+	assert_string_equal(str_at(b, "tool_choice.type"), "none");
+	assert_int_equal(len_at(b, "stop_sequences"), 2);
+	json_object_put(b);
+}
+
+static void test_request_thinking(void **state)
+{
+	struct json_object *b = request("{\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}],"
+					"\"reasoning_effort\":\"medium\",\"temperature\":0.2}", 0, false);
+
+	(void)state;
+	assert_string_equal(str_at(b, "thinking.type"), "enabled");
+	int64_t budget = int_at(b, "thinking.budget_tokens");
+	assert_true(budget >= 1024);
+	/* the answer keeps its room beside the thinking budget */
+	assert_int_equal(int_at(b, "max_tokens"), ANTHROPIC_MAX_TOKENS_DEFAULT + budget);
+	assert_null(path(b, "temperature"));   /* refused while thinking */
+	json_object_put(b);
+	b = request("{\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}],\"reasoning_effort\":\"none\"}", 0, false);
+	assert_null(path(b, "thinking"));
+	json_object_put(b);
+}
+
+/* A continuation ends with the delivered text as the assistant turn,
+ * without the trailing white space the API refuses. */
+static void test_request_prefill(void **state)
+{
+	struct resume rs;
+	struct json_object *client = parse("{\"messages\":[{\"role\":\"user\",\"content\":\"Count\"}]}");
+	struct json_object *chunk = parse("{\"id\":\"c\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"one two \"}}]}");
+	struct endpoint ep = test_ep(0);
+
+	(void)state;
+	resume_init(&rs);
+	resume_observe(&rs, chunk);
+	resume_begin(&rs);
+	struct dialect_call call = { .up_stream = true, .prefill = &rs };
+	struct json_object *b = anthropic_request(client, &ep, &call);
+	assert_int_equal(len_at(b, "messages"), 2);
+	assert_string_equal(str_at(b, "messages.1.role"), "assistant");
+	assert_string_equal(str_at(b, "messages.1.content.0.text"), "one two");
+	json_object_put(b);
+	json_object_put(chunk);
+	json_object_put(client);
+	resume_free(&rs);
+}
+
+static bool has_line(const struct curl_slist *h, const char *line)
+{
+	for (; h; h = h->next)
+		if (strcmp(h->data, line) == 0)
+			return true;
+	return false;
+}
+
+static void test_request_url_and_headers(void **state)
+{
+	struct endpoint ep = test_ep(0);
+	struct endpoint_header own[] = { { "anthropic-version", "2099-01-01" }, { "anthropic-beta", "b1" } };
+	struct dialect_call call = { .up_stream = true };
+	char *url = dialect_anthropic.url(&ep, &call);
+	struct curl_slist *h = dialect_anthropic.headers(&ep, &call);
+
+	(void)state;
+	assert_string_equal(url, "https://api.anthropic.test/v1/messages");
+	assert_true(has_line(h, "x-api-key: sk-ant-secret"));
+	assert_true(has_line(h, "anthropic-version: " ANTHROPIC_VERSION));
+	assert_true(has_line(h, "Accept: text/event-stream"));
+	for (const struct curl_slist *l = h; l; l = l->next)
+		assert_null(strstr(l->data, "Authorization"));
+	curl_slist_free_all(h);
+	/* the endpoint's own headers add and override */
+	ep.headers = own;
+	ep.n_headers = 2;
+	h = dialect_anthropic.headers(&ep, &call);
+	assert_true(has_line(h, "anthropic-version: 2099-01-01"));
+	assert_false(has_line(h, "anthropic-version: " ANTHROPIC_VERSION));
+	assert_true(has_line(h, "anthropic-beta: b1"));
+	curl_slist_free_all(h);
+	free(url);
+}
+
+/* ---- streams ----------------------------------------------------------------------------------- */
+
+struct capture {
+	struct json_object *chunks;   /* array of what the decoder produced */
+	int done;
+	int errors;
+	enum errkind kind;
+	char message[128];
+	size_t dropped;
+};
+
+static enum im_rc cap_chunk(void *ctx, const struct canon *c)
+{
+	struct capture *cap = ctx;
+	assert_null(c->text);   /* translated: no original text to keep */
+	json_object_array_add(cap->chunks, json_object_get(c->obj));
+	return IM_OK;
+}
+
+static void cap_done(void *ctx)
+{
+	((struct capture *)ctx)->done++;
+}
+
+static enum im_rc cap_error(void *ctx, enum errkind kind, const char *message)
+{
+	struct capture *cap = ctx;
+	cap->errors++;
+	cap->kind = kind;
+	snprintf(cap->message, sizeof cap->message, "%s", message);
+	return IM_ESTOP;
+}
+
+static void cap_dropped(void *ctx, size_t bytes)
+{
+	((struct capture *)ctx)->dropped += bytes;
+}
+
+/* Decodes `sse` fed in pieces of `step` bytes. */
+static void decode(const char *sse, size_t step, bool usage, struct capture *cap)
+{
+	struct dialect_out out = { cap, cap_chunk, cap_done, cap_error, cap_dropped };
+	struct dialect_call call = { .up_stream = true, .client_usage = usage };
+	struct dialect_stream *st = dialect_anthropic.stream_new(&out, &call);
+	size_t len = strlen(sse);
+
+	memset(cap, 0, sizeof *cap);
+	cap->chunks = json_object_new_array();
+	cap->kind = ERRKIND_NONE;
+	for (size_t i = 0; i < len; i += step)
+		if (dialect_anthropic.stream_feed(st, sse + i, len - i < step ? len - i : step) != IM_OK)
+			break;
+	(void)dialect_anthropic.stream_finish(st);
+	assert_true(dialect_anthropic.stream_began(st));
+	dialect_anthropic.stream_free(st);
+}
+
+#define EV(type, data) "event: " type "\ndata: " data "\n\n"
+static const char stream_text[] =
+	EV("message_start", "{\"type\":\"message_start\",\"message\":{\"id\":\"msg_1\",\"type\":\"message\","
+	   "\"role\":\"assistant\",\"model\":\"claude-x-2\",\"content\":[],\"stop_reason\":null,"
+	   "\"usage\":{\"input_tokens\":10,\"cache_creation_input_tokens\":2,\"cache_read_input_tokens\":3,\"output_tokens\":1}}}")
+	EV("ping", "{\"type\":\"ping\"}")
+	EV("content_block_start", "{\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"thinking\",\"thinking\":\"\"}}")
+	EV("content_block_delta", "{\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"thinking_delta\",\"thinking\":\"Hmm.\"}}")
+	EV("content_block_delta", "{\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"signature_delta\",\"signature\":\"sig\"}}")
+	EV("content_block_stop", "{\"type\":\"content_block_stop\",\"index\":0}")
+	EV("content_block_start", "{\"type\":\"content_block_start\",\"index\":1,\"content_block\":{\"type\":\"text\",\"text\":\"\"}}")
+	EV("content_block_delta", "{\"type\":\"content_block_delta\",\"index\":1,\"delta\":{\"type\":\"text_delta\",\"text\":\"Hello\"}}")
+	EV("content_block_delta", "{\"type\":\"content_block_delta\",\"index\":1,\"delta\":{\"type\":\"text_delta\",\"text\":\" there\"}}")
+	EV("content_block_stop", "{\"type\":\"content_block_stop\",\"index\":1}")
+	EV("content_block_start", "{\"type\":\"content_block_start\",\"index\":2,\"content_block\":{\"type\":\"tool_use\",\"id\":\"toolu_1\",\"name\":\"get_weather\",\"input\":{}}}")
+	EV("content_block_delta", "{\"type\":\"content_block_delta\",\"index\":2,\"delta\":{\"type\":\"input_json_delta\",\"partial_json\":\"\"}}")
+	EV("content_block_delta", "{\"type\":\"content_block_delta\",\"index\":2,\"delta\":{\"type\":\"input_json_delta\",\"partial_json\":\"{\\\"city\\\":\"}}")
+	EV("content_block_delta", "{\"type\":\"content_block_delta\",\"index\":2,\"delta\":{\"type\":\"input_json_delta\",\"partial_json\":\"\\\"Paris\\\"}\"}}")
+	EV("content_block_stop", "{\"type\":\"content_block_stop\",\"index\":2}")
+	EV("message_delta", "{\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"tool_use\",\"stop_sequence\":null},\"usage\":{\"output_tokens\":7}}")
+	EV("message_stop", "{\"type\":\"message_stop\"}");
+
+static void check_stream(const struct capture *cap, bool usage)
+{
+	struct json_object *c = cap->chunks;
+
+	assert_int_equal(cap->done, 1);
+	assert_int_equal(cap->errors, 0);
+	assert_int_equal(json_object_array_length(c), usage ? 9 : 8);
+	for (size_t i = 0; i < json_object_array_length(c); i++) {
+		struct json_object *k = json_object_array_get_idx(c, i);
+		assert_string_equal(str_at(k, "id"), "chatcmpl-msg_1");
+		assert_string_equal(str_at(k, "object"), "chat.completion.chunk");
+		assert_string_equal(str_at(k, "model"), "claude-x-2");
+		assert_int_equal(int_at(k, "created"), int_at(json_object_array_get_idx(c, 0), "created"));
+	}
+	assert_string_equal(str_at(c, "0.choices.0.delta.role"), "assistant");
+	assert_string_equal(str_at(c, "1.choices.0.delta.reasoning_content"), "Hmm.");
+	assert_string_equal(str_at(c, "2.choices.0.delta.content"), "Hello");
+	assert_string_equal(str_at(c, "3.choices.0.delta.content"), " there");
+	assert_int_equal(int_at(c, "4.choices.0.delta.tool_calls.0.index"), 0);
+	assert_string_equal(str_at(c, "4.choices.0.delta.tool_calls.0.id"), "toolu_1");
+	assert_string_equal(str_at(c, "4.choices.0.delta.tool_calls.0.function.name"), "get_weather");
+	assert_string_equal(str_at(c, "5.choices.0.delta.tool_calls.0.function.arguments"), "{\"city\":");
+	assert_null(path(c, "5.choices.0.delta.tool_calls.0.id"));
+	assert_string_equal(str_at(c, "6.choices.0.delta.tool_calls.0.function.arguments"), "\"Paris\"}");
+	assert_string_equal(str_at(c, "7.choices.0.finish_reason"), "tool_calls");
+	if (usage) {
+		assert_int_equal(len_at(c, "8.choices"), 0);
+		assert_int_equal(int_at(c, "8.usage.prompt_tokens"), 15);
+		assert_int_equal(int_at(c, "8.usage.completion_tokens"), 7);
+		assert_int_equal(int_at(c, "8.usage.total_tokens"), 22);
+	}
+}
+
+static void test_stream(void **state)
+{
+	struct capture cap;
+
+	(void)state;
+	decode(stream_text, sizeof stream_text, true, &cap);
+	check_stream(&cap, true);
+	json_object_put(cap.chunks);
+	decode(stream_text, 1, false, &cap);   /* any split; no usage unless asked */
+	check_stream(&cap, false);
+	json_object_put(cap.chunks);
+	decode(stream_text, 7, false, &cap);
+	check_stream(&cap, false);
+	json_object_put(cap.chunks);
+}
+
+static void test_stream_errors(void **state)
+{
+	struct capture cap;
+
+	(void)state;
+	decode(EV("message_start", "{\"type\":\"message_start\",\"message\":{\"id\":\"m\",\"model\":\"c\"}}")
+	       EV("error", "{\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":\"Overloaded\"}}"),
+	       64, false, &cap);
+	assert_int_equal(cap.errors, 1);
+	assert_int_equal(cap.kind, ERRKIND_SERVER);
+	assert_string_equal(cap.message, "Overloaded");
+	assert_int_equal(cap.done, 0);
+	json_object_put(cap.chunks);
+	/* a data line that is not JSON is dropped, the rest goes on */
+	decode(EV("content_block_delta", "not json")
+	       EV("content_block_delta", "{\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"x\"}}"),
+	       64, false, &cap);
+	assert_int_equal(cap.dropped, 8);
+	assert_int_equal(json_object_array_length(cap.chunks), 1);
+	assert_string_equal(str_at(cap.chunks, "0.choices.0.delta.content"), "x");
+	assert_string_equal(str_at(cap.chunks, "0.id"), "chatcmpl-anthropic");
+	json_object_put(cap.chunks);
+}
+
+/* After a prefill without its trailing space, the model's repeat of it is dropped. */
+static void test_stream_prefill_space(void **state)
+{
+	struct resume rs;
+	struct capture cap;
+	struct json_object *chunk = parse("{\"id\":\"c\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"one two \"}}]}");
+	struct dialect_out out = { &cap, cap_chunk, cap_done, cap_error, cap_dropped };
+
+	(void)state;
+	resume_init(&rs);
+	resume_observe(&rs, chunk);
+	resume_begin(&rs);
+	struct dialect_call call = { .up_stream = true, .prefill = &rs };
+	struct dialect_stream *st = dialect_anthropic.stream_new(&out, &call);
+	memset(&cap, 0, sizeof cap);
+	cap.chunks = json_object_new_array();
+	const char *sse = EV("content_block_delta", "{\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\" three\"}}")
+			  EV("content_block_delta", "{\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\" four\"}}");
+	assert_int_equal(dialect_anthropic.stream_feed(st, sse, strlen(sse)), IM_OK);
+	assert_string_equal(str_at(cap.chunks, "0.choices.0.delta.content"), "three");
+	assert_string_equal(str_at(cap.chunks, "1.choices.0.delta.content"), " four");
+	dialect_anthropic.stream_free(st);
+	json_object_put(cap.chunks);
+	json_object_put(chunk);
+	resume_free(&rs);
+}
+
+/* ---- whole answers and errors ----------------------------------------------------------------------- */
+
+static void test_answer(void **state)
+{
+	struct canon c;
+	char detail[256];
+
+	(void)state;
+	assert_int_equal(dialect_anthropic.answer(
+		"{\"id\":\"msg_2\",\"type\":\"message\",\"role\":\"assistant\",\"model\":\"claude-x-2\","
+		"\"content\":[{\"type\":\"thinking\",\"thinking\":\"Hmm.\",\"signature\":\"s\"},"
+		"{\"type\":\"text\",\"text\":\"Hi \"},{\"type\":\"text\",\"text\":\"there\"},"
+		"{\"type\":\"tool_use\",\"id\":\"toolu_2\",\"name\":\"f\",\"input\":{\"a\":1}}],"
+		"\"stop_reason\":\"tool_use\",\"usage\":{\"input_tokens\":4,\"cache_read_input_tokens\":1,\"output_tokens\":6}}",
+		&c, detail, sizeof detail), ERRKIND_NONE);
+	assert_null(c.text);
+	assert_string_equal(str_at(c.obj, "id"), "chatcmpl-msg_2");
+	assert_string_equal(str_at(c.obj, "object"), "chat.completion");
+	assert_string_equal(str_at(c.obj, "model"), "claude-x-2");
+	assert_string_equal(str_at(c.obj, "choices.0.message.role"), "assistant");
+	assert_string_equal(str_at(c.obj, "choices.0.message.content"), "Hi there");
+	assert_string_equal(str_at(c.obj, "choices.0.message.reasoning_content"), "Hmm.");
+	assert_string_equal(str_at(c.obj, "choices.0.message.tool_calls.0.id"), "toolu_2");
+	assert_string_equal(str_at(c.obj, "choices.0.message.tool_calls.0.type"), "function");
+	assert_string_equal(str_at(c.obj, "choices.0.message.tool_calls.0.function.name"), "f");
+	assert_string_equal(str_at(c.obj, "choices.0.message.tool_calls.0.function.arguments"), "{\"a\":1}");
+	assert_string_equal(str_at(c.obj, "choices.0.finish_reason"), "tool_calls");
+	assert_int_equal(int_at(c.obj, "usage.prompt_tokens"), 5);
+	assert_int_equal(int_at(c.obj, "usage.completion_tokens"), 6);
+	assert_int_equal(int_at(c.obj, "usage.total_tokens"), 11);
+	json_object_put(c.obj);
+
+	assert_int_equal(dialect_anthropic.answer("<html>", &c, detail, sizeof detail), ERRKIND_INVALID_RESPONSE);
+	assert_null(c.obj);
+	assert_int_equal(dialect_anthropic.answer(
+		"{\"type\":\"error\",\"error\":{\"type\":\"api_error\",\"message\":\"boom\"}}", &c, detail, sizeof detail),
+		ERRKIND_INVALID_RESPONSE);
+	assert_non_null(strstr(detail, "boom"));
+	assert_int_equal(dialect_anthropic.answer(
+		"{\"id\":\"m\",\"content\":[],\"stop_reason\":\"refusal\"}", &c, detail, sizeof detail),
+		ERRKIND_INVALID_RESPONSE);
+	assert_string_equal(detail, "answer holds no usable completion");
+}
+
+static void test_errors(void **state)
+{
+	static const struct { long status; const char *type; enum errkind kind; } cases[] = {
+		{ 401, "authentication_error", ERRKIND_AUTH },
+		{ 403, "permission_error", ERRKIND_PERMISSION },
+		{ 429, "rate_limit_error", ERRKIND_RATE_LIMIT },
+		{ 529, "overloaded_error", ERRKIND_SERVER },
+		{ 500, "api_error", ERRKIND_SERVER },
+		{ 400, "invalid_request_error", ERRKIND_REQUEST },
+		{ 418, "teapot_error", ERRKIND_REQUEST },   /* unknown type: by status */
+	};
+	char msg[256], body[256];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		snprintf(body, sizeof body, "{\"type\":\"error\",\"error\":{\"type\":\"%s\",\"message\":\"m%zu\"},\"request_id\":\"r\"}",
+			 cases[i].type, i);
+		assert_int_equal(dialect_anthropic.error(cases[i].status, body, msg, sizeof msg), cases[i].kind);
+		char want[16];
+		snprintf(want, sizeof want, "m%zu", i);
+		assert_string_equal(msg, want);
+	}
+	/* a prompt too long fails over like context length, with OpenAI's code */
+	const char *tl = "{\"type\":\"error\",\"error\":{\"type\":\"invalid_request_error\","
+			 "\"message\":\"prompt is too long: 250000 tokens > 200000 maximum\"}}";
+	assert_int_equal(dialect_anthropic.error(400, tl, msg, sizeof msg), ERRKIND_REQUEST);
+	char *shaped = dialect_anthropic.error_body(tl);
+	struct json_object *o = parse(shaped);
+	assert_string_equal(str_at(o, "error.code"), "context_length_exceeded");
+	assert_string_equal(str_at(o, "error.type"), "invalid_request_error");
+	assert_string_equal(str_at(o, "error.message"), "prompt is too long: 250000 tokens > 200000 maximum");
+	json_object_put(o);
+	free(shaped);
+	/* not Anthropic's shape: left as it is, classified by status */
+	assert_null(dialect_anthropic.error_body("{\"error\":{\"message\":\"x\"}}"));
+	assert_int_equal(dialect_anthropic.error(502, "<html>bad gateway</html>", msg, sizeof msg), ERRKIND_SERVER);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_tables),
+		cmocka_unit_test(test_request_messages),
+		cmocka_unit_test(test_request_fields),
+		cmocka_unit_test(test_request_thinking),
+		cmocka_unit_test(test_request_prefill),
+		cmocka_unit_test(test_request_url_and_headers),
+		cmocka_unit_test(test_stream),
+		cmocka_unit_test(test_stream_errors),
+		cmocka_unit_test(test_stream_prefill_space),
+		cmocka_unit_test(test_answer),
+		cmocka_unit_test(test_errors),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,273 @@
+/* test_cstream.c: unit tests for common/cstream.c, the client stream's owner,
+ * over a sink that records what the client would receive. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <json-c/json.h>
+
+#include "buf.h"
+#include "clock.h"
+#include "cstream.h"
+
+/* ---- a client that records ------------------------------------------------------ */
+
+struct client {
+	int begins;
+	int status;
+	char content_type[64];
+	char endpoint[64];
+	struct buf body;
+};
+
+static enum im_rc client_begin(void *ctx, int status, const char *content_type,
+			       const struct sink_header *h, size_t n)
+{
+	struct client *c = ctx;
+	c->begins++;
+	c->status = status;
+	snprintf(c->content_type, sizeof c->content_type, "%s", content_type);
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(h[i].name, "X-Immortal-Endpoint") == 0)
+			snprintf(c->endpoint, sizeof c->endpoint, "%s", h[i].value);
+	return IM_OK;
+}
+
+static enum im_rc client_write(void *ctx, const char *data, size_t len)
+{
+	struct client *c = ctx;
+	return buf_append(&c->body, data, len);
+}
+
+static enum im_rc client_flush(void *ctx)
+{
+	(void)ctx;
+	return IM_OK;
+}
+
+static bool client_gone(void *ctx)
+{
+	(void)ctx;
+	return false;
+}
+
+static struct sink client_sink(struct client *c)
+{
+	memset(c, 0, sizeof *c);
+	buf_init(&c->body, 1u << 20);
+	return (struct sink){ .ctx = c, .begin = client_begin, .write = client_write,
+			      .flush = client_flush, .gone = client_gone, .watch_fd = -1 };
+}
+
+static struct cstream *open_stream(struct sink *sink, bool client_stream, unsigned keepalive_s,
+				   int64_t started_ms)
+{
+	struct cstream_options opt = {
+		.client_stream = client_stream, .keepalive_s = keepalive_s, .started_ms = started_ms,
+	};
+	return cstream_new(sink, &opt);
+}
+
+/* Feeds one chunk as a decoder would, with its original text. */
+static enum im_rc chunk(struct cstream *cs, const char *text)
+{
+	struct json_object *o = json_tokener_parse(text);
+	assert_non_null(o);
+	enum im_rc rc = cstream_chunk(cs, &(struct canon){ .obj = o, .text = text });
+	json_object_put(o);
+	return rc;
+}
+
+#define ROLE "{\"id\":\"c1\",\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\"}}]}"
+#define TEXT "{\"id\":\"c1\",\"x\":1.50e0,\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hi\"}}]}"
+#define FIN "{\"id\":\"c1\",\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}"
+
+/* ---- tests ------------------------------------------------------------------------- */
+
+/* Nothing reaches the client before the first content; then the held
+ * events go out with their original text, and the stream ends once. */
+static void test_held_until_first_content(void **state)
+{
+	struct client c;
+	struct sink sink = client_sink(&c);
+	struct cstream *cs = open_stream(&sink, true, 0, clock_ms());
+
+	(void)state;
+	cstream_attempt_begin(cs, "ep1", 1, false);
+	assert_int_equal(chunk(cs, ROLE), IM_OK);
+	assert_int_equal(c.begins, 0);
+	assert_int_equal(c.body.len, 0);
+	assert_false(cstream_attempt_committed(cs));
+	assert_int_equal(chunk(cs, TEXT), IM_OK);
+	assert_true(cstream_attempt_committed(cs));
+	assert_int_equal(chunk(cs, FIN), IM_OK);
+	assert_int_equal(cstream_attempt_finish(cs), IM_OK);
+	cstream_attempt_end(cs);
+	assert_int_equal(c.begins, 1);
+	assert_int_equal(c.status, 200);
+	assert_string_equal(c.content_type, "text/event-stream");
+	assert_string_equal(c.endpoint, "ep1");
+	assert_string_equal(buf_str(&c.body),
+			    "data: " ROLE "\n\ndata: " TEXT "\n\ndata: " FIN "\n\ndata: [DONE]\n\n");
+	cstream_free(cs);
+	buf_free(&c.body);
+}
+
+/* What a failed attempt held back is never seen; the next one starts clean. */
+static void test_failed_attempt_leaves_nothing(void **state)
+{
+	struct client c;
+	struct sink sink = client_sink(&c);
+	struct cstream *cs = open_stream(&sink, true, 0, clock_ms());
+
+	(void)state;
+	cstream_attempt_begin(cs, "ep1", 1, false);
+	assert_int_equal(chunk(cs, ROLE), IM_OK);
+	cstream_attempt_end(cs);
+	cstream_attempt_begin(cs, "ep2", 2, false);
+	assert_false(cstream_attempt_committed(cs));
+	assert_int_equal(chunk(cs, TEXT), IM_OK);
+	cstream_attempt_end(cs);
+	assert_string_equal(c.endpoint, "ep2");
+	assert_string_equal(buf_str(&c.body), "data: " TEXT "\n\n");
+	cstream_free(cs);
+	buf_free(&c.body);
+}
+
+/* After a keep-alive sent the headers, an error can only be in-band. */
+static void test_error_after_keepalive_is_in_band(void **state)
+{
+	struct client c;
+	struct sink sink = client_sink(&c);
+	struct cstream *cs = open_stream(&sink, true, 1, clock_ms() - 5000);
+	int fd = -1;
+
+	(void)state;
+	assert_true(cstream_tick(cs, clock_ms(), false, &fd) > 0);
+	assert_int_equal(c.begins, 1);
+	assert_string_equal(buf_str(&c.body), ": keep-alive\n\n");
+	assert_int_equal(cstream_fail(cs, 502, "{\"error\":{}}", 3), IM_OK);
+	assert_int_equal(c.begins, 1);
+	assert_int_equal(c.status, 200);
+	assert_string_equal(buf_str(&c.body), ": keep-alive\n\ndata: {\"error\":{}}\n\n");
+	cstream_free(cs);
+	buf_free(&c.body);
+}
+
+/* A client that did not stream gets the error as a JSON answer. */
+static void test_error_as_json_answer(void **state)
+{
+	struct client c;
+	struct sink sink = client_sink(&c);
+	struct cstream *cs = open_stream(&sink, false, 1, clock_ms() - 5000);
+	int fd = -1;
+
+	(void)state;
+	assert_true(cstream_tick(cs, clock_ms(), false, &fd) > 0);  /* no keep-alive */
+	assert_int_equal(cstream_fail(cs, 502, "{\"error\":{}}", 3), IM_OK);
+	assert_int_equal(c.status, 502);
+	assert_string_equal(c.content_type, "application/json");
+	assert_string_equal(buf_str(&c.body), "{\"error\":{}}");
+	cstream_free(cs);
+	buf_free(&c.body);
+}
+
+/* A streamed upstream for a client that did not stream: one answer. */
+static void test_aggregated_answer(void **state)
+{
+	struct client c;
+	struct sink sink = client_sink(&c);
+	struct cstream *cs = open_stream(&sink, false, 0, clock_ms());
+
+	(void)state;
+	cstream_attempt_begin(cs, "ep1", 1, true);
+	assert_int_equal(chunk(cs, ROLE), IM_OK);
+	assert_int_equal(chunk(cs, TEXT), IM_OK);
+	assert_int_equal(chunk(cs, FIN), IM_OK);
+	assert_false(cstream_attempt_committed(cs));
+	assert_int_equal(c.begins, 0);
+	assert_int_equal(cstream_attempt_finish(cs), IM_OK);
+	cstream_attempt_end(cs);
+	assert_int_equal(c.status, 200);
+	struct json_object *o = json_tokener_parse(buf_str(&c.body));
+	struct json_object *choices, *msg, *content;
+	assert_true(json_object_object_get_ex(o, "choices", &choices));
+	assert_true(json_object_object_get_ex(json_object_array_get_idx(choices, 0), "message", &msg));
+	assert_true(json_object_object_get_ex(msg, "content", &content));
+	assert_string_equal(json_object_get_string(content), "Hi");
+	json_object_put(o);
+	cstream_free(cs);
+	buf_free(&c.body);
+}
+
+/* A continuation's chunks join the stream the client has: its id, no
+ * second role, and its end is the stream's only end. */
+static void test_continuation_joins_the_stream(void **state)
+{
+	struct client c;
+	struct sink sink = client_sink(&c);
+	struct cstream *cs = open_stream(&sink, true, 0, clock_ms());
+
+	(void)state;
+	cstream_attempt_begin(cs, "ep1", 1, false);
+	assert_int_equal(chunk(cs, TEXT), IM_OK);
+	cstream_attempt_end(cs);
+	assert_null(cstream_resume_refusal(cs, NULL));
+	assert_null(cstream_prefill(cs));
+	cstream_continue_begin(cs);
+	assert_false(cstream_restarting(cs));
+	assert_non_null(cstream_prefill(cs));
+	cstream_attempt_begin(cs, "ep2", 2, false);
+	assert_int_equal(chunk(cs, "{\"id\":\"c2\",\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\"}}]}"), IM_OK);
+	assert_false(cstream_attempt_committed(cs));
+	assert_int_equal(chunk(cs, "{\"id\":\"c2\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\" there\"},\"finish_reason\":\"stop\"}]}"), IM_OK);
+	assert_true(cstream_attempt_committed(cs));
+	assert_int_equal(cstream_attempt_finish(cs), IM_OK);
+	cstream_attempt_end(cs);
+	cstream_continue_end(cs);
+	assert_null(cstream_prefill(cs));
+	assert_string_equal(buf_str(&c.body),
+			    "data: " TEXT "\n\n"
+			    "data: {\"id\":\"c1\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\" there\"},\"finish_reason\":\"stop\"}]}\n\n"
+			    "data: [DONE]\n\n");
+	cstream_free(cs);
+	buf_free(&c.body);
+}
+
+/* The broken end: an in-band error and no end of stream. */
+static void test_broken_stream_ends_with_error(void **state)
+{
+	struct client c;
+	struct sink sink = client_sink(&c);
+	struct cstream *cs = open_stream(&sink, true, 0, clock_ms());
+
+	(void)state;
+	cstream_attempt_begin(cs, "ep1", 1, false);
+	assert_int_equal(chunk(cs, TEXT), IM_OK);
+	cstream_attempt_end(cs);
+	assert_int_equal(cstream_fail_broken(cs, "{\"error\":{\"code\":\"stream_interrupted\"}}"), IM_OK);
+	assert_string_equal(buf_str(&c.body), "data: " TEXT "\n\n"
+			    "data: {\"error\":{\"code\":\"stream_interrupted\"}}\n\n");
+	cstream_free(cs);
+	buf_free(&c.body);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_held_until_first_content),
+		cmocka_unit_test(test_failed_attempt_leaves_nothing),
+		cmocka_unit_test(test_error_after_keepalive_is_in_band),
+		cmocka_unit_test(test_error_as_json_answer),
+		cmocka_unit_test(test_aggregated_answer),
+		cmocka_unit_test(test_continuation_joins_the_stream),
+		cmocka_unit_test(test_broken_stream_ends_with_error),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
