@@ -79,7 +79,7 @@ enum hoststate_table {
  * reclaimed when room is needed. */
 #define HOSTSTATE_HEALTH_SLOTS 2048
 #define HOSTSTATE_COUNTERS_SLOTS 4096
-#define HOSTSTATE_GROUPS_SLOTS 1024
+#define HOSTSTATE_GROUPS_SLOTS 2048
 #define HOSTSTATE_PROCS 256
 /* Every process refreshes what its configuration mentions this often... */
 #define HOSTSTATE_KEEP_MS 5000
