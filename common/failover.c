@@ -162,7 +162,7 @@ static void failover_health(struct failover *f, const struct endpoint *ep,
 		health_report(hs, ep, &f->req->group->cooldown, res->kind, res->retry_after_s, clock_ms());
 }
 
-/* Runs one attempt at `ep`, logs and accounts it. Returns true when it
+/* Runs one attempt at `ep`, logs and counts it. Returns true when it
  * settled the request (answered, or the client left). */
 static bool failover_attempt(struct failover *f, const struct endpoint *ep,
 			     struct attempt_result *res, const char *mark)
