@@ -49,6 +49,7 @@ struct hoststate_group_slot {
 /* The streams one process has in flight. */
 struct hoststate_proc {
 	int32_t pid;                   /* 0: free */
+	uint64_t started;              /* its start time, against pid reuse */
 	int64_t streams;
 };
 
@@ -484,11 +485,54 @@ enum im_rc hoststate_keep(struct hoststate *hs, enum hoststate_table table,
 
 /* ---- streams per process --------------------------------------------------- */
 
-/* A slot's process is gone when the pid is free, or taken by another user's
- * process (EPERM): the file is only ever shared by one user's processes. */
-static bool hoststate_alive(int32_t pid)
+/* When process `pid` started (clock ticks since boot; 0 when unknown):
+ * with the pid, it tells a process from a later one given the same pid. */
+static uint64_t hoststate_started(int32_t pid)
 {
-	return pid == hoststate_pid() || (pid > 0 && kill(pid, 0) == 0);
+	char path[64], text[1024];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	n = read(fd, text, sizeof text - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	text[n] = '\0';
+	/* the command may hold spaces and parentheses: count from the last ')' */
+	const char *p = strrchr(text, ')');
+	for (int field = 2; field < 22 && p != NULL; field++)
+		p = strchr(p + 1, ' ');
+	return p ? strtoull(p + 1, NULL, 10) : 0;
+}
+
+static uint64_t hoststate_self_started(void)
+{
+	static uint64_t started;
+	static bool known;
+	if (!known) {
+		started = hoststate_started(hoststate_pid());
+		known = true;
+	}
+	return started;
+}
+
+static bool hoststate_self(const struct hoststate_proc *p)
+{
+	return p->pid == hoststate_pid() && p->started == hoststate_self_started();
+}
+
+/* A slot's process is gone when its pid is free, or taken by another
+ * user's process (EPERM: only one user's processes share the file), or by
+ * a later process (another start time). */
+static bool hoststate_alive(const struct hoststate_proc *p)
+{
+	return hoststate_self(p) ||
+	       (p->pid > 0 && p->pid != hoststate_pid() && kill(p->pid, 0) == 0 &&
+		hoststate_started(p->pid) == p->started);
 }
 
 static struct hoststate_proc *hoststate_proc(struct hoststate_file *f, bool create)
@@ -497,13 +541,17 @@ static struct hoststate_proc *hoststate_proc(struct hoststate_file *f, bool crea
 
 	for (size_t i = 0; i < HOSTSTATE_PROCS; i++) {
 		struct hoststate_proc *p = &f->procs[i];
-		if (p->pid == hoststate_pid())
+		if (hoststate_self(p))
 			return p;
-		if (spare == NULL && (p->pid == 0 || !hoststate_alive(p->pid)))
+		if (spare == NULL && p->pid == 0)
 			spare = p;
 	}
+	/* no free slot: take one of a process that is gone */
+	for (size_t i = 0; create && spare == NULL && i < HOSTSTATE_PROCS; i++)
+		if (!hoststate_alive(&f->procs[i]))
+			spare = &f->procs[i];
 	if (create && spare != NULL)
-		*spare = (struct hoststate_proc){ .pid = hoststate_pid() };
+		*spare = (struct hoststate_proc){ .pid = hoststate_pid(), .started = hoststate_self_started() };
 	return create ? spare : NULL;
 }
 
@@ -539,7 +587,7 @@ enum im_rc hoststate_totals(struct hoststate *hs, int64_t *streams, uint64_t *ta
 		struct hoststate_proc *p = &hs->file->procs[i];
 		if (p->pid == 0)
 			continue;
-		if (hoststate_alive(p->pid))
+		if (hoststate_alive(p))
 			*streams += p->streams;
 		else
 			*p = (struct hoststate_proc){ 0 };  /* died with streams open */

@@ -238,13 +238,21 @@ static void test_dead_process_streams_are_dropped(void **state)
 		_exit(0);
 	waitpid(child, NULL, 0);
 	/* a process that died with two streams open */
-	hs->file->procs[5] = (struct hoststate_proc){ .pid = child, .streams = 2 };
+	hs->file->procs[5] = (struct hoststate_proc){ .pid = child, .started = hoststate_started(child), .streams = 2 };
+	/* and one whose pid a later process (our parent, say) has now */
+	hs->file->procs[6] = (struct hoststate_proc){ .pid = getppid(), .started = 1, .streams = 4 };
 	assert_int_equal(hoststate_streams_add(hs, 1), IM_OK);
 	assert_int_equal(hoststate_streams_add(hs, 1), IM_OK);
 	assert_int_equal(hoststate_streams_add(hs, -1), IM_OK);
 	assert_int_equal(hoststate_totals(hs, &streams, &full), IM_OK);
 	assert_int_equal(streams, 1);
 	assert_int_equal(hs->file->procs[5].pid, 0);
+	assert_int_equal(hs->file->procs[6].pid, 0);
+	/* a live process of this user counts */
+	hs->file->procs[7] = (struct hoststate_proc){ .pid = getppid(), .started = hoststate_started(getppid()), .streams = 3 };
+	assert_int_equal(hoststate_totals(hs, &streams, &full), IM_OK);
+	assert_int_equal(streams, 4);
+	hs->file->procs[7] = (struct hoststate_proc){ 0 };
 	assert_int_equal(hoststate_streams_add(hs, -1), IM_OK);
 	assert_int_equal(hoststate_totals(hs, &streams, &full), IM_OK);
 	assert_int_equal(streams, 0);
