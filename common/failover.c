@@ -140,21 +140,28 @@ static void failover_all_failed(struct failover *f, const struct endpoint *last_
 	free(msg);
 }
 
-/* Health and metrics learn of every attempt. */
-static void failover_account(struct failover *f, const struct endpoint *ep,
-			     const struct attempt_result *res)
+/* Metrics count every attempt; health hears of an endpoint once per try
+ * (failover_health), however many retries it took. */
+static void failover_count(struct failover *f, const struct endpoint *ep,
+			   const struct attempt_result *res)
+{
+	if (!res->client_gone)
+		metrics_attempt(f->req->hs, f->req->group->name, ep, res->kind,
+				res->first_content_ms, res->elapsed_ms);
+}
+
+static void failover_health(struct failover *f, const struct endpoint *ep,
+			    const struct attempt_result *res)
 {
 	struct hoststate *hs = f->req->hs;
 
-	if (res->client_gone) {
+	if (res->client_gone)
 		health_release(hs, ep);
-		return;
-	}
-	health_report(hs, ep, &f->req->group->cooldown, res->kind, res->retry_after_s, clock_ms());
-	metrics_attempt(hs, f->req->group->name, ep, res->kind, res->first_content_ms, res->elapsed_ms);
+	else
+		health_report(hs, ep, &f->req->group->cooldown, res->kind, res->retry_after_s, clock_ms());
 }
 
-/* Runs one attempt at `ep`, logs and accounts it. Returns true when it
+/* Runs one attempt at `ep`, logs and counts it. Returns true when it
  * settled the request (answered, or the client left). */
 static bool failover_attempt(struct failover *f, const struct endpoint *ep,
 			     struct attempt_result *res, const char *mark)
@@ -170,7 +177,7 @@ static bool failover_attempt(struct failover *f, const struct endpoint *ep,
 	attempt_result_clear(res);
 	attempt_run(&in, res);
 	failover_log_attempt(f, ep, res, in.number, mark);
-	failover_account(f, ep, res);
+	failover_count(f, ep, res);
 	if (res->client_gone) {
 		f->out->client_gone = true;
 		return true;
@@ -227,6 +234,7 @@ static bool failover_resume(struct failover *f, const struct endpoint *broken)
 		}
 		used[i] = true;
 		settled = failover_attempt(f, ep, &res, " resume=1");
+		failover_health(f, ep, &res);
 		if (settled)
 			break;
 		if (!cstream_restarting(f->stream) && res.status >= 400 && res.status < 500) {
@@ -243,32 +251,46 @@ static bool failover_resume(struct failover *f, const struct endpoint *broken)
 	return settled;
 }
 
-/* Tries one endpoint, with its retries. Returns true when the request is
- * settled (answered, refused, broken or abandoned by the client). */
-static bool failover_endpoint(struct failover *f, const struct endpoint *ep,
-			      struct attempt_result *res)
+/* The attempts of one try at `ep`: one, and its retries unless `trial`
+ * (a half-open trial that fails proves the endpoint still down). Returns
+ * true when they settled the request (answered, or the client left). */
+static bool failover_tries(struct failover *f, const struct endpoint *ep,
+			   struct attempt_result *res, bool trial)
 {
-	const struct failover_request *req = f->req;
-
 	for (int retry = 0;; retry++) {
 		if (failover_attempt(f, ep, res, retry ? " retry=1" : ""))
 			return true;
-		if (res->broke_midstream) {
-			if (!failover_resume(f, ep))
-				failover_broken(f, ep, res);
-			return true;
-		}
-		if (res->kind == ERRKIND_CONTENT_FILTER && !req->group->failover_on_content_filter) {
-			failover_passthrough(f, res);
-			return true;
-		}
-		if (!failover_should_retry(ep, res, retry))
+		if (res->broke_midstream || trial ||
+		    (res->kind == ERRKIND_CONTENT_FILTER && !f->req->group->failover_on_content_filter) ||
+		    !failover_should_retry(ep, res, retry))
 			return false;
 		if (cstream_sleep(f->stream, failover_pause_ms(res)) != IM_OK) {
 			f->out->client_gone = true;
 			return true;
 		}
 	}
+}
+
+/* Tries one endpoint, with its retries. Returns true when the request is
+ * settled (answered, refused, broken or abandoned by the client). */
+static bool failover_endpoint(struct failover *f, const struct endpoint *ep,
+			      struct attempt_result *res, bool trial)
+{
+	bool settled = failover_tries(f, ep, res, trial);
+
+	failover_health(f, ep, res);
+	if (settled)
+		return true;
+	if (res->broke_midstream) {
+		if (!failover_resume(f, ep))
+			failover_broken(f, ep, res);
+		return true;
+	}
+	if (res->kind == ERRKIND_CONTENT_FILTER && !f->req->group->failover_on_content_filter) {
+		failover_passthrough(f, res);
+		return true;
+	}
+	return false;
 }
 
 struct failover_skipped {
@@ -297,19 +319,20 @@ static const struct endpoint *failover_all(struct failover *f, struct attempt_re
 		int64_t ready_at = 0;
 		if (last != NULL && !failover_within_budget(f))
 			break;
-		if (health_admit(f->req->hs, ep, clock_ms(), &ready_at) == HEALTH_SKIP) {
+		enum health_admit verdict = health_admit(f->req->hs, ep, clock_ms(), &ready_at);
+		if (verdict == HEALTH_SKIP) {
 			log_info("req=%s group=%s endpoint=%s skipped: cooling down for %.1fs",
 				 f->req->id, g->name, ep->name, (double)(ready_at - clock_ms()) / 1000.0);
 			skipped[n_skipped++] = (struct failover_skipped){ ep, ready_at };
 			continue;
 		}
 		last = ep;
-		*settled = failover_endpoint(f, ep, res);
+		*settled = failover_endpoint(f, ep, res, verdict == HEALTH_ADMIT_TRIAL);
 	}
 	qsort(skipped, n_skipped, sizeof *skipped, failover_by_readiness);
 	for (size_t i = 0; i < n_skipped && !*settled && (last == NULL || failover_within_budget(f)); i++) {
 		last = skipped[i].ep;
-		*settled = failover_endpoint(f, last, res);
+		*settled = failover_endpoint(f, last, res, false);
 	}
 	free(skipped);
 	return last;

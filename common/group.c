@@ -407,8 +407,11 @@ static enum im_rc group_parse_cooldown(struct group_ctx *c, struct json_object *
 		{ "max", offsetof(struct cooldown, max_s) },
 	};
 
+	double default_max = cd->max_s;
+
 	if (!json_object_is_type(obj, json_type_object))
 		return group_fail(c, "cooldown", "must be an object of seconds (auth, permission, rate_limit, base, max)");
+	cd->max_s = -1;  /* not given */
 	json_object_object_foreach(obj, key, val) {
 		size_t i = 0;
 		while (i < sizeof fields / sizeof fields[0] && strcmp(key, fields[i].key) != 0)
@@ -422,7 +425,10 @@ static enum im_rc group_parse_cooldown(struct group_ctx *c, struct json_object *
 		if (rc != IM_OK)
 			return rc;
 	}
-	if (cd->max_s < cd->base_s)
+	/* a base above the default max, with no max given, raises the max */
+	if (cd->max_s < 0)
+		cd->max_s = cd->base_s > default_max ? cd->base_s : default_max;
+	else if (cd->max_s < cd->base_s)
 		return group_fail(c, "cooldown", "max must not be below base");
 	return IM_OK;
 }
@@ -529,7 +535,7 @@ enum im_rc group_parse(const char *name, const char *path, const char *text,
 	g->resume = true;
 	g->budget_s = 300;
 	g->cooldown = (struct cooldown){ .auth_s = 300, .permission_s = 300,
-					 .rate_limit_s = 30, .base_s = 2, .max_s = 120 };
+					 .rate_limit_s = 30, .base_s = 2, .max_s = 30 };
 	g->name = xstrdup(name);
 	g->path = xstrdup(path);
 	rc = group_parse_root(&c, root, g);

@@ -5,6 +5,8 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include "log.h"
+
 /* A trial that has run this long past its endpoint's timeout is void. */
 #define HEALTH_TRIAL_SLACK_MS 5000
 
@@ -36,7 +38,9 @@ int64_t health_cooldown_ms(const struct cooldown *cfg, enum errkind kind,
 		s = cfg->permission_s;
 		break;
 	case ERRKIND_RATE_LIMIT:
-		s = retry_after_s >= 0 ? (double)retry_after_s : cfg->rate_limit_s;
+		/* the upstream's word, but never longer than the group allows */
+		s = retry_after_s < 0 ? cfg->rate_limit_s
+		    : (double)retry_after_s < cfg->max_s ? (double)retry_after_s : cfg->max_s;
 		break;
 	default:
 		s = cfg->base_s;
@@ -49,7 +53,7 @@ int64_t health_cooldown_ms(const struct cooldown *cfg, enum errkind kind,
 	return (int64_t)(s * 1000);
 }
 
-static bool health_trial_live(const struct hoststate_endpoint *e, int64_t now)
+static bool health_trial_live(const struct hoststate_health *e, int64_t now)
 {
 	if (e->trial_pid == 0 || now >= e->trial_deadline_ms)
 		return false;
@@ -57,88 +61,136 @@ static bool health_trial_live(const struct hoststate_endpoint *e, int64_t now)
 	return kill(e->trial_pid, 0) == 0 || errno == EPERM;
 }
 
+/* Without the shared state (lock held elsewhere, tables full) endpoints
+ * count as healthy: better a failed attempt than none; the log says so once. */
+static void health_check(struct hoststate *hs, enum im_rc rc)
+{
+	const char *why = hoststate_trouble(hs, rc);
+	if (why != NULL)
+		log_error("state file %s: %s", hoststate_path(hs), why);
+}
+
+struct health_admit_ctx {
+	const struct endpoint *ep;
+	int64_t now;
+	int64_t ready_at;
+	enum health_admit verdict;
+};
+
+static void health_admit_rec(void *rec, void *arg)
+{
+	struct hoststate_health *e = rec;
+	struct health_admit_ctx *c = arg;
+
+	if (e == NULL || e->failures == 0) {
+		c->verdict = HEALTH_ADMIT;
+	} else if (c->now < e->cooldown_until_ms || health_trial_live(e, c->now)) {
+		c->verdict = HEALTH_SKIP;
+		c->ready_at = e->cooldown_until_ms;
+	} else {
+		c->verdict = HEALTH_ADMIT_TRIAL;
+		e->trial_pid = health_pid();
+		e->trial_deadline_ms = c->now + (int64_t)(c->ep->timeout_s * 1000) + HEALTH_TRIAL_SLACK_MS;
+	}
+}
+
 enum health_admit health_admit(struct hoststate *hs, const struct endpoint *ep,
 			       int64_t now, int64_t *ready_at)
 {
-	enum health_admit verdict = HEALTH_ADMIT;
+	struct health_admit_ctx c = { .ep = ep, .now = now, .verdict = HEALTH_ADMIT };
 
 	if (hs == NULL)
 		return HEALTH_ADMIT;
-	hoststate_lock(hs);
-	struct hoststate_endpoint *e = hoststate_endpoint(hs, ep->key, false);
-	if (e == NULL || e->failures == 0) {
-		verdict = HEALTH_ADMIT;
-	} else if (now < e->cooldown_until_ms) {
-		verdict = HEALTH_SKIP;
-		*ready_at = e->cooldown_until_ms;
-	} else if (health_trial_live(e, now)) {
-		verdict = HEALTH_SKIP;
-		*ready_at = e->cooldown_until_ms;
+	health_check(hs, hoststate_apply(hs, HOSTSTATE_HEALTH, ep->key, false, health_admit_rec, &c));
+	*ready_at = c.ready_at;
+	return c.verdict;
+}
+
+struct health_report_ctx {
+	const struct cooldown *cfg;
+	enum errkind kind;
+	long retry_after_s;
+	int64_t now;
+};
+
+static void health_report_rec(void *rec, void *arg)
+{
+	struct hoststate_health *e = rec;
+	struct health_report_ctx *c = arg;
+
+	if (health_counts_as_alive(c->kind)) {
+		e->failures = 0;
+		e->cooldown_until_ms = 0;
 	} else {
-		verdict = HEALTH_ADMIT_TRIAL;
-		e->trial_pid = health_pid();
-		e->trial_deadline_ms = now + (int64_t)(ep->timeout_s * 1000) + HEALTH_TRIAL_SLACK_MS;
+		e->failures++;
+		e->last_kind = (uint8_t)c->kind;
+		e->cooldown_until_ms = c->now + health_cooldown_ms(c->cfg, c->kind, c->retry_after_s, e->failures);
 	}
-	hoststate_unlock(hs);
-	return verdict;
+	if (e->trial_pid == health_pid())
+		e->trial_pid = 0;
 }
 
 void health_report(struct hoststate *hs, const struct endpoint *ep,
 		   const struct cooldown *cfg, enum errkind kind,
 		   long retry_after_s, int64_t now)
 {
+	struct health_report_ctx c = { cfg, kind, retry_after_s, now };
+
 	if (hs == NULL)
 		return;
-	hoststate_lock(hs);
-	struct hoststate_endpoint *e = hoststate_endpoint(hs, ep->key, true);
-	if (e != NULL) {
-		if (health_counts_as_alive(kind)) {
-			e->failures = 0;
-			e->cooldown_until_ms = 0;
-		} else {
-			e->failures++;
-			e->last_kind = (uint8_t)kind;
-			e->cooldown_until_ms = now + health_cooldown_ms(cfg, kind, retry_after_s, e->failures);
-		}
-		if (e->trial_pid == health_pid())
-			e->trial_pid = 0;
-	}
-	hoststate_unlock(hs);
+	health_check(hs, hoststate_apply(hs, HOSTSTATE_HEALTH, ep->key, true, health_report_rec, &c));
+}
+
+static void health_release_rec(void *rec, void *arg)
+{
+	struct hoststate_health *e = rec;
+
+	(void)arg;
+	if (e != NULL && e->trial_pid == health_pid())
+		e->trial_pid = 0;
 }
 
 void health_release(struct hoststate *hs, const struct endpoint *ep)
 {
 	if (hs == NULL)
 		return;
-	hoststate_lock(hs);
-	struct hoststate_endpoint *e = hoststate_endpoint(hs, ep->key, false);
-	if (e != NULL && e->trial_pid == health_pid())
-		e->trial_pid = 0;
-	hoststate_unlock(hs);
+	health_check(hs, hoststate_apply(hs, HOSTSTATE_HEALTH, ep->key, false, health_release_rec, NULL));
+}
+
+struct health_inspect_ctx {
+	int64_t now;
+	struct health_info *out;
+};
+
+static void health_inspect_rec(void *rec, void *arg)
+{
+	struct hoststate_health *e = rec;
+	struct health_inspect_ctx *c = arg;
+
+	if (e == NULL || e->failures == 0)
+		return;
+	c->out->failures = e->failures;
+	c->out->last_kind = (enum errkind)e->last_kind;
+	if (c->now < e->cooldown_until_ms) {
+		c->out->state = HEALTH_COOLING;
+		c->out->cooldown_left_s = (double)(e->cooldown_until_ms - c->now) / 1000.0;
+	} else {
+		c->out->state = health_trial_live(e, c->now) ? HEALTH_TRIAL : HEALTH_HALF_OPEN;
+	}
 }
 
 void health_inspect(struct hoststate *hs, const struct endpoint *ep, int64_t now,
 		    struct health_info *out)
 {
+	struct health_inspect_ctx c = { now, out };
+
 	out->state = HEALTH_HEALTHY;
 	out->cooldown_left_s = 0;
 	out->failures = 0;
 	out->last_kind = ERRKIND_NONE;
 	if (hs == NULL)
 		return;
-	hoststate_lock(hs);
-	struct hoststate_endpoint *e = hoststate_endpoint(hs, ep->key, false);
-	if (e != NULL && e->failures > 0) {
-		out->failures = e->failures;
-		out->last_kind = (enum errkind)e->last_kind;
-		if (now < e->cooldown_until_ms) {
-			out->state = HEALTH_COOLING;
-			out->cooldown_left_s = (double)(e->cooldown_until_ms - now) / 1000.0;
-		} else {
-			out->state = health_trial_live(e, now) ? HEALTH_TRIAL : HEALTH_HALF_OPEN;
-		}
-	}
-	hoststate_unlock(hs);
+	health_check(hs, hoststate_apply(hs, HOSTSTATE_HEALTH, ep->key, false, health_inspect_rec, &c));
 }
 
 const char *health_state_name(enum health_state state)
@@ -151,26 +203,39 @@ const char *health_state_name(enum health_state state)
 	}
 }
 
+struct health_prefill_ctx {
+	uint64_t sig;
+	bool refuses;
+};
+
+static void health_prefill_get(void *rec, void *arg)
+{
+	struct hoststate_health *e = rec;
+	struct health_prefill_ctx *c = arg;
+
+	c->refuses = e != NULL && e->no_prefill_sig == c->sig;
+}
+
+static void health_prefill_set(void *rec, void *arg)
+{
+	((struct hoststate_health *)rec)->no_prefill_sig = ((struct health_prefill_ctx *)arg)->sig;
+}
+
 bool health_refuses_prefill(struct hoststate *hs, const struct endpoint *ep)
 {
-	bool refuses = false;
+	struct health_prefill_ctx c = { ep->sig, false };
 
 	if (hs == NULL)
 		return false;
-	hoststate_lock(hs);
-	struct hoststate_endpoint *e = hoststate_endpoint(hs, ep->key, false);
-	refuses = e != NULL && e->no_prefill_sig == ep->sig;
-	hoststate_unlock(hs);
-	return refuses;
+	health_check(hs, hoststate_apply(hs, HOSTSTATE_HEALTH, ep->key, false, health_prefill_get, &c));
+	return c.refuses;
 }
 
 void health_note_prefill_refused(struct hoststate *hs, const struct endpoint *ep)
 {
+	struct health_prefill_ctx c = { ep->sig, true };
+
 	if (hs == NULL)
 		return;
-	hoststate_lock(hs);
-	struct hoststate_endpoint *e = hoststate_endpoint(hs, ep->key, true);
-	if (e != NULL)
-		e->no_prefill_sig = ep->sig;
-	hoststate_unlock(hs);
+	health_check(hs, hoststate_apply(hs, HOSTSTATE_HEALTH, ep->key, true, health_prefill_set, &c));
 }

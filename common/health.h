@@ -1,11 +1,15 @@
 /* health.h: endpoint health: cooldowns after failures and half-open trials.
  *
  * An endpoint that failed is skipped for a while, by kind of failure: auth
- * and permission for minutes, rate limits for the upstream's Retry-After,
- * other failures with a backoff that grows with consecutive failures. When
+ * and permission for minutes, rate limits for the upstream's Retry-After
+ * (at most the group's cooldown.max), other failures with a backoff that
+ * grows with consecutive failures up to cooldown.max. A request reports
+ * each endpoint it tried once, however many retries it made there. When
  * the cooldown is over the endpoint gets one trial request (half-open): the
- * first request to claim it tries it while the others skip it; success
- * restores it. The state lives in the host-wide shared file (hoststate.h). */
+ * first request to claim it tries it once while the others skip it; success
+ * restores it. The state lives in the host-wide shared file (hoststate.h);
+ * without it (lock held elsewhere, no room) every endpoint counts as
+ * healthy, and the log says so once. */
 #ifndef IMMORTAL_HEALTH_H
 #define IMMORTAL_HEALTH_H
 
@@ -41,8 +45,9 @@ struct health_info {
 enum health_admit health_admit(struct hoststate *hs, const struct endpoint *ep,
 			       int64_t now_ms, int64_t *ready_at_ms);
 
-/* Records the outcome of an attempt (ERRKIND_NONE for success) and releases
- * a trial held by this process. */
+/* Records the outcome of a request's try at `ep` (ERRKIND_NONE for
+ * success; the last attempt's kind after retries) and releases a trial
+ * held by this process. */
 void health_report(struct hoststate *hs, const struct endpoint *ep,
 		   const struct cooldown *cfg, enum errkind kind,
 		   long retry_after_s, int64_t now_ms);

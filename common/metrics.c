@@ -9,6 +9,7 @@
 
 #include "alloc.h"
 #include "health.h"
+#include "log.h"
 
 static const char *const metrics_outcomes[OUTCOME_COUNT] = {
 	[OUTCOME_OK] = "ok",
@@ -24,50 +25,104 @@ const char *metrics_outcome_name(enum hoststate_outcome outcome)
 	return (unsigned)outcome < OUTCOME_COUNT ? metrics_outcomes[outcome] : "unknown";
 }
 
+/* Failures to reach the shared state are logged once, where they happen. */
+static void metrics_check(struct hoststate *hs, enum im_rc rc)
+{
+	const char *why = hoststate_trouble(hs, rc);
+	if (why != NULL)
+		log_error("state file %s: %s", hoststate_path(hs), why);
+}
+
 /* Health is shared by every group holding the same endpoint; its counters
  * are kept per group, so that sums over groups count each attempt once. */
 static uint64_t metrics_key(const char *group, const struct endpoint *ep)
 {
-	uint64_t h = ep->key ^ 0x9E3779B97F4A7C15ull;
-	for (const char *p = group; *p; p++)
-		h = (h ^ (unsigned char)*p) * 1099511628211ull;
-	return h;
+	return hoststate_hash(ep->key ^ 0x9E3779B97F4A7C15ull, group);
+}
+
+struct metrics_attempt_ctx {
+	enum errkind kind;
+	int64_t first_content_ms;
+	int64_t duration_ms;
+};
+
+static void metrics_attempt_rec(void *rec, void *arg)
+{
+	struct hoststate_counters *e = rec;
+	const struct metrics_attempt_ctx *c = arg;
+
+	e->attempts[(unsigned)c->kind < ERRKIND_COUNT ? c->kind : ERRKIND_INVALID_RESPONSE]++;
+	if (c->first_content_ms >= 0)
+		hoststate_observe(&e->ttft, (double)c->first_content_ms / 1000.0);
+	hoststate_observe(&e->duration, (double)c->duration_ms / 1000.0);
 }
 
 void metrics_attempt(struct hoststate *hs, const char *group, const struct endpoint *ep,
 		     enum errkind kind, int64_t first_content_ms, int64_t duration_ms)
 {
-	if (hs == NULL)
-		return;
-	hoststate_lock(hs);
-	struct hoststate_endpoint *e = hoststate_endpoint(hs, metrics_key(group, ep), true);
-	if (e != NULL) {
-		e->attempts[(unsigned)kind < ERRKIND_COUNT ? kind : ERRKIND_INVALID_RESPONSE]++;
-		if (first_content_ms >= 0)
-			hoststate_observe(&e->ttft, (double)first_content_ms / 1000.0);
-		hoststate_observe(&e->duration, (double)duration_ms / 1000.0);
-	}
-	hoststate_unlock(hs);
+	struct metrics_attempt_ctx c = { kind, first_content_ms, duration_ms };
+
+	if (hs != NULL)
+		metrics_check(hs, hoststate_apply(hs, HOSTSTATE_COUNTERS, metrics_key(group, ep), true,
+						  metrics_attempt_rec, &c));
+}
+
+static void metrics_request_rec(void *rec, void *arg)
+{
+	((struct hoststate_group *)rec)->outcomes[*(enum hoststate_outcome *)arg]++;
 }
 
 void metrics_request(struct hoststate *hs, const char *group, enum hoststate_outcome outcome)
 {
-	if (hs == NULL)
-		return;
-	hoststate_lock(hs);
-	struct hoststate_group *g = hoststate_group(hs, group, true);
-	if (g != NULL && (unsigned)outcome < OUTCOME_COUNT)
-		g->outcomes[outcome]++;
-	hoststate_unlock(hs);
+	if (hs != NULL && (unsigned)outcome < OUTCOME_COUNT)
+		metrics_check(hs, hoststate_apply(hs, HOSTSTATE_GROUPS, hoststate_hash(0, group), true,
+						  metrics_request_rec, &outcome));
 }
 
 void metrics_streams(struct hoststate *hs, int delta)
 {
+	if (hs != NULL)
+		metrics_check(hs, hoststate_streams_add(hs, delta));
+}
+
+void metrics_keep(struct hoststate *hs, const struct catalog *cat)
+{
+	size_t n = 0, k = 0;
+
 	if (hs == NULL)
 		return;
-	hoststate_lock(hs);
-	*hoststate_streams(hs) += delta;
-	hoststate_unlock(hs);
+	for (size_t g = 0; g < cat->n_groups; g++)
+		n += cat->groups[g]->n_endpoints;
+	uint64_t *health = xcalloc(n + 1, sizeof *health);
+	uint64_t *counters = xcalloc(n + 1, sizeof *counters);
+	uint64_t *groups = xcalloc(cat->n_groups + 1, sizeof *groups);
+	for (size_t g = 0; g < cat->n_groups; g++) {
+		const struct group *grp = cat->groups[g];
+		groups[g] = hoststate_hash(0, grp->name);
+		for (size_t i = 0; i < grp->n_endpoints; i++, k++) {
+			health[k] = grp->endpoints[i].key;
+			counters[k] = metrics_key(grp->name, &grp->endpoints[i]);
+		}
+	}
+	metrics_check(hs, hoststate_keep(hs, HOSTSTATE_HEALTH, health, n));
+	metrics_check(hs, hoststate_keep(hs, HOSTSTATE_COUNTERS, counters, n));
+	metrics_check(hs, hoststate_keep(hs, HOSTSTATE_GROUPS, groups, cat->n_groups));
+	free(health);
+	free(counters);
+	free(groups);
+}
+
+/* Copies a record out, so that rendering holds the lock only briefly. */
+struct metrics_copy {
+	void *dst;
+	size_t len;
+};
+
+static void metrics_copy_rec(void *rec, void *arg)
+{
+	struct metrics_copy *c = arg;
+	if (rec != NULL)
+		memcpy(c->dst, rec, c->len);
 }
 
 /* ---- rendering ------------------------------------------------------------ */
@@ -119,11 +174,10 @@ static void metrics_histogram(struct buf *out, const char *name, const char *lab
 		       name, labels, h->count);
 }
 
-/* One (group, endpoint) pair of the catalog, with its shared slot copied
- * out so that rendering holds the lock only briefly. */
+/* One (group, endpoint) pair of the catalog, with its shared record. */
 struct metrics_row {
 	char labels[600];
-	struct hoststate_endpoint slot;
+	struct hoststate_counters slot;
 	struct health_info health;
 };
 
@@ -140,11 +194,9 @@ static struct metrics_row *metrics_rows(struct hoststate *hs, const struct catal
 		for (size_t i = 0; i < grp->n_endpoints; i++, k++) {
 			const struct endpoint *ep = &grp->endpoints[i];
 			char gl[256], el[256];
-			hoststate_lock(hs);
-			struct hoststate_endpoint *e = hoststate_endpoint(hs, metrics_key(grp->name, ep), false);
-			if (e != NULL)
-				rows[k].slot = *e;
-			hoststate_unlock(hs);
+			struct metrics_copy c = { &rows[k].slot, sizeof rows[k].slot };
+			metrics_check(hs, hoststate_apply(hs, HOSTSTATE_COUNTERS, metrics_key(grp->name, ep),
+							  false, metrics_copy_rec, &c));
 			health_inspect(hs, ep, now, &rows[k].health);
 			metrics_label(gl, sizeof gl, grp->name);
 			metrics_label(el, sizeof el, ep->name);
@@ -191,11 +243,9 @@ static void metrics_requests(struct hoststate *hs, const struct catalog *cat, st
 	for (size_t g = 0; g < cat->n_groups; g++) {
 		struct hoststate_group slot = { 0 };
 		char gl[256];
-		hoststate_lock(hs);
-		struct hoststate_group *sg = hoststate_group(hs, cat->groups[g]->name, false);
-		if (sg != NULL)
-			slot = *sg;
-		hoststate_unlock(hs);
+		struct metrics_copy c = { &slot, sizeof slot };
+		metrics_check(hs, hoststate_apply(hs, HOSTSTATE_GROUPS, hoststate_hash(0, cat->groups[g]->name),
+						  false, metrics_copy_rec, &c));
 		metrics_label(gl, sizeof gl, cat->groups[g]->name);
 		for (int o = 0; o < OUTCOME_COUNT; o++)
 			metrics_printf(out, "immortal_requests_total{group=\"%s\",outcome=\"%s\"} %" PRIu64 "\n",
@@ -208,15 +258,17 @@ void metrics_render(struct hoststate *hs, const struct catalog *cat, int64_t now
 {
 	size_t n;
 	int64_t streams;
+	uint64_t full;
 	struct metrics_row *rows = metrics_rows(hs, cat, now, &n);
 
 	metrics_head(out, "immortal_requests_total", "counter", "Chat requests finished, by group and outcome.");
 	metrics_requests(hs, cat, out);
 	metrics_endpoints(rows, n, out);
 	free(rows);
-	hoststate_lock(hs);
-	streams = *hoststate_streams(hs);
-	hoststate_unlock(hs);
+	metrics_check(hs, hoststate_totals(hs, &streams, &full));
 	metrics_head(out, "immortal_streams_in_flight", "gauge", "Streamed answers in progress on this host.");
 	metrics_printf(out, "immortal_streams_in_flight %" PRId64 "\n", streams);
+	metrics_head(out, "immortal_state_table_full_total", "counter",
+		     "Times a shared health or metrics record could not be had: the state file's tables were full.");
+	metrics_printf(out, "immortal_state_table_full_total %" PRIu64 "\n", full);
 }

@@ -21,6 +21,11 @@ void metrics_request(struct hoststate *hs, const char *group, enum hoststate_out
 /* A streamed answer starts (+1) or ends (-1). */
 void metrics_streams(struct hoststate *hs, int delta);
 
+/* Marks the shared records of every group and endpoint of `cat` (health
+ * and counters) as still in use, so that they are not reclaimed; every
+ * process calls it for its configuration at least every HOSTSTATE_KEEP_MS. */
+void metrics_keep(struct hoststate *hs, const struct catalog *cat);
+
 const char *metrics_outcome_name(enum hoststate_outcome outcome);
 
 /* Appends the Prometheus text exposition of every group and endpoint of

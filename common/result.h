@@ -11,7 +11,8 @@ enum im_rc {
 	IM_ETOOBIG,  /* a hard size cap was reached */
 	IM_EIO,      /* an operating-system call failed */
 	IM_EGONE,    /* the client went away */
-	IM_ESTOP     /* a callback asked to stop */
+	IM_ESTOP,    /* a callback asked to stop */
+	IM_EBUSY     /* a shared lock could not be had in time */
 };
 
 #endif

@@ -2,13 +2,16 @@
 #include "reload.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "alloc.h"
+#include "clock.h"
 #include "log.h"
+#include "metrics.h"
 
 #define RELOAD_POLL_US 500000
 
@@ -49,10 +52,16 @@ static struct site *reload_new_site(struct app *app, const char *dir, bool may_b
 	struct site *site = xcalloc(1, sizeof *site);
 	site->config_dir = xstrdup(dir);
 	site->catalog = cat;
-	if (hoststate_open(dir, app->settings.state_dir, &site->hs) != IM_OK)
-		log_error("no shared state file could be created in %s: "
+	char why[PATH_MAX + 256];
+	enum im_rc rc = hoststate_open(dir, app->settings.state_dir, &site->hs, why, sizeof why);
+	if (rc == IM_EINVAL)
+		log_error("state file %s: not used; endpoint health and metrics are kept per process "
+			  "(remove it, or set IMMORTAL_STATE_DIR to a folder of your own)", why);
+	else if (rc != IM_OK)
+		log_error("no shared state file could be created in %s (%s): "
 			  "endpoint health and metrics are kept per process",
-			  app->settings.state_dir ? app->settings.state_dir : "/dev/shm, $TMPDIR or /tmp");
+			  app->settings.state_dir ? app->settings.state_dir : "/dev/shm, $TMPDIR or /tmp", why);
+	metrics_keep(site->hs, cat);
 	return site;
 }
 
@@ -140,6 +149,7 @@ static void reload_site(struct app *app, struct site *site)
 		return;
 	}
 	reload_report(fresh, site->config_dir);
+	metrics_keep(site->hs, fresh);
 	pthread_mutex_lock(&app->lock);
 	old = site->catalog;
 	site->catalog = fresh;
@@ -166,6 +176,7 @@ static void reload_keys(struct app *app)
 static void *reload_main(void *arg)
 {
 	struct app *app = arg;
+	int64_t kept = clock_ms();
 
 	while (!reload.stop) {
 		usleep(RELOAD_POLL_US);
@@ -177,6 +188,12 @@ static void *reload_main(void *arg)
 			struct site *site = app->sites[i];
 			if (catalog_stamp(site->config_dir) != site->catalog->stamp)
 				reload_site(app, site);
+		}
+		/* what this process serves stays in the shared state */
+		if (clock_ms() - kept >= HOSTSTATE_KEEP_MS) {
+			kept = clock_ms();
+			for (size_t i = 0; i < n; i++)
+				metrics_keep(app->sites[i]->hs, app->sites[i]->catalog);
 		}
 		if (app->settings.access_keys_file &&
 		    access_stamp(app->settings.access_keys_file) != reload.access_stamp)

@@ -64,6 +64,7 @@ struct mock_opts {
     const char *etype;
     const char *retry_after;
     const char *gate;
+    const char *fail_until;  /* the failure options apply until this gate opens */
     long fail_first;         /* -1: off */
     long stall;              /* -1: off */
     long cut;                /* -1: off */
@@ -335,6 +336,7 @@ static const struct mock_optdef mock_optdefs[] = {
     MOCK_OPT("reasoning", MOCK_OPT_NUM, reasoning),
     MOCK_OPT("tools", MOCK_OPT_FLAG, tools),
     MOCK_OPT("gate", MOCK_OPT_STR, gate),
+    MOCK_OPT("fail_until", MOCK_OPT_STR, fail_until),
     MOCK_OPT("echo", MOCK_OPT_FLAG, echo),
     MOCK_OPT("restart", MOCK_OPT_FLAG, restart),
     MOCK_OPT("reject_prefill", MOCK_OPT_FLAG, reject_prefill),
@@ -646,6 +648,14 @@ static bool mock_gate_is_open_locked(const char *name)
         if (strcmp(g->name, name) == 0)
             return true;
     return false;
+}
+
+static bool mock_gate_is_open(const char *name)
+{
+    pthread_mutex_lock(&mock_mu);
+    bool open = mock_gate_is_open_locked(name);
+    pthread_mutex_unlock(&mock_mu);
+    return open;
 }
 
 static bool mock_gate_open(const char *name)
@@ -1636,6 +1646,8 @@ static enum MHD_Result mock_chat(struct mock_req *r, const char *url)
         return mock_reply_error(r, 400, "mock: request body is not a JSON object",
                                 "invalid_json");
     if (r->opts.fail_first >= 0 && r->ordinal > r->opts.fail_first)
+        mock_opts_heal(&r->opts);
+    if (r->opts.fail_until != NULL && mock_gate_is_open(r->opts.fail_until))
         mock_opts_heal(&r->opts);
     mock_read_request(r);
     mock_fault_status(r);
