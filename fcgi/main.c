@@ -163,6 +163,12 @@ int main(int argc, char **argv)
 		reload_start(&app);
 		rc = main_serve_fcgi(listen_fd, &set);
 	}
+	if (!server_quiet()) {
+		/* Requests cut off at the drain deadline did not finish: leave
+		 * what they use in place, and exit under them. */
+		log_close();
+		_exit(rc);
+	}
 	reload_stop(&app);
 	transport_global_cleanup();
 	settings_free(&app.settings);

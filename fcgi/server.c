@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "alloc.h"
+#include "apierror.h"
 #include "clock.h"
 #include "log.h"
 #include "respond.h"
@@ -25,10 +26,14 @@
 #define SERVER_STACK (256u << 10)
 #endif
 #define SERVER_KICK_MS 100
+/* How long requests cut off at the drain deadline get to write their last
+ * words and finish before the process exits without them. */
+#define SERVER_CUT_GRACE_MS 5000
 
 struct worker {
 	pthread_t tid;
 	bool idle;
+	int fd;                  /* the connection being served, or -1 */
 	struct worker *next;
 };
 
@@ -55,6 +60,26 @@ static void server_request_id(char *out, size_t len)
 	snprintf(out, len, "%012llx", (unsigned long long)((base + n * 0x9E3779B97F4A7C15ull) & 0xffffffffffffull));
 }
 
+/* The last words to a client whose request the shutdown cut off: an error
+ * answer, or an error event when its stream had begun, in OpenAI's shape
+ * so that clients raise it as an API error rather than a torn stream. */
+static void server_cut_reply(struct conn *c)
+{
+	static const char message[] = "immortal is shutting down: the request was cut off";
+
+	if (!c->begun) {
+		respond_error(c, 503, message, "server_error", "server_shutting_down", NULL);
+		return;
+	}
+	if (!c->event_stream)
+		return;
+	char *json = apierror_text(message, "server_error", "server_shutting_down", NULL);
+	if (c->sink.write(c, "data: ", 6) == IM_OK && c->sink.write(c, json, strlen(json)) == IM_OK &&
+	    c->sink.write(c, "\n\n", 2) == IM_OK)
+		(void)c->sink.flush(c);
+	free(json);
+}
+
 static void server_serve(struct app *app, struct conn *c, struct transport *t)
 {
 	struct request req = { .app = app, .conn = c, .transport = t, .started_ms = clock_ms(),
@@ -71,6 +96,8 @@ static void server_serve(struct app *app, struct conn *c, struct transport *t)
 		return;
 	}
 	router_dispatch(&req);
+	if (c->cut || (conn_stopping && !c->begun))
+		server_cut_reply(c);
 	catalog_unref(req.catalog);
 	access_unref(req.acl);
 }
@@ -87,6 +114,7 @@ static bool server_spawn_locked(void)
 	pthread_attr_setstacksize(&attr, SERVER_STACK);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 	w->idle = true;
+	w->fd = -1;
 	int rc = pthread_create(&w->tid, &attr, server_worker, w);
 	pthread_attr_destroy(&attr);
 	if (rc != 0) {
@@ -116,17 +144,26 @@ static void server_unlink_locked(struct worker *w)
 	pthread_cond_broadcast(&pool.changed);
 }
 
+/* The worker's last act: after it, nothing of it touches shared state. */
+static void server_leave(struct worker *w)
+{
+	pthread_mutex_lock(&pool.lock);
+	server_unlink_locked(w);
+	pthread_mutex_unlock(&pool.lock);
+}
+
 /* After accepting: keep enough spare workers waiting for the next request. */
 /* After accepting: when the spare workers run low, start enough to have
  * IMMORTAL_THREADS waiting again, so a burst of streams never waits for
  * threads to be created one by one. */
-static void server_took_request(struct worker *w)
+static void server_took_request(struct worker *w, int fd)
 {
 	const struct settings *s = &pool.app->settings;
 	unsigned low = s->threads / 2 ? s->threads / 2 : 1;
 
 	pthread_mutex_lock(&pool.lock);
 	w->idle = false;
+	w->fd = fd;
 	pool.idle--;
 	if (!pool.stopping && pool.idle < low) {
 		while (pool.idle < s->threads && pool.total < s->max_threads)
@@ -136,9 +173,18 @@ static void server_took_request(struct worker *w)
 	pthread_mutex_unlock(&pool.lock);
 }
 
-/* After serving: go back to waiting, or exit when plenty of others wait.
- * The gap between the two marks keeps steady traffic from creating and
- * ending a thread per request. */
+/* Before the connection closes: server_cut must not touch its descriptor
+ * any more (the number may be reused at once). */
+static void server_closing(struct worker *w)
+{
+	pthread_mutex_lock(&pool.lock);
+	w->fd = -1;
+	pthread_mutex_unlock(&pool.lock);
+}
+
+/* After serving: go back to waiting, or leave (server_leave) when plenty of
+ * others wait. The gap between the two marks keeps steady traffic from
+ * creating and ending a thread per request. */
 static bool server_finished_request(struct worker *w)
 {
 	bool stay;
@@ -148,8 +194,6 @@ static bool server_finished_request(struct worker *w)
 	if (stay) {
 		w->idle = true;
 		pool.idle++;
-	} else {
-		server_unlink_locked(w);
 	}
 	pthread_mutex_unlock(&pool.lock);
 	return stay;
@@ -190,15 +234,17 @@ static void *server_worker(void *arg)
 		if (rc < 0) {
 			pthread_mutex_lock(&pool.lock);
 			bool stop = pool.stopping;
-			if (stop)
-				server_unlink_locked(w);
+			if (stop) {
+				w->idle = false;
+				pool.idle--;
+			}
 			pthread_mutex_unlock(&pool.lock);
 			if (stop)
 				break;
 			usleep(10000);  /* a transient accept failure; do not spin */
 			continue;
 		}
-		server_took_request(w);
+		server_took_request(w, req.ipcFd);
 		if (t == NULL)
 			t = transport_new();
 		struct conn c;
@@ -206,12 +252,14 @@ static void *server_worker(void *arg)
 		server_serve(pool.app, &c, t);
 		/* Web servers do not multiplex FastCGI connections: close it. */
 		req.keepConnection = 0;
+		server_closing(w);
 		FCGX_Finish_r(&req);
 		if (!server_finished_request(w))
 			break;
 	}
 	FCGX_Free(&req, 0);
 	transport_free(t);
+	server_leave(w);
 	return NULL;
 }
 
@@ -225,6 +273,31 @@ static void server_kick_idle_locked(void)
 	for (struct worker *w = pool.workers; w; w = w->next)
 		if (w->idle)
 			pthread_kill(w->tid, SIGUSR1);
+}
+
+/* At the drain deadline: every running request is told its client is gone
+ * (conn_stopping), and shutting down the reading side of its connection
+ * wakes it from waiting on the upstream at once; writing still works, so
+ * it can send its last words (server_cut_reply) and finish properly. */
+static void server_cut_locked(void)
+{
+	conn_stopping = 1;
+	for (struct worker *w = pool.workers; w; w = w->next)
+		if (w->fd >= 0)
+			(void)shutdown(w->fd, SHUT_RD);
+}
+
+static void server_wait_locked(long ms)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_nsec += ms * 1000000L;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	pthread_cond_timedwait(&pool.changed, &pool.lock, &ts);
 }
 
 void server_stop(void)
@@ -255,7 +328,7 @@ int server_run_fcgi(struct app *app, int listen_fd)
 	log_info("stopping: no new requests; waiting up to %us for %u in flight",
 		 app->settings.drain_s, pool.total - pool.idle);
 	int64_t deadline = clock_ms() + (int64_t)app->settings.drain_s * 1000;
-	bool closed = false;
+	bool closed = false, cut = false;
 	/* Idle workers may be between checks and accept(): kick until gone. */
 	while (pool.total > 0) {
 		if (!closed && pool.idle == 0) {
@@ -267,22 +340,30 @@ int server_run_fcgi(struct app *app, int listen_fd)
 			closed = true;
 		}
 		if (clock_ms() >= deadline) {
+			if (cut)
+				break;
 			log_error("stopping: %u request(s) still in flight after %us; cutting them off",
 				  pool.total - pool.idle, app->settings.drain_s);
-			break;
+			server_cut_locked();
+			cut = true;
+			deadline = clock_ms() + SERVER_CUT_GRACE_MS;
 		}
-		struct timespec ts;
 		server_kick_idle_locked();
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_nsec += SERVER_KICK_MS * 1000000L;
-		if (ts.tv_nsec >= 1000000000L) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000L;
-		}
-		pthread_cond_timedwait(&pool.changed, &pool.lock, &ts);
+		server_wait_locked(SERVER_KICK_MS);
 	}
+	if (pool.total > 0)
+		log_error("stopping: %u request(s) did not finish after being cut off; "
+			  "exiting without them", pool.total);
 	pthread_mutex_unlock(&pool.lock);
 	return 0;
+}
+
+bool server_quiet(void)
+{
+	pthread_mutex_lock(&pool.lock);
+	bool quiet = pool.total == 0;
+	pthread_mutex_unlock(&pool.lock);
+	return quiet;
 }
 
 /* Run as CGI, a SIGTERM means the web server gave up on the request: the
