@@ -172,8 +172,8 @@ static enum im_rc attempt_on_event(void *ctx, const struct sse_event *ev)
 	}
 	obj = json_tokener_parse(ev->data);
 	if (obj == NULL || !json_object_is_type(obj, json_type_object)) {
-		log_info("req=%s endpoint=%s dropped an upstream event that is not JSON (%zu bytes)",
-			 a->in->request_id, a->in->ep->name, ev->data_len);
+		log_info(LOG_S("req", a->in->request_id), LOG_S("endpoint", a->in->ep->name),
+			 LOG_MSG("dropped an upstream event that is not JSON"), LOG_I("bytes", ev->data_len));
 		json_object_put(obj);
 		return IM_OK;
 	}

@@ -27,8 +27,8 @@ static const char *reload_getenv(const char *name)
 static void reload_report(const struct catalog *cat, const char *dir)
 {
 	for (size_t i = 0; i < cat->n_problems; i++)
-		log_error("config: %s", cat->problems[i]);
-	log_info("config folder %s: %zu group(s) loaded", dir, cat->n_groups);
+		log_error(LOG_MSG("config:"), LOG_S("problem", cat->problems[i]));
+	log_info(LOG_MSG("config folder: group(s) loaded"), LOG_S("dir", dir), LOG_I("groups", cat->n_groups));
 }
 
 /* Creates the site for `dir`; NULL (logged) when the folder cannot be read,
@@ -38,8 +38,8 @@ static struct site *reload_new_site(struct app *app, const char *dir, bool may_b
 	struct catalog *cat = NULL;
 
 	if (catalog_load(dir, reload_getenv, NULL, &cat) != IM_OK) {
-		log_error("config folder %s cannot be read: %s (set IMMORTAL_CONFIG_DIR)",
-			  dir, strerror(errno));
+		log_error(LOG_MSG("config folder cannot be read (set IMMORTAL_CONFIG_DIR)"),
+			  LOG_S("dir", dir), LOG_S("why", strerror(errno)));
 		if (!may_be_missing)
 			return NULL;
 		cat = catalog_empty();
@@ -50,9 +50,10 @@ static struct site *reload_new_site(struct app *app, const char *dir, bool may_b
 	site->config_dir = xstrdup(dir);
 	site->catalog = cat;
 	if (hoststate_open(dir, app->settings.state_dir, &site->hs) != IM_OK)
-		log_error("no shared state file could be created in %s: "
-			  "endpoint health and metrics are kept per process",
-			  app->settings.state_dir ? app->settings.state_dir : "/dev/shm, $TMPDIR or /tmp");
+		log_error(LOG_MSG("no shared state file could be created: "
+				  "endpoint health and metrics are kept per process"),
+			  LOG_S("state_dir", app->settings.state_dir ? app->settings.state_dir
+								      : "/dev/shm, $TMPDIR or /tmp"));
 	return site;
 }
 
@@ -87,8 +88,8 @@ struct site *app_snapshot(struct app *app, const char *dir, struct catalog **cat
 		if (site != NULL)
 			app->sites[app->n_sites++] = site;
 	} else if (site == NULL) {
-		log_error("config folder %s ignored: this process already serves %d folders",
-			  dir, APP_MAX_SITES);
+		log_error(LOG_MSG("config folder ignored: this process serves as many folders as it may"),
+			  LOG_S("dir", dir), LOG_I("max", APP_MAX_SITES));
 	}
 	if (site != NULL) {
 		*cat = catalog_ref(site->catalog);
@@ -107,7 +108,7 @@ static int reload_access(struct app *app, struct access **acl)
 
 	reload.access_stamp = access_stamp(path);
 	if (access_load(path, &fresh, err, sizeof err) != IM_OK) {
-		log_error("access keys: %s", err);
+		log_error(LOG_MSG("access keys:"), LOG_S("problem", err));
 		return -1;
 	}
 	*acl = fresh;
@@ -135,8 +136,8 @@ static void reload_site(struct app *app, struct site *site)
 	struct catalog *fresh = NULL, *old;
 
 	if (catalog_load(site->config_dir, reload_getenv, site->catalog, &fresh) != IM_OK) {
-		log_error("config folder %s cannot be read now: %s; keeping the groups loaded",
-			  site->config_dir, strerror(errno));
+		log_error(LOG_MSG("config folder cannot be read now; keeping the groups loaded"),
+			  LOG_S("dir", site->config_dir), LOG_S("why", strerror(errno)));
 		return;
 	}
 	reload_report(fresh, site->config_dir);
@@ -152,10 +153,10 @@ static void reload_keys(struct app *app)
 	struct access *fresh = NULL, *old;
 
 	if (reload_access(app, &fresh) != 0) {
-		log_error("access keys: keeping the keys loaded before");
+		log_error(LOG_MSG("access keys: keeping the keys loaded before"));
 		return;
 	}
-	log_info("access keys reloaded");
+	log_info(LOG_MSG("access keys reloaded"));
 	pthread_mutex_lock(&app->lock);
 	old = app->acl;
 	app->acl = fresh;
@@ -190,7 +191,7 @@ void reload_start(struct app *app)
 	reload.stop = false;
 	reload.running = pthread_create(&reload.thread, NULL, reload_main, app) == 0;
 	if (!reload.running)
-		log_error("cannot start the config watcher: changes need a restart");
+		log_error(LOG_MSG("cannot start the config watcher: changes need a restart"));
 }
 
 void reload_stop(struct app *app)

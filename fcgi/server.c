@@ -118,7 +118,8 @@ static bool server_spawn_locked(void)
 	int rc = pthread_create(&w->tid, &attr, server_worker, w);
 	pthread_attr_destroy(&attr);
 	if (rc != 0) {
-		log_error("cannot start a worker thread: %s (%u running)", strerror(rc), pool.total);
+		log_error(LOG_MSG("cannot start a worker thread"), LOG_S("why", strerror(rc)),
+			  LOG_I("running", pool.total));
 		free(w);
 		return false;
 	}
@@ -325,8 +326,8 @@ int server_run_fcgi(struct app *app, int listen_fd)
 	}
 	while (!pool.stopping)
 		pthread_cond_wait(&pool.changed, &pool.lock);
-	log_info("stopping: no new requests; waiting up to %us for %u in flight",
-		 app->settings.drain_s, pool.total - pool.idle);
+	log_info(LOG_MSG("stopping: no new requests; waiting for those in flight"),
+		 LOG_I("in_flight", pool.total - pool.idle), LOG_I("drain_s", app->settings.drain_s));
 	int64_t deadline = clock_ms() + (int64_t)app->settings.drain_s * 1000;
 	bool closed = false, cut = false;
 	/* Idle workers may be between checks and accept(): kick until gone. */
@@ -342,8 +343,8 @@ int server_run_fcgi(struct app *app, int listen_fd)
 		if (clock_ms() >= deadline) {
 			if (cut)
 				break;
-			log_error("stopping: %u request(s) still in flight after %us; cutting them off",
-				  pool.total - pool.idle, app->settings.drain_s);
+			log_error(LOG_MSG("stopping: requests still in flight at the drain deadline; cutting them off"),
+				  LOG_I("in_flight", pool.total - pool.idle), LOG_I("drain_s", app->settings.drain_s));
 			server_cut_locked();
 			cut = true;
 			deadline = clock_ms() + SERVER_CUT_GRACE_MS;
@@ -352,8 +353,8 @@ int server_run_fcgi(struct app *app, int listen_fd)
 		server_wait_locked(SERVER_KICK_MS);
 	}
 	if (pool.total > 0)
-		log_error("stopping: %u request(s) did not finish after being cut off; "
-			  "exiting without them", pool.total);
+		log_error(LOG_MSG("stopping: requests cut off did not finish; exiting without them"),
+			  LOG_I("running", pool.total));
 	pthread_mutex_unlock(&pool.lock);
 	return 0;
 }

@@ -58,6 +58,7 @@ struct mock_opts {
     long status;             /* 0: off */
     const char *code;
     const char *etype;
+    const char *msg;
     const char *retry_after;
     const char *gate;
     long fail_first;         /* -1: off */
@@ -263,6 +264,7 @@ static const struct mock_optdef mock_optdefs[] = {
     MOCK_OPT("status", MOCK_OPT_NUM, status),
     MOCK_OPT("code", MOCK_OPT_STR, code),
     MOCK_OPT("etype", MOCK_OPT_STR, etype),
+    MOCK_OPT("msg", MOCK_OPT_STR, msg),
     MOCK_OPT("retry_after", MOCK_OPT_STR, retry_after),
     MOCK_OPT("fail_first", MOCK_OPT_NUM, fail_first),
     MOCK_OPT("hang", MOCK_OPT_FLAG, hang),
@@ -364,7 +366,7 @@ static bool mock_opts_parse(struct mock_opts *o, const char *opts)
 static void mock_opts_heal(struct mock_opts *o)
 {
     o->status = 0;
-    o->code = o->etype = o->retry_after = NULL;
+    o->code = o->etype = o->msg = o->retry_after = NULL;
     o->hang = o->nodone = o->badevent = false;
     o->garbage = o->or_error = o->empty = false;
     o->stall = o->cut = o->sse_error_after = -1;
@@ -971,7 +973,7 @@ static enum MHD_Result mock_reply_status(struct mock_req *r)
     snprintf(message, sizeof message, "mock status %ld", r->opts.status);
     snprintf(code, sizeof code, "mock_%ld", r->opts.status);
     return mock_reply_json(r, (unsigned)r->opts.status,
-        mock_jerror(message, r->opts.etype ? r->opts.etype : "mock_error",
+        mock_jerror(r->opts.msg ? r->opts.msg : message, r->opts.etype ? r->opts.etype : "mock_error",
                     r->opts.code ? r->opts.code : code));
 }
 

@@ -4,6 +4,7 @@
 
 setup_52_process_life() {
 	group life-cut "[$(ep one gate=lifecut,id=life-cut)]"
+	group life-forge "[$(ep one "status=400,msg=bad%0A2026-01-01T00:00:00.000Z%20error%20pid=1%20forged%20%22q%22%5C%FF")]"
 }
 
 # A second immortal (its own log, IMMORTAL_DRAIN_SECONDS=1) behind an nginx
@@ -35,4 +36,54 @@ t_stop_past_drain_deadline_ends_streams_cleanly() {
 	expect_json "$T/cut.json" .error.code server_shutting_down || return 1
 	expect_match "$(cat "$SRV/lifecut-fcgi/log/immortal.log")" 'cutting them off' "log" || return 1
 	expect_match "$(cat "$SRV/lifecut-fcgi/log/immortal.log")" ' stopped' "log"
+}
+
+# ---- the log cannot be forged ------------------------------------------------
+
+LIFE_LINE='^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+Z (info|error) pid=[0-9]+ '
+
+# life_forge: a client's model name and an upstream's error message, each
+# trying to start a log line of their own (newline, quotes, backslash, a
+# byte that is not UTF-8).
+life_forge() {
+	printf '{"model":"x\\n2026-01-01T00:00:00.000Z error pid=1 forged \\"q\\" \\\\ \xff","messages":[{"role":"user","content":"hi"}]}' >"$T/forge.json"
+	expect_eq "$(curl -s -o "$T/b" -w '%{http_code}' -H 'Content-Type: application/json' \
+		--data-binary @"$T/forge.json" "$URL/v1/chat/completions")" 404 "unknown group" || return 1
+	expect_eq "$(chat life-forge)" 400 "upstream error passed through"
+}
+
+t_log_text_cannot_be_forged() {
+	life_forge || return 1
+	wait_until 5 grep -q 'group=life-forge outcome=' "$LOG" || { fail "request not logged"; return 1; }
+	expect_eq "$(grep -Evc "$LIFE_LINE" "$LOG")" 0 "lines without a timestamp" || return 1
+	expect_eq "$(LC_ALL=C grep -c $'[\x01-\x08\x0b-\x1f\x7f]' "$LOG")" 0 "lines with control characters" || return 1
+	expect_match "$(grep 'unknown group' "$LOG" | tail -1)" 'group="x\\n2026-01-01T00:00:00.000Z error pid=1 forged \\"q\\" \\\\ \\xff"$' "the escaped name"
+}
+
+life_json_start() {
+	local fcgi
+	fcgi=$(srv_port lifejson-fcgi)
+	srv_immortal lifejson-fcgi "$fcgi" -- LOG_FORMAT=json || return 1
+	srv_nginx lifejson "$(srv_port lifejson)" immortal.conf "s/127\.0\.0\.1:9000/127.0.0.1:$fcgi/"
+}
+
+t_log_json_lines_are_objects() {
+	srv_need nginx spawn-fcgi || return
+	srv_up lifejson life_json_start || return
+	local URL=http://127.0.0.1:$(srv_port lifejson) log=$SRV/lifejson-fcgi/log/immortal.log
+	life_forge || return 1
+	wait_until 5 grep -q '"group":"life-forge","outcome"' "$log" || { fail "request not logged"; return 1; }
+	jq -c . "$log" >"$T/json.lines" || { fail "the log is not JSON: $(head -c 600 "$log")"; return 1; }
+	expect_eq "$(wc -l <"$T/json.lines")" "$(wc -l <"$log")" "objects per line" || return 1
+	expect_eq "$(grep -vc '^{"time":"[0-9T:.-]*Z","level":"\(info\|error\)","pid":[0-9]*[,}]' "$log")" 0 "lines without time, level, pid" || return 1
+	expect_eq "$(jq -r 'select(.msg == "unknown group") | .group' "$log")" \
+		"$(printf 'x\n2026-01-01T00:00:00.000Z error pid=1 forged "q" \\ \xef\xbf\xbd')" "the name, whole" || return 1
+	expect_eq "$(jq -r 'select(.kind == "request") | .endpoint' "$log")" one "an attempt's fields"
+}
+
+t_log_format_must_be_known() {
+	env -i PATH="$PATH" IMMORTAL_CONFIG_DIR="$CONF" LOG_FORMAT=yaml REQUEST_METHOD=GET REQUEST_URI=/v1/health \
+		"$BUILD/fcgi/immortal" >"$T/out" 2>&1 </dev/null
+	expect_eq "$?" 2 "exit status" || return 1
+	expect_match "$(cat "$T/out")" 'LOG_FORMAT=yaml' message
 }
