@@ -2,8 +2,11 @@
 # log lines nobody can forge, headers of any length, and config folders
 # chosen per request that keep their own access keys.
 
+life_long_name() { printf 'n%.0s' {1..600}; }
+
 setup_52_process_life() {
 	group life-cut "[$(ep one gate=lifecut,id=life-cut)]"
+	group life-longname "[$(ep "$(life_long_name)" ok,id=life-longname)]"
 	group life-forge "[$(ep one "status=400,msg=bad%0A2026-01-01T00:00:00.000Z%20error%20pid=1%20forged%20%22q%22%5C%FF")]"
 }
 
@@ -86,4 +89,15 @@ t_log_format_must_be_known() {
 		"$BUILD/fcgi/immortal" >"$T/out" 2>&1 </dev/null
 	expect_eq "$?" 2 "exit status" || return 1
 	expect_match "$(cat "$T/out")" 'LOG_FORMAT=yaml' message
+}
+
+# ---- headers of any length -----------------------------------------------------
+
+t_long_endpoint_name_gives_whole_headers() {
+	expect_eq "$(chat life-longname)" 200 status || return 1
+	expect_eq "$(header X-Immortal-Endpoint)" "$(life_long_name)" "the endpoint header" || return 1
+	expect_eq "$(header X-Immortal-Attempts)" 1 "the header after it" || return 1
+	stream_to life-longname || return 1
+	expect_eq "$(header X-Immortal-Endpoint)" "$(life_long_name)" "the stream's endpoint header" || return 1
+	expect_eq "$(sse_text "$T/s")" 'w1 w2 w3 w4 w5' text
 }
