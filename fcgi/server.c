@@ -89,9 +89,11 @@ static void server_serve(struct app *app, struct conn *c, struct transport *t)
 	/* Only a request variable can name another folder (FastCGI under
 	 * mod_fcgid); as CGI the variable is the process's environment. */
 	const char *dir = c->fcgi ? conn_param(c, "IMMORTAL_CONFIG_DIR") : NULL;
-	req.site = app_snapshot(app, dir, &req.catalog, &req.acl);
+	const char *keys = c->fcgi ? conn_param(c, "IMMORTAL_ACCESS_KEYS_FILE") : NULL;
+	req.site = app_snapshot(app, dir, keys, &req.catalog, &req.acl);
 	if (req.site == NULL) {
-		respond_error(c, 500, "the config folder named by IMMORTAL_CONFIG_DIR cannot be read",
+		respond_error(c, 500, "the config folder named by IMMORTAL_CONFIG_DIR, or its access keys, "
+			      "cannot be read (the log says why)",
 			      "server_error", "config_unreadable", NULL);
 		return;
 	}

@@ -101,3 +101,68 @@ t_long_endpoint_name_gives_whole_headers() {
 	expect_eq "$(header X-Immortal-Endpoint)" "$(life_long_name)" "the stream's endpoint header" || return 1
 	expect_eq "$(sse_text "$T/s")" 'w1 w2 w3 w4 w5' text
 }
+
+# ---- config folders chosen per request keep their own keys ---------------------
+
+# One immortal (requiring keys of its own folder) behind an nginx whose
+# locations name three more folders: /a/ (keys in the folder's
+# access.keys), /b/ (keys named by IMMORTAL_ACCESS_KEYS_FILE beside
+# IMMORTAL_CONFIG_DIR) and /c/ (no keys at all).
+life_sites_start() {
+	local fcgi s loc=()
+	fcgi=$(srv_port lifesites-fcgi)
+	for s in a b c; do
+		mkdir -p "$T/site-$s/groups"
+		printf '%s\n' "[$(ep one ok,id=life-site-$s)]" >"$T/site-$s/groups/life-site.json"
+	done
+	echo key-a >"$T/site-a/groups/access.keys"
+	echo key-b >"$T/site-b/b.keys"
+	echo key-main >"$T/site-main.keys"
+	srv_immortal lifesites-fcgi "$fcgi" -- IMMORTAL_ACCESS_KEYS_FILE="$T/site-main.keys" || return 1
+	for s in a b c; do
+		loc+=("/^    location \/v1\/ {/i location /$s/v1/ { include fastcgi_params; fastcgi_pass 127.0.0.1:$fcgi; fastcgi_param IMMORTAL_CONFIG_DIR $T/site-$s/groups; $([ $s = b ] && echo "fastcgi_param IMMORTAL_ACCESS_KEYS_FILE $T/site-b/b.keys;") }")
+	done
+	srv_nginx lifesites "$(srv_port lifesites)" immortal.conf "${loc[@]}" "s/127\.0\.0\.1:9000/127.0.0.1:$fcgi/"
+}
+
+# site_chat SITE KEY: a chat request to folder SITE with KEY; prints the status.
+site_chat() {
+	curl -s -o "$T/b" -w '%{http_code}' --max-time 30 -H "Authorization: Bearer $2" \
+		-H 'Content-Type: application/json' -X POST "http://127.0.0.1:$(srv_port lifesites)/$1/v1/chat/completions" \
+		--data '{"model":"life-site","messages":[{"role":"user","content":"hi"}]}'
+}
+
+life_sites() {
+	srv_need nginx spawn-fcgi || return
+	srv_up lifesites life_sites_start
+}
+
+t_sites_never_share_keys() {
+	life_sites || return
+	expect_eq "$(site_chat a key-a)" 200 "site a, key of a" || return 1
+	expect_eq "$(site_chat b key-b)" 200 "site b, key of b" || return 1
+	expect_eq "$(site_chat b key-a)" 401 "site b, key of a" || return 1
+	expect_eq "$(site_chat a key-b)" 401 "site a, key of b" || return 1
+	expect_eq "$(site_chat a key-main)" 401 "site a, the process's own key" || return 1
+	expect_eq "$(site_chat b key-main)" 401 "site b, the process's own key"
+}
+
+t_site_without_keys_is_refused_when_keys_are_required() {
+	life_sites || return
+	expect_eq "$(site_chat c key-main)" 500 "site c (no keys of its own)" || return 1
+	expect_json "$T/b" .error.code config_unreadable || return 1
+	expect_match "$(cat "$SRV/lifesites-fcgi/log/immortal.log")" 'has none of its own.* dir=[^ ]*site-c/groups' "log"
+}
+
+t_site_keys_are_watched() {
+	life_sites || return
+	expect_eq "$(site_chat a key-a)" 200 "site a before the change" || return 1
+	echo key-a2 >"$T/site-a/groups/access.keys.new"
+	mv "$T/site-a/groups/access.keys.new" "$T/site-a/groups/access.keys"
+	wait_until 10 bash -c "[ \"\$(curl -s -o /dev/null -w '%{http_code}' -H 'Authorization: Bearer key-a2' \
+		-H 'Content-Type: application/json' -X POST http://127.0.0.1:$(srv_port lifesites)/a/v1/chat/completions \
+		--data '{\"model\":\"life-site\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}')\" = 200 ]" ||
+		{ fail "the new key of site a was not taken"; return 1; }
+	expect_eq "$(site_chat a key-a)" 401 "the old key of site a" || return 1
+	expect_eq "$(site_chat b key-b)" 200 "site b unchanged"
+}
