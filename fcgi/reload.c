@@ -154,6 +154,17 @@ static struct site *reload_take(struct app *app, const char *dir, const char *ke
 	return site;
 }
 
+/* Whether `dir` is the process's own folder under another name (the
+ * wrapper on shared hosting names it, and the .htaccess again): then the
+ * keys of the environment are its own, not another site's. */
+static bool reload_is_own_folder(struct app *app, const char *dir, const char *keys)
+{
+	struct stat a, b;
+
+	return keys == NULL && stat(dir, &a) == 0 && stat(app->sites[0]->config_dir, &b) == 0 &&
+	       a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
 struct site *app_snapshot(struct app *app, const char *dir, const char *keys,
 			  struct catalog **cat, struct access **acl)
 {
@@ -171,7 +182,7 @@ struct site *app_snapshot(struct app *app, const char *dir, const char *keys,
 	/* A new folder loads outside the lock, so requests of the other sites
 	 * go on meanwhile; two first requests of one folder may both load it,
 	 * and the second copy is dropped. */
-	fresh = reload_new_site(app, dir, keys, false);
+	fresh = reload_new_site(app, dir, keys, reload_is_own_folder(app, dir, keys));
 	if (fresh == NULL)
 		return NULL;
 	pthread_mutex_lock(&app->lock);
