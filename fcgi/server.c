@@ -176,8 +176,8 @@ static void server_took_request(struct worker *w, int fd)
 	pthread_mutex_unlock(&pool.lock);
 }
 
-/* Before the connection closes: server_cut must not touch its descriptor
- * any more (the number may be reused at once). */
+/* Before the connection closes: server_cut_locked must not touch its
+ * descriptor any more (the number may be reused at once). */
 static void server_closing(struct worker *w)
 {
 	pthread_mutex_lock(&pool.lock);
