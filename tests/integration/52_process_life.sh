@@ -107,19 +107,22 @@ t_long_endpoint_name_gives_whole_headers() {
 # One immortal (requiring keys of its own folder) behind an nginx whose
 # locations name three more folders: /a/ (keys in the folder's
 # access.keys), /b/ (keys named by IMMORTAL_ACCESS_KEYS_FILE beside
-# IMMORTAL_CONFIG_DIR) and /c/ (no keys at all).
+# IMMORTAL_CONFIG_DIR), /c/ (no keys at all) and /slow/ (a group file that
+# is a FIFO: reading the folder waits until the test writes into it).
 life_sites_start() {
 	local fcgi s loc=()
 	fcgi=$(srv_port lifesites-fcgi)
-	for s in a b c; do
+	for s in a b c slow; do
 		mkdir -p "$T/site-$s/groups"
 		printf '%s\n' "[$(ep one ok,id=life-site-$s)]" >"$T/site-$s/groups/life-site.json"
 	done
 	echo key-a >"$T/site-a/groups/access.keys"
+	echo key-slow >"$T/site-slow/groups/access.keys"
+	mkfifo "$T/site-slow/groups/fifo.json"
 	echo key-b >"$T/site-b/b.keys"
 	echo key-main >"$T/site-main.keys"
 	srv_immortal lifesites-fcgi "$fcgi" -- IMMORTAL_ACCESS_KEYS_FILE="$T/site-main.keys" || return 1
-	for s in a b c; do
+	for s in a b c slow; do
 		loc+=("/^    location \/v1\/ {/i location /$s/v1/ { include fastcgi_params; fastcgi_pass 127.0.0.1:$fcgi; fastcgi_param IMMORTAL_CONFIG_DIR $T/site-$s/groups; $([ $s = b ] && echo "fastcgi_param IMMORTAL_ACCESS_KEYS_FILE $T/site-b/b.keys;") }")
 	done
 	srv_nginx lifesites "$(srv_port lifesites)" immortal.conf "${loc[@]}" "s/127\.0\.0\.1:9000/127.0.0.1:$fcgi/"
@@ -165,4 +168,36 @@ t_site_keys_are_watched() {
 		{ fail "the new key of site a was not taken"; return 1; }
 	expect_eq "$(site_chat a key-a)" 401 "the old key of site a" || return 1
 	expect_eq "$(site_chat b key-b)" 200 "site b unchanged"
+}
+
+# fifo_holder FIFO: opens FIFO for writing (so its reader's open returns)
+# and says so ($T/fifo.open); once told ($T/fifo.go) closes it unwritten:
+# the reader sees an empty file, and the FIFO's time stays as it was, so
+# the config watcher never reads it again.
+fifo_holder() {
+	exec 3>"$1"
+	: >"$T/fifo.open"
+	until [ -e "$T/fifo.go" ]; do sleep 0.05; done
+	exec 3>&-
+}
+
+t_loading_a_folder_does_not_stall_other_sites() {
+	life_sites || return
+	local fifo=$T/site-slow/groups/fifo.json holder slow rc=0
+	expect_eq "$(site_chat b key-b)" 200 "site b before" || return 1
+	rm -f "$T"/fifo.*
+	timeout 60 bash -c "$(declare -f fifo_holder); T=$T; fifo_holder '$fifo'" &
+	holder=$!
+	(site_chat slow key-slow >"$T/slow.status") &
+	slow=$!
+	# The holder's open returns only when the slow folder's loader opened
+	# the FIFO: it now waits there for the group file's end.
+	wait_until 20 test -e "$T/fifo.open" || { fail "the folder's loader never read the FIFO"; rc=1; }
+	[ $rc = 0 ] && { expect_eq "$(site_chat b key-b)" 200 "site b while another folder loads" || rc=1; }
+	: >"$T/fifo.go"
+	wait $holder
+	wait $slow
+	rm -f "$fifo"
+	[ $rc = 0 ] || return 1
+	expect_eq "$(cat "$T/slow.status")" 200 "the slow folder, once loaded"
 }
