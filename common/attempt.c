@@ -94,8 +94,8 @@ static void attempt_on_done(void *ctx)
 static void attempt_on_dropped(void *ctx, size_t bytes)
 {
 	struct attempt *a = ctx;
-	log_info("req=%s endpoint=%s dropped an upstream event that is not JSON (%zu bytes)",
-		 a->in->request_id, a->in->ep->name, bytes);
+	log_info(LOG_S("req", a->in->request_id), LOG_S("endpoint", a->in->ep->name),
+		 LOG_MSG("dropped an upstream event that is not JSON"), LOG_I("bytes", bytes));
 }
 
 /* ---- transport hooks ---------------------------------------------------- */

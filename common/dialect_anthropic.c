@@ -440,8 +440,8 @@ static void anth_log_dropped(struct json_object *client, const struct endpoint *
 		while (anth_read[i] != NULL && strcmp(anth_read[i], key) != 0)
 			i++;
 		if (anth_read[i] == NULL)
-			log_info("req=%s endpoint=%s dropped field \"%.64s\": it has no meaning in Anthropic's API",
-				 call->request_id ? call->request_id : "-", ep->name, key);
+			log_info(LOG_S("req", call->request_id), LOG_S("endpoint", ep->name),
+				 LOG_MSG("dropped a field with no meaning in Anthropic's API"), LOG_S("field", key));
 	}
 }
 

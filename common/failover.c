@@ -27,22 +27,24 @@ struct failover {
 	bool only_request_errors;
 };
 
-/* `mark` tells a retry (" retry=1") or a continuation (" resume=1"). */
+/* `mark` tells a retry ("retry") or a continuation ("resume"), or NULL. */
 static void failover_log_attempt(struct failover *f, const struct endpoint *ep,
 				 const struct attempt_result *res, int number, const char *mark)
 {
 	const char *kind = res->client_gone ? "client_gone" : errkind_name(res->kind);
 
 	if (res->kind == ERRKIND_NONE) {
-		log_info("req=%s group=%s endpoint=%s attempt=%d%s kind=%s status=%ld ms=%lld",
-			 f->req->id, f->req->group->name, ep->name, number, mark,
-			 kind, res->status, (long long)res->elapsed_ms);
+		log_info(LOG_S("req", f->req->id), LOG_S("group", f->req->group->name),
+			 LOG_S("endpoint", ep->name), LOG_I("attempt", number), LOG_IF(mark, LOG_I(mark, 1)),
+			 LOG_S("kind", kind), LOG_I("status", res->status), LOG_I("ms", res->elapsed_ms));
 		return;
 	}
-	log_error("req=%s group=%s endpoint=%s attempt=%d%s kind=%s status=%ld ms=%lld detail=\"%s\" hint=\"endpoint %s: %s\"",
-		  f->req->id, f->req->group->name, ep->name, number, mark,
-		  kind, res->status, (long long)res->elapsed_ms, res->detail, ep->name,
-		  errkind_hint(res->kind));
+	char *hint = xasprintf("endpoint %s: %s", ep->name, errkind_hint(res->kind));
+	log_error(LOG_S("req", f->req->id), LOG_S("group", f->req->group->name),
+		  LOG_S("endpoint", ep->name), LOG_I("attempt", number), LOG_IF(mark, LOG_I(mark, 1)),
+		  LOG_S("kind", kind), LOG_I("status", res->status), LOG_I("ms", res->elapsed_ms),
+		  LOG_S("detail", res->detail), LOG_S("hint", hint));
+	free(hint);
 }
 
 static void failover_record(struct failover *f, const struct endpoint *ep,
@@ -224,7 +226,8 @@ static bool failover_resume(struct failover *f, const struct endpoint *broken)
 	size_t i = 0;
 
 	if (why != NULL)
-		log_info("req=%s group=%s cannot continue the broken answer: %s", f->req->id, g->name, why);
+		log_info(LOG_S("req", f->req->id), LOG_S("group", g->name),
+			 LOG_MSG("cannot continue the broken answer"), LOG_S("why", why));
 	while (why == NULL && !settled && i < g->n_endpoints && failover_within_budget(f)) {
 		const struct endpoint *ep = &g->endpoints[i];
 		cstream_continue_begin(f->stream);
@@ -233,13 +236,13 @@ static bool failover_resume(struct failover *f, const struct endpoint *broken)
 			continue;
 		}
 		used[i] = true;
-		settled = failover_attempt(f, ep, &res, " resume=1");
+		settled = failover_attempt(f, ep, &res, "resume");
 		failover_health(f, ep, &res);
 		if (settled)
 			break;
 		if (!cstream_restarting(f->stream) && res.status >= 400 && res.status < 500) {
-			log_info("req=%s endpoint=%s does not accept a continuation (HTTP %ld): not asked again",
-				 f->req->id, ep->name, res.status);
+			log_info(LOG_S("req", f->req->id), LOG_S("endpoint", ep->name), LOG_I("status", res.status),
+				 LOG_MSG("does not accept a continuation: not asked again"));
 			health_note_prefill_refused(f->req->hs, ep);
 		}
 		/* more text arrived before this break: start over in file order */
@@ -258,7 +261,7 @@ static bool failover_tries(struct failover *f, const struct endpoint *ep,
 			   struct attempt_result *res, bool trial)
 {
 	for (int retry = 0;; retry++) {
-		if (failover_attempt(f, ep, res, retry ? " retry=1" : ""))
+		if (failover_attempt(f, ep, res, retry ? "retry" : NULL))
 			return true;
 		if (res->broke_midstream || trial ||
 		    (res->kind == ERRKIND_CONTENT_FILTER && !f->req->group->failover_on_content_filter) ||
@@ -321,8 +324,8 @@ static const struct endpoint *failover_all(struct failover *f, struct attempt_re
 			break;
 		enum health_admit verdict = health_admit(f->req->hs, ep, clock_ms(), &ready_at);
 		if (verdict == HEALTH_SKIP) {
-			log_info("req=%s group=%s endpoint=%s skipped: cooling down for %.1fs",
-				 f->req->id, g->name, ep->name, (double)(ready_at - clock_ms()) / 1000.0);
+			log_info(LOG_S("req", f->req->id), LOG_S("group", g->name), LOG_S("endpoint", ep->name),
+				 LOG_MSG("skipped: cooling down"), LOG_I("cooldown_ms", ready_at - clock_ms()));
 			skipped[n_skipped++] = (struct failover_skipped){ ep, ready_at };
 			continue;
 		}
@@ -366,13 +369,15 @@ void failover_run(const struct failover_request *req, struct failover_outcome *o
 	if (req->client_stream)
 		metrics_streams(req->hs, -1);
 	metrics_request(req->hs, g->name, out->kind);
-	log_info("req=%s group=%s outcome=%s status=%d endpoint=%s attempts=%d ms=%lld stream=%s",
-		 req->id, g->name, metrics_outcome_name(out->kind), out->status,
-		 out->endpoint ? out->endpoint : "-", out->attempts,
-		 (long long)(clock_ms() - req->started_ms), req->client_stream ? "true" : "false");
+	log_info(LOG_S("req", req->id), LOG_S("group", g->name),
+		 LOG_S("outcome", metrics_outcome_name(out->kind)), LOG_I("status", out->status),
+		 LOG_S("endpoint", out->endpoint), LOG_I("attempts", out->attempts),
+		 LOG_I("ms", clock_ms() - req->started_ms),
+		 LOG_S("stream", req->client_stream ? "true" : "false"));
 	if (out->kind != OUTCOME_OK && !out->client_gone)
-		log_error("req=%s group=%s answered %d (%s) after %d attempts", req->id, g->name,
-			  out->status, metrics_outcome_name(out->kind), out->attempts);
+		log_error(LOG_S("req", req->id), LOG_S("group", g->name), LOG_I("status", out->status),
+			  LOG_S("outcome", metrics_outcome_name(out->kind)), LOG_I("attempts", out->attempts),
+			  LOG_MSG("answered with an error"));
 	attempt_result_clear(&res);
 	cstream_free(f.stream);
 	json_object_put(f.records);

@@ -67,7 +67,7 @@ static void health_check(struct hoststate *hs, enum im_rc rc)
 {
 	const char *why = hoststate_trouble(hs, rc);
 	if (why != NULL)
-		log_error("state file %s: %s", hoststate_path(hs), why);
+		log_error(LOG_MSG("state file:"), LOG_S("path", hoststate_path(hs)), LOG_S("why", why));
 }
 
 struct health_admit_ctx {

@@ -30,7 +30,7 @@ static void metrics_check(struct hoststate *hs, enum im_rc rc)
 {
 	const char *why = hoststate_trouble(hs, rc);
 	if (why != NULL)
-		log_error("state file %s: %s", hoststate_path(hs), why);
+		log_error(LOG_MSG("state file:"), LOG_S("path", hoststate_path(hs)), LOG_S("why", why));
 }
 
 /* Health is shared by every group holding the same endpoint; its counters

@@ -52,6 +52,22 @@ static enum im_rc settings_bool(settings_getenv_fn get, const char *name,
 	return IM_OK;
 }
 
+/* LOG_FORMAT: text (the default) or json. */
+static enum im_rc settings_log_format(settings_getenv_fn get, bool *json, char *err, size_t errlen)
+{
+	const char *v = get("LOG_FORMAT");
+
+	if (v == NULL || v[0] == '\0' || strcasecmp(v, "text") == 0)
+		*json = false;
+	else if (strcasecmp(v, "json") == 0)
+		*json = true;
+	else {
+		snprintf(err, errlen, "LOG_FORMAT=%s: expected text or json", v);
+		return IM_EINVAL;
+	}
+	return IM_OK;
+}
+
 static char *settings_string(settings_getenv_fn get, const char *name, const char *dflt)
 {
 	const char *v = get(name);
@@ -89,6 +105,7 @@ enum im_rc settings_load(struct settings *s, settings_getenv_fn get,
 	memset(s, 0, sizeof *s);
 	s->verbose = true;
 	if ((rc = settings_bool(get, "LOG_LEVEL", &s->verbose, err, errlen)) != IM_OK ||
+	    (rc = settings_log_format(get, &s->log_json, err, errlen)) != IM_OK ||
 	    (rc = settings_number(get, "IMMORTAL_THREADS", 1, 100000, &threads, err, errlen)) != IM_OK ||
 	    (rc = settings_number(get, "IMMORTAL_MAX_THREADS", 1, 100000, &max_threads, err, errlen)) != IM_OK ||
 	    (rc = settings_number(get, "IMMORTAL_MAX_BODY", 1024, 1ull << 32, &max_body, err, errlen)) != IM_OK ||

@@ -15,6 +15,7 @@ struct settings {
 	bool config_dir_given;   /* set in the environment, not a default */
 	bool verbose;            /* LOG_LEVEL=true|false */
 	char *log_dir;           /* IMMORTAL_LOG_DIR, NULL for stderr */
+	bool log_json;           /* LOG_FORMAT=json (else text) */
 	unsigned threads;        /* IMMORTAL_THREADS: spare workers kept ready */
 	unsigned max_threads;    /* IMMORTAL_MAX_THREADS: the pool's ceiling */
 	size_t max_body;         /* IMMORTAL_MAX_BODY, bytes */

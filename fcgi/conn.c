@@ -11,7 +11,11 @@
 
 #include "alloc.h"
 
+/* Cap of one response's header block. */
+#define CONN_HEAD_MAX (64u << 10)
+
 volatile sig_atomic_t conn_cgi_terminated;
+volatile sig_atomic_t conn_stopping;
 
 static const char *conn_reason(int status)
 {
@@ -78,24 +82,43 @@ static enum im_rc conn_write(void *ctx, const char *data, size_t len)
 	return conn_put(ctx, data, len);
 }
 
+/* Appends one header line; a value's control characters become '?' so no
+ * config or upstream text can end the header block early or split a line. */
+static void conn_header(struct buf *head, const char *name, const char *value)
+{
+	buf_append_str(head, name);
+	buf_append_str(head, ": ");
+	for (const char *v = value; *v; v++) {
+		unsigned char ch = (unsigned char)*v;
+		char safe = (ch < 0x20 && ch != '\t') || ch == 0x7f ? '?' : (char)ch;
+		buf_append(head, &safe, 1);
+	}
+	buf_append_str(head, "\r\n");
+}
+
 static enum im_rc conn_begin(void *ctx, int status, const char *content_type,
 			     const struct sink_header *headers, size_t n)
 {
 	struct conn *c = ctx;
 	struct buf head;
-	char line[512];
+	char line[64];
 	enum im_rc rc;
 
 	if (c->begun)
 		return IM_OK;
 	c->begun = true;
-	buf_init(&head, 1u << 16);
-	snprintf(line, sizeof line, "Status: %d %s\r\nContent-Type: %s\r\n",
-		 status, conn_reason(status), content_type);
+	c->event_stream = strcmp(content_type, "text/event-stream") == 0;
+	/* Any length of header value fits, up to a cap far above a sane
+	 * header block: past it the remaining headers are left out. */
+	buf_init(&head, CONN_HEAD_MAX);
+	snprintf(line, sizeof line, "Status: %d %s\r\n", status, conn_reason(status));
 	buf_append_str(&head, line);
+	conn_header(&head, "Content-Type", content_type);
 	for (size_t i = 0; i < n; i++) {
-		snprintf(line, sizeof line, "%s: %s\r\n", headers[i].name, headers[i].value);
-		buf_append_str(&head, line);
+		size_t need = strlen(headers[i].name) + strlen(headers[i].value) + 4;
+		if (head.len + need + 2 > CONN_HEAD_MAX)
+			break;  /* a whole line or none, and room for the end */
+		conn_header(&head, headers[i].name, headers[i].value);
 	}
 	buf_append_str(&head, "\r\n");
 	rc = conn_put(c, head.data, head.len);
@@ -112,8 +135,12 @@ static bool conn_gone(void *ctx)
 	struct pollfd p = { .fd = fd, .events = c->fcgi ? POLLIN | POLLRDHUP : 0 };
 	char byte;
 
-	if (c->failed)
+	if (c->failed || c->cut)
 		return true;
+	if (conn_stopping) {
+		c->cut = true;
+		return true;
+	}
 	if (c->fcgi == NULL && conn_cgi_terminated)
 		goto gone;
 	if (poll(&p, 1, 0) <= 0)

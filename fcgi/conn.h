@@ -20,12 +20,20 @@ struct conn {
 	FCGX_Request *fcgi;      /* NULL when running as plain CGI */
 	struct sink sink;
 	bool begun;              /* headers went out */
+	bool event_stream;       /* ... and they began an SSE stream */
 	bool failed;             /* a write failed: the client is gone */
+	bool cut;                /* cut off by conn_stopping: the client is
+				    still there and owed an answer */
 };
 
 /* Set from a signal handler when a CGI process is told to stop: the
  * request counts as gone from then on. */
 extern volatile sig_atomic_t conn_cgi_terminated;
+
+/* Set (once, never cleared) when the process stops for good while
+ * requests still run: each request's gone() then reports its client as
+ * gone, which aborts the upstream transfer, and marks the conn `cut`. */
+extern volatile sig_atomic_t conn_stopping;
 
 /* A FastCGI request accepted by the caller (borrowed for the conn's life). */
 void conn_init_fcgi(struct conn *c, FCGX_Request *req);

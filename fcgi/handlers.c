@@ -30,7 +30,7 @@ static void handlers_send_json(struct request *req, int status, struct json_obje
 
 static void handlers_bad_request(struct request *req, const char *message, const char *param)
 {
-	log_info("req=%s rejected: %s", req->id, message);
+	log_info(LOG_S("req", req->id), LOG_MSG("rejected"), LOG_S("why", message));
 	respond_error(req->conn, 400, message, "invalid_request_error",
 		      param ? "invalid_value" : "invalid_json", param);
 }
@@ -105,7 +105,8 @@ static void handlers_run(struct request *req, struct json_object *body)
 		return;
 	if (req->acl != NULL && !access_allows(req->acl, req->key, model)) {
 		char *msg = xasprintf("this API key may not use the model `%s`", model);
-		log_info("req=%s refused: key not allowed to use group %s", req->id, model);
+		log_info(LOG_S("req", req->id), LOG_MSG("refused: key not allowed to use the group"),
+			 LOG_S("group", model));
 		respond_error(req->conn, 403, msg, "permission_error", "model_not_allowed", "model");
 		free(msg);
 		return;
@@ -114,7 +115,7 @@ static void handlers_run(struct request *req, struct json_object *body)
 	if (g == NULL) {
 		char *msg = xasprintf("The model `%s` does not exist: no group file %s.json is loaded",
 				      model, model);
-		log_info("req=%s unknown group %s", req->id, model);
+		log_info(LOG_S("req", req->id), LOG_MSG("unknown group"), LOG_S("group", model));
 		respond_error(req->conn, 404, msg, "invalid_request_error", "model_not_found", "model");
 		free(msg);
 		return;
@@ -139,10 +140,10 @@ void handle_chat(struct request *req)
 	if (rc == IM_ETOOBIG) {
 		char msg[128];
 		snprintf(msg, sizeof msg, "the request body is larger than %zu bytes (IMMORTAL_MAX_BODY)", max);
-		log_info("req=%s rejected: body over %zu bytes", req->id, max);
+		log_info(LOG_S("req", req->id), LOG_MSG("rejected: body too large"), LOG_I("max_body", max));
 		respond_error(req->conn, 413, msg, "invalid_request_error", "request_too_large", NULL);
 	} else if (rc != IM_OK) {
-		log_info("req=%s client went away while sending its body", req->id);
+		log_info(LOG_S("req", req->id), LOG_MSG("client went away while sending its body"));
 	} else {
 		struct json_object *json = handlers_parse(req, &body);
 		if (json != NULL) {

@@ -48,10 +48,10 @@ static void *main_signal_thread(void *arg)
 			continue;
 		if (sig == SIGHUP) {
 			if (log_reopen() != IM_OK)
-				log_error("cannot reopen the log file: %s", strerror(errno));
+				log_error(LOG_MSG("cannot reopen the log file"), LOG_S("why", strerror(errno)));
 			continue;
 		}
-		log_info("signal %d: stopping", sig);
+		log_info(LOG_MSG("stopping on a signal"), LOG_I("signal", sig));
 		server_stop();
 		return NULL;
 	}
@@ -104,10 +104,10 @@ static int main_serve_fcgi(int listen_fd, sigset_t *set)
 
 	pthread_create(&sig_thread, NULL, main_signal_thread, set);
 	pthread_detach(sig_thread);
-	log_info("immortal %s serving FastCGI (%u spare workers, at most %u)", PACKAGE_VERSION,
-		 app.settings.threads, app.settings.max_threads);
+	log_info(LOG_MSG("serving FastCGI"), LOG_S("version", PACKAGE_VERSION),
+		 LOG_I("spare_workers", app.settings.threads), LOG_I("max_workers", app.settings.max_threads));
 	int rc = server_run_fcgi(&app, listen_fd);
-	log_info("stopped");
+	log_info(LOG_MSG("stopped"));
 	return rc;
 }
 
@@ -134,7 +134,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "immortal: %s\n", err);
 		return 2;
 	}
-	if (log_open(app.settings.verbose, app.settings.log_dir) != IM_OK) {
+	if (log_open(app.settings.verbose, app.settings.log_json ? LOG_JSON : LOG_TEXT,
+		     app.settings.log_dir) != IM_OK) {
 		fprintf(stderr, "immortal: cannot open %s/immortal.log: %s\n",
 			app.settings.log_dir, strerror(errno));
 		return 2;
@@ -142,14 +143,14 @@ int main(int argc, char **argv)
 	app.started_unix = (int64_t)time(NULL);
 	main_raise_fd_limit();
 	if (transport_global_init() != IM_OK || FCGX_Init() != 0) {
-		log_error("cannot initialise libcurl or libfcgi");
+		log_error(LOG_MSG("cannot initialise libcurl or libfcgi"));
 		return 1;
 	}
 	int listen_fd = 0;  /* spawn-fcgi and web servers hand it over as fd 0 */
 	if (listen_spec) {
 		listen_fd = listen_open(listen_spec, err, sizeof err);
 		if (listen_fd < 0) {
-			log_error("--listen %s", err);
+			log_error(LOG_MSG("--listen cannot be used"), LOG_S("why", err));
 			return 2;
 		}
 	}
@@ -162,6 +163,12 @@ int main(int argc, char **argv)
 		main_signals(&set);
 		reload_start(&app);
 		rc = main_serve_fcgi(listen_fd, &set);
+	}
+	if (!server_quiet()) {
+		/* Requests cut off at the drain deadline did not finish: leave
+		 * what they use in place, and exit under them. */
+		log_close();
+		_exit(rc);
 	}
 	reload_stop(&app);
 	transport_global_cleanup();

@@ -38,7 +38,8 @@ static bool router_admit(struct request *req, const struct route *r)
 					     NULL, &req->key);
 	if (v == ACCESS_OK)
 		return true;
-	log_info("req=%s refused: %s client key", req->id, v == ACCESS_MISSING ? "no" : "unknown");
+	log_info(LOG_S("req", req->id),
+		 LOG_MSG(v == ACCESS_MISSING ? "refused: no client key" : "refused: unknown client key"));
 	respond_error(req->conn, 401,
 		      v == ACCESS_MISSING ? "an API key is required: send Authorization: Bearer KEY"
 					  : "incorrect API key provided",
@@ -94,12 +95,14 @@ void router_dispatch(struct request *req)
 		}
 	}
 	if (path_known) {
-		log_info("req=%s %s %s: method not allowed", req->id, method, path);
+		log_info(LOG_S("req", req->id), LOG_S("method", method), LOG_S("path", path),
+			 LOG_MSG("method not allowed"));
 		respond_error(req->conn, 405, "method not allowed on this path",
 			      "invalid_request_error", "method_not_allowed", NULL);
 		return;
 	}
-	log_info("req=%s %s %s: no such route", req->id, method, path);
+	log_info(LOG_S("req", req->id), LOG_S("method", method), LOG_S("path", path),
+		 LOG_MSG("no such route"));
 	respond_error(req->conn, 404, "unknown path: immortal serves .../chat/completions, .../models, .../health and .../metrics",
 		      "invalid_request_error", "not_found", NULL);
 }

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "alloc.h"
+#include "apierror.h"
 #include "clock.h"
 #include "log.h"
 #include "respond.h"
@@ -27,10 +28,14 @@
 #define SERVER_STACK (256u << 10)
 #endif
 #define SERVER_KICK_MS 100
+/* How long requests cut off at the drain deadline get to write their last
+ * words and finish before the process exits without them. */
+#define SERVER_CUT_GRACE_MS 5000
 
 struct worker {
 	pthread_t tid;
 	bool idle;
+	int fd;                  /* the connection being served, or -1 */
 	struct worker *next;
 };
 
@@ -60,6 +65,26 @@ static void server_request_id(char *out, size_t len)
 	snprintf(out, len, "%012llx", (unsigned long long)((base + n * 0x9E3779B97F4A7C15ull) & 0xffffffffffffull));
 }
 
+/* The last words to a client whose request the shutdown cut off: an error
+ * answer, or an error event when its stream had begun, in OpenAI's shape
+ * so that clients raise it as an API error rather than a torn stream. */
+static void server_cut_reply(struct conn *c)
+{
+	static const char message[] = "immortal is shutting down: the request was cut off";
+
+	if (!c->begun) {
+		respond_error(c, 503, message, "server_error", "server_shutting_down", NULL);
+		return;
+	}
+	if (!c->event_stream)
+		return;
+	char *json = apierror_text(message, "server_error", "server_shutting_down", NULL);
+	if (c->sink.write(c, "data: ", 6) == IM_OK && c->sink.write(c, json, strlen(json)) == IM_OK &&
+	    c->sink.write(c, "\n\n", 2) == IM_OK)
+		(void)c->sink.flush(c);
+	free(json);
+}
+
 static void server_serve(struct app *app, struct conn *c, struct transport *t)
 {
 	struct request req = { .app = app, .conn = c, .transport = t, .started_ms = clock_ms(),
@@ -69,13 +94,17 @@ static void server_serve(struct app *app, struct conn *c, struct transport *t)
 	/* Only a request variable can name another folder (FastCGI under
 	 * mod_fcgid); as CGI the variable is the process's environment. */
 	const char *dir = c->fcgi ? conn_param(c, "IMMORTAL_CONFIG_DIR") : NULL;
-	req.site = app_snapshot(app, dir, &req.catalog, &req.acl);
+	const char *keys = c->fcgi ? conn_param(c, "IMMORTAL_ACCESS_KEYS_FILE") : NULL;
+	req.site = app_snapshot(app, dir, keys, &req.catalog, &req.acl);
 	if (req.site == NULL) {
-		respond_error(c, 500, "the config folder named by IMMORTAL_CONFIG_DIR cannot be read",
+		respond_error(c, 500, "the config folder named by IMMORTAL_CONFIG_DIR, or its access keys, "
+			      "cannot be read (the log says why)",
 			      "server_error", "config_unreadable", NULL);
 		return;
 	}
 	router_dispatch(&req);
+	if (c->cut || (conn_stopping && !c->begun))
+		server_cut_reply(c);
 	catalog_unref(req.catalog);
 	access_unref(req.acl);
 }
@@ -92,10 +121,12 @@ static bool server_spawn_locked(void)
 	pthread_attr_setstacksize(&attr, SERVER_STACK);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 	w->idle = true;
+	w->fd = -1;
 	int rc = pthread_create(&w->tid, &attr, server_worker, w);
 	pthread_attr_destroy(&attr);
 	if (rc != 0) {
-		log_error("cannot start a worker thread: %s (%u running)", strerror(rc), pool.total);
+		log_error(LOG_MSG("cannot start a worker thread"), LOG_S("why", strerror(rc)),
+			  LOG_I("running", pool.total));
 		free(w);
 		return false;
 	}
@@ -121,17 +152,26 @@ static void server_unlink_locked(struct worker *w)
 	pthread_cond_broadcast(&pool.changed);
 }
 
+/* The worker's last act: after it, nothing of it touches shared state. */
+static void server_leave(struct worker *w)
+{
+	pthread_mutex_lock(&pool.lock);
+	server_unlink_locked(w);
+	pthread_mutex_unlock(&pool.lock);
+}
+
 /* After accepting: keep enough spare workers waiting for the next request. */
 /* After accepting: when the spare workers run low, start enough to have
  * IMMORTAL_THREADS waiting again, so a burst of streams never waits for
  * threads to be created one by one. */
-static void server_took_request(struct worker *w)
+static void server_took_request(struct worker *w, int fd)
 {
 	const struct settings *s = &pool.app->settings;
 	unsigned low = s->threads / 2 ? s->threads / 2 : 1;
 
 	pthread_mutex_lock(&pool.lock);
 	w->idle = false;
+	w->fd = fd;
 	pool.idle--;
 	if (!pool.stopping && pool.idle < low) {
 		while (pool.idle < s->threads && pool.total < s->max_threads)
@@ -141,9 +181,18 @@ static void server_took_request(struct worker *w)
 	pthread_mutex_unlock(&pool.lock);
 }
 
-/* After serving: go back to waiting, or exit when plenty of others wait.
- * The gap between the two marks keeps steady traffic from creating and
- * ending a thread per request. */
+/* Before the connection closes: server_cut_locked must not touch its
+ * descriptor any more (the number may be reused at once). */
+static void server_closing(struct worker *w)
+{
+	pthread_mutex_lock(&pool.lock);
+	w->fd = -1;
+	pthread_mutex_unlock(&pool.lock);
+}
+
+/* After serving: go back to waiting, or leave (server_leave) when plenty of
+ * others wait. The gap between the two marks keeps steady traffic from
+ * creating and ending a thread per request. */
 static bool server_finished_request(struct worker *w)
 {
 	bool stay;
@@ -153,8 +202,6 @@ static bool server_finished_request(struct worker *w)
 	if (stay) {
 		w->idle = true;
 		pool.idle++;
-	} else {
-		server_unlink_locked(w);
 	}
 	pthread_mutex_unlock(&pool.lock);
 	return stay;
@@ -313,24 +360,28 @@ static void *server_worker(void *arg)
 		if (fc == NULL) {
 			pthread_mutex_lock(&pool.lock);
 			bool stop = pool.stopping;
-			if (stop)
-				server_unlink_locked(w);
+			if (stop) {
+				w->idle = false;
+				pool.idle--;
+			}
 			pthread_mutex_unlock(&pool.lock);
 			if (stop)
 				break;
 			continue;
 		}
-		server_took_request(w);
+		server_took_request(w, fc->req.ipcFd);
 		if (t == NULL)
 			t = transport_new();
 		struct conn c;
 		conn_init_fcgi(&c, &fc->req);
 		server_serve(pool.app, &c, t);
+		server_closing(w);
 		server_end_request(fc, &c);
 		if (!server_finished_request(w))
 			break;
 	}
 	transport_free(t);
+	server_leave(w);
 	return NULL;
 }
 
@@ -365,6 +416,31 @@ static void server_free_parked(void)
 	pthread_mutex_unlock(&pool.lock);
 }
 
+/* At the drain deadline: every running request is told its client is gone
+ * (conn_stopping), and shutting down the reading side of its connection
+ * wakes it from waiting on the upstream at once; writing still works, so
+ * it can send its last words (server_cut_reply) and finish properly. */
+static void server_cut_locked(void)
+{
+	conn_stopping = 1;
+	for (struct worker *w = pool.workers; w; w = w->next)
+		if (w->fd >= 0)
+			(void)shutdown(w->fd, SHUT_RD);
+}
+
+static void server_wait_locked(long ms)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_nsec += ms * 1000000L;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	pthread_cond_timedwait(&pool.changed, &pool.lock, &ts);
+}
+
 void server_stop(void)
 {
 	pthread_mutex_lock(&pool.lock);
@@ -385,7 +461,7 @@ int server_run_fcgi(struct app *app, int listen_fd)
 	pool.listen_fd = listen_fd;
 	pool.ep = epoll_create1(EPOLL_CLOEXEC);
 	if (pool.ep < 0) {
-		log_error("epoll_create1: %s", strerror(errno));
+		log_error(LOG_MSG("cannot create the epoll set"), LOG_S("why", strerror(errno)));
 		return 1;
 	}
 	/* Another process (spawn-fcgi -F) may take a connection we were woken
@@ -401,10 +477,10 @@ int server_run_fcgi(struct app *app, int listen_fd)
 	}
 	while (!pool.stopping)
 		pthread_cond_wait(&pool.changed, &pool.lock);
-	log_info("stopping: no new requests; waiting up to %us for %u in flight",
-		 app->settings.drain_s, pool.total - pool.idle);
+	log_info(LOG_MSG("stopping: no new requests; waiting for those in flight"),
+		 LOG_I("in_flight", pool.total - pool.idle), LOG_I("drain_s", app->settings.drain_s));
 	int64_t deadline = clock_ms() + (int64_t)app->settings.drain_s * 1000;
-	bool closed = false;
+	bool closed = false, cut = false;
 	/* Idle workers may be between checks and accept(): kick until gone. */
 	while (pool.total > 0) {
 		if (!closed && pool.idle == 0) {
@@ -416,25 +492,33 @@ int server_run_fcgi(struct app *app, int listen_fd)
 			closed = true;
 		}
 		if (clock_ms() >= deadline) {
-			log_error("stopping: %u request(s) still in flight after %us; cutting them off",
-				  pool.total - pool.idle, app->settings.drain_s);
-			break;
+			if (cut)
+				break;
+			log_error(LOG_MSG("stopping: requests still in flight at the drain deadline; cutting them off"),
+				  LOG_I("in_flight", pool.total - pool.idle), LOG_I("drain_s", app->settings.drain_s));
+			server_cut_locked();
+			cut = true;
+			deadline = clock_ms() + SERVER_CUT_GRACE_MS;
 		}
-		struct timespec ts;
 		server_kick_idle_locked();
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_nsec += SERVER_KICK_MS * 1000000L;
-		if (ts.tv_nsec >= 1000000000L) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000L;
-		}
-		pthread_cond_timedwait(&pool.changed, &pool.lock, &ts);
+		server_wait_locked(SERVER_KICK_MS);
 	}
+	if (pool.total > 0)
+		log_error(LOG_MSG("stopping: requests cut off did not finish; exiting without them"),
+			  LOG_I("running", pool.total));
 	bool all_done = pool.total == 0;
 	pthread_mutex_unlock(&pool.lock);
 	if (all_done)
 		server_free_parked();
 	return 0;
+}
+
+bool server_quiet(void)
+{
+	pthread_mutex_lock(&pool.lock);
+	bool quiet = pool.total == 0;
+	pthread_mutex_unlock(&pool.lock);
+	return quiet;
 }
 
 /* Run as CGI, a SIGTERM means the web server gave up on the request: the

@@ -14,8 +14,13 @@
 #include "app.h"
 
 /* Serves FastCGI on `listen_fd` until server_stop(); returns when every
- * worker has finished its request. */
+ * worker has finished its request, or when IMMORTAL_DRAIN_SECONDS passed,
+ * the requests still running were cut off and a short grace passed. */
 int server_run_fcgi(struct app *app, int listen_fd);
+/* True when no worker runs any more. Only then may main free what workers
+ * use (sites, catalogs, libcurl): a straggler of a cut-off request may
+ * still touch them until the process exits. */
+bool server_quiet(void);
 /* Asks the pool to stop accepting (async-signal context not required). */
 void server_stop(void);
 /* Serves this process's single CGI request. */

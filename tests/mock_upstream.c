@@ -62,6 +62,7 @@ struct mock_opts {
     long status;             /* 0: off */
     const char *code;
     const char *etype;
+    const char *msg;
     const char *retry_after;
     const char *gate;
     const char *fail_until;  /* the failure options apply until this gate opens */
@@ -317,6 +318,7 @@ static const struct mock_optdef mock_optdefs[] = {
     MOCK_OPT("status", MOCK_OPT_NUM, status),
     MOCK_OPT("code", MOCK_OPT_STR, code),
     MOCK_OPT("etype", MOCK_OPT_STR, etype),
+    MOCK_OPT("msg", MOCK_OPT_STR, msg),
     MOCK_OPT("retry_after", MOCK_OPT_STR, retry_after),
     MOCK_OPT("fail_first", MOCK_OPT_NUM, fail_first),
     MOCK_OPT("hang", MOCK_OPT_FLAG, hang),
@@ -426,7 +428,7 @@ static bool mock_opts_parse(struct mock_opts *o, const char *opts)
 static void mock_opts_heal(struct mock_opts *o)
 {
     o->status = 0;
-    o->code = o->etype = o->retry_after = NULL;
+    o->code = o->etype = o->msg = o->retry_after = NULL;
     o->hang = o->nodone = o->badevent = false;
     o->garbage = o->or_error = o->empty = false;
     o->blocked = o->overloaded = false;
@@ -1177,7 +1179,7 @@ static enum MHD_Result mock_reply_status(struct mock_req *r)
         return mock_reply_json(r, (unsigned)r->opts.status,
                                r->dialect->error(r, (unsigned)r->opts.status, message));
     return mock_reply_json(r, (unsigned)r->opts.status,
-        mock_jerror(message, r->opts.etype ? r->opts.etype : "mock_error",
+        mock_jerror(r->opts.msg ? r->opts.msg : message, r->opts.etype ? r->opts.etype : "mock_error",
                     r->opts.code ? r->opts.code : code));
 }
 

@@ -5,9 +5,11 @@
 # chmod 755, and keep the immortal binary itself outside the web root.
 #
 # An .htaccess `SetEnv` reaches a FastCGI program as a request variable,
-# which immortal reads for IMMORTAL_CONFIG_DIR only; every other setting
-# (access keys, the log folder, provider keys used as ${VAR} in the group
-# files) must be in its environment: here.
+# which immortal reads for IMMORTAL_CONFIG_DIR and IMMORTAL_ACCESS_KEYS_FILE
+# only; every other setting (the log folder, provider keys used as ${VAR}
+# in the group files) must be in its environment: here. Access keys set
+# here belong to the folder named here; another folder an .htaccess names
+# has its own (its access.keys, or SetEnv IMMORTAL_ACCESS_KEYS_FILE).
 dir=/home/USER/immortal
 
 export IMMORTAL_CONFIG_DIR="$dir/groups"

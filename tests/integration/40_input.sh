@@ -68,9 +68,9 @@ t_binary_garbage_is_400() {
 
 t_group_with_config_error_is_not_served() {
 	expect_eq "$(post '{"model": "broken", "messages": [{"role":"user","content":"x"}]}')" 404 status || return 1
-	expect_match "$(grep 'config: ' "$LOG")" 'broken.json: endpoint 1: field "timeout": must be a number' "log" || return 1
+	expect_match "$(grep 'config: ' "$LOG")" 'broken.json: endpoint 1: field \\"timeout\\": must be a number' "log" || return 1
 	expect_match "$(grep 'config: ' "$LOG")" 'truncated.json: invalid JSON' "log" || return 1
-	expect_match "$(grep 'config: ' "$LOG")" 'unknowntype.json: endpoint 1: field "type": unknown type "anthropic"' "log"
+	expect_match "$(grep 'config: ' "$LOG")" 'unknowntype.json: endpoint 1: field \\"type\\": unknown type \\"anthropic\\"' "log"
 }
 
 t_models_lists_groups() {

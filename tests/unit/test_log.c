@@ -1,0 +1,104 @@
+/* test_log.c: unit tests for common/log.c: escaping and whole lines. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <json-c/json.h>
+
+#include "log.h"
+
+#define TIME "2026-01-01T00:00:00.000Z"
+
+static char line[8192];
+
+static const char *render(enum log_format format, size_t cap, const struct log_field *f)
+{
+	size_t n = log_render(line, cap, format, LOG_INFO, TIME, 7, f);
+	assert_true(n < cap + 1);
+	line[n] = '\0';
+	return line;
+}
+
+#define FIELDS(...) ((const struct log_field[]){ __VA_ARGS__, { .kind = LOG_F_END } })
+
+static void test_text_plain_values_stay_bare(void **state)
+{
+	(void)state;
+	assert_string_equal(render(LOG_TEXT, sizeof line,
+				   FIELDS(LOG_S("req", "ab12"), LOG_I("status", 502), LOG_S("endpoint", NULL),
+					  LOG_MSG("refused: no client key"))),
+			    TIME " info pid=7 req=ab12 status=502 endpoint=- refused: no client key\n");
+}
+
+static void test_text_escapes_what_could_forge(void **state)
+{
+	(void)state;
+	assert_string_equal(render(LOG_TEXT, sizeof line,
+				   FIELDS(LOG_S("group", "x\n" TIME " error pid=1 \"q\" \\ \xff\x01 k=v"),
+					  LOG_S("empty", ""), LOG_S("c1", "\xc2\x85"), LOG_S("utf8", "caf\xc3\xa9"))),
+			    TIME " info pid=7 group=\"x\\n" TIME " error pid=1 \\\"q\\\" \\\\ \\xff\\x01 k=v\""
+			    " empty=\"\" c1=\"\\u0085\" utf8=\"caf\xc3\xa9\"\n");
+}
+
+static void test_json_is_one_valid_object(void **state)
+{
+	(void)state;
+	const char *got = render(LOG_JSON, sizeof line,
+				 FIELDS(LOG_S("req", "ab"), LOG_MSG("unknown group"),
+					LOG_S("group", "a\n\"b\"\\\xff\x01"), LOG_I("n", -3), LOG_S("none", NULL)));
+	assert_string_equal(got, "{\"time\":\"" TIME "\",\"level\":\"info\",\"pid\":7,\"req\":\"ab\","
+			    "\"msg\":\"unknown group\",\"group\":\"a\\n\\\"b\\\"\\\\\\ufffd\\u0001\",\"n\":-3,\"none\":null}\n");
+	struct json_object *o = json_tokener_parse(got);
+	assert_non_null(o);
+	json_object_put(o);
+}
+
+static void test_skipped_fields_are_left_out(void **state)
+{
+	(void)state;
+	assert_string_equal(render(LOG_TEXT, sizeof line,
+				   FIELDS(LOG_IF(false, LOG_I("retry", 1)), LOG_IF(true, LOG_I("resume", 1)))),
+			    TIME " info pid=7 resume=1\n");
+}
+
+/* A value longer than the line is cut, and the line stays whole and valid
+ * at every cap, whatever the value's characters. */
+static void test_long_values_keep_the_line_whole(void **state)
+{
+	static char big[20000];
+	(void)state;
+	for (size_t i = 0; i < sizeof big - 1; i++)
+		big[i] = "a\"\n\xe2\x82\xac\xff"[i % 7];
+	for (size_t cap = 256; cap <= sizeof line; cap += 397) {
+		const char *got = render(LOG_JSON, cap, FIELDS(LOG_S("a", big), LOG_I("after", 1)));
+		size_t n = strlen(got);
+		assert_true(n <= cap);
+		assert_int_equal(got[n - 1], '\n');
+		assert_null(memchr(got, '\n', n - 1));
+		struct json_object *o = json_tokener_parse(got);
+		assert_non_null(o);
+		json_object_put(o);
+		got = render(LOG_TEXT, cap, FIELDS(LOG_S("a", big), LOG_I("after", 1)));
+		n = strlen(got);
+		assert_true(n <= cap);
+		assert_null(memchr(got, '\n', n - 1));
+		assert_int_equal(got[n - 2], '"');
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_text_plain_values_stay_bare),
+		cmocka_unit_test(test_text_escapes_what_could_forge),
+		cmocka_unit_test(test_json_is_one_valid_object),
+		cmocka_unit_test(test_skipped_fields_are_left_out),
+		cmocka_unit_test(test_long_values_keep_the_line_whole),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
