@@ -115,7 +115,7 @@ t_anthropic_request_translated() {
 	expect_json "$T/hdr" '."anthropic-beta"' tools-1 || return 1
 	expect_json "$T/hdr" '."x-extra"' "v $T/log" || return 1
 	expect_json "$T/hdr" 'has("authorization")' false || return 1
-	expect_match "$(grep 'endpoint=one dropped field "presence_penalty"' "$LOG" | tail -1)" presence_penalty "log of the dropped field"
+	expect_match "$(grep 'endpoint=one dropped a field with no meaning in Anthropic.s API field=presence_penalty' "$LOG" | tail -1)" presence_penalty "log of the dropped field"
 }
 
 t_anthropic_fails_over_to_openai_before_first_token() {

@@ -40,7 +40,7 @@ state_planted() {
 	status=$(state_fcgi POST /v1/chat/completions "$(state_chat_body stok)")
 	immortal_stop "$FCGI2_PORT"
 	expect_eq "$status" 200 "status with a planted file ($kind)" || return 1
-	expect_match "$(cat "$LOG")" "state file $dir/$name [a-z].*: not used; endpoint health and metrics are kept per process" \
+	expect_match "$(cat "$LOG")" "state file not used: endpoint health and metrics are kept per process.* why=\"?$dir/$name [a-z]" \
 		"the log says why the file ($kind) is not used" || return 1
 	case $kind in
 	symlink) [ ! -e "$T/planted-target" ] || fail "the link's target was created" ;;
@@ -75,7 +75,7 @@ t_state_lock_held_elsewhere_does_not_hang() {
 	immortal_stop "$FCGI2_PORT"
 	kill $hold; wait $hold 2>/dev/null
 	[ $ok = 1 ] || return 1
-	n=$(grep -c "state file $dir/.*lock could not be had" "$LOG")
+	n=$(grep -c "state file: path=$dir/.*lock could not be had" "$LOG")
 	expect_eq "$n" 1 "log lines about the held lock (once per process)"
 }
 
