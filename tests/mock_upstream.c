@@ -158,13 +158,12 @@ struct mock_req;
  * Stream members append one or more events to r->out.
  */
 struct mock_dialect {
-    const char *name;
     const char *comment;     /* a keep-alive event (`comments=N`) */
     enum mock_step (*keepalive)(struct mock_req *r);   /* NULL: send comment */
     const char *badevent;    /* an event whose data is not JSON */
     const char *done;        /* the final event; NULL: none */
     /* Request checks a real provider makes, then the prefill; why or NULL. */
-    const char *(*check)(struct mock_req *r, unsigned *status);
+    const char *(*check)(struct mock_req *r);
     json_object *(*error)(const struct mock_req *r, unsigned status,
                           const char *message);
     json_object *(*answer)(const struct mock_req *r);   /* non-stream */
@@ -1639,10 +1638,9 @@ static enum MHD_Result mock_chat(struct mock_req *r, const char *url)
         mock_opts_heal(&r->opts);
     mock_read_request(r);
     mock_fault_status(r);
-    unsigned status = 400;
-    const char *why = r->dialect ? r->dialect->check(r, &status) : mock_prefill(r);
+    const char *why = r->dialect ? r->dialect->check(r) : mock_prefill(r);
     if (why != NULL)
-        return mock_reply_error(r, status, why, "prefill_unsupported");
+        return mock_reply_error(r, 400, why, "prefill_unsupported");
     return mock_chat_answer(r);
 }
 
@@ -2234,12 +2232,11 @@ static const char *mock_anth_check_tools(struct mock_req *r, json_object *req)
 }
 
 /* The checks the real API makes before it answers, in its words. */
-static const char *mock_anth_check(struct mock_req *r, unsigned *status)
+static const char *mock_anth_check(struct mock_req *r)
 {
     json_object *v;
     const char *name;
 
-    (void)status;
     r->opts.or_error = false;
     r->opts.require = NULL;
     if (mock_header(r, "anthropic-version") == NULL)
@@ -2267,7 +2264,6 @@ static const char *mock_anth_check(struct mock_req *r, unsigned *status)
 }
 
 static const struct mock_dialect mock_anthropic = {
-    .name = "anthropic",
     .comment = "event: ping\ndata: {\"type\": \"ping\"}\n\n",
     .keepalive = mock_anth_keepalive,
     .badevent = "event: content_block_delta\ndata: this is not json\n\n",
@@ -2598,7 +2594,7 @@ static void mock_gem_model(struct mock_req *r)
     r->model = r->gmodel;
 }
 
-static const char *mock_gem_check(struct mock_req *r, unsigned *status)
+static const char *mock_gem_check(struct mock_req *r)
 {
     const char *name;
     const char *alt = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, "alt");
@@ -2606,7 +2602,6 @@ static const char *mock_gem_check(struct mock_req *r, unsigned *status)
 
     bool signatures = r->opts.require && strcmp(r->opts.require, "signature") == 0;
 
-    (void)status;
     r->opts.or_error = false;
     r->opts.require = NULL;
     mock_gem_model(r);
@@ -2634,7 +2629,6 @@ static const char *mock_gem_check(struct mock_req *r, unsigned *status)
 }
 
 static const struct mock_dialect mock_gemini = {
-    .name = "gemini",
     .comment = ": mock keep-alive\r\n\r\n",
     .badevent = "data: this is not json\r\n\r\n",
     .done = NULL,
