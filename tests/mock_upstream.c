@@ -48,6 +48,7 @@
 #define MOCK_CONN_LIMIT 20000u
 #define MOCK_JSON_FLAGS (JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
 #define MOCK_COMMENT ": OPENROUTER PROCESSING\n\n"
+#define MOCK_LOG_MAX 20000u        /* requests /control/log remembers */
 
 /* ---- types ------------------------------------------------------------ */
 
@@ -131,6 +132,14 @@ struct mock_gate {
     char *name;
 };
 
+/* One model request in arrival order, for /control/log. */
+struct mock_logent {
+    char *opts;
+    char *apikey;            /* NULL: none */
+    char *user;              /* the request's user, NULL: none */
+    unsigned status;         /* 0 until answered */
+};
+
 enum mock_kind { MOCK_KIND_OTHER, MOCK_KIND_CHAT };
 
 enum mock_phase {
@@ -160,13 +169,12 @@ struct mock_req;
  * Stream members append one or more events to r->out.
  */
 struct mock_dialect {
-    const char *name;
     const char *comment;     /* a keep-alive event (`comments=N`) */
     enum mock_step (*keepalive)(struct mock_req *r);   /* NULL: send comment */
     const char *badevent;    /* an event whose data is not JSON */
     const char *done;        /* the final event; NULL: none */
     /* Request checks a real provider makes, then the prefill; why or NULL. */
-    const char *(*check)(struct mock_req *r, unsigned *status);
+    const char *(*check)(struct mock_req *r);
     json_object *(*error)(const struct mock_req *r, unsigned status,
                           const char *message);
     json_object *(*answer)(const struct mock_req *r);   /* non-stream */
@@ -221,6 +229,7 @@ struct mock_req {
     int blk_index;           /* Anthropic: index of the open block */
     bool started;            /* Anthropic: message_start sent */
     char why[320];           /* a refusal's text, when it is composed */
+    size_t log_slot;         /* its /control/log entry + 1, 0: none */
 };
 
 struct mock_args {
@@ -238,6 +247,8 @@ static struct mock_key *mock_keys[MOCK_BUCKETS];
 static struct mock_gate *mock_gates;
 static unsigned long mock_generation;   /* bumped by reset, see mock_account */
 static unsigned long mock_serial;
+static struct mock_logent mock_log[MOCK_LOG_MAX];
+static size_t mock_log_len;
 static atomic_bool mock_stopping;
 static bool mock_quiet;
 
@@ -692,10 +703,68 @@ static void mock_gates_free_locked(void)
     }
 }
 
+static void mock_log_free_locked(void)
+{
+    for (size_t k = 0; k < mock_log_len; k++) {
+        free(mock_log[k].opts);
+        free(mock_log[k].apikey);
+        free(mock_log[k].user);
+    }
+    mock_log_len = 0;
+}
+
+/* Who asks, as a sticky strategy sees it: OpenAI's `user`, Anthropic's metadata.user_id. */
+static const char *mock_request_user(json_object *req)
+{
+    json_object *v, *meta;
+
+    if (json_object_object_get_ex(req, "user", &v) &&
+        json_object_is_type(v, json_type_string))
+        return json_object_get_string(v);
+    if (json_object_object_get_ex(req, "metadata", &meta) &&
+        json_object_object_get_ex(meta, "user_id", &v) &&
+        json_object_is_type(v, json_type_string))
+        return json_object_get_string(v);
+    return NULL;
+}
+
+/* Appends the request to /control/log (silently full at MOCK_LOG_MAX). */
+static void mock_log_request(struct mock_req *r)
+{
+    bool ok = true;
+    struct mock_logent e = {
+        .opts = mock_strdup_or_null(r->key ? r->key->name : "", &ok),
+        .apikey = mock_strdup_or_null(r->apikey, &ok),
+        .user = mock_strdup_or_null(mock_request_user(r->req_json), &ok),
+    };
+
+    pthread_mutex_lock(&mock_mu);
+    if (ok && r->gen == mock_generation && mock_log_len < MOCK_LOG_MAX) {
+        mock_log[mock_log_len++] = e;
+        r->log_slot = mock_log_len;
+        e = (struct mock_logent){ 0 };
+    }
+    pthread_mutex_unlock(&mock_mu);
+    free(e.opts);
+    free(e.apikey);
+    free(e.user);
+}
+
+static void mock_log_status(struct mock_req *r, unsigned status)
+{
+    if (r->log_slot == 0)
+        return;
+    pthread_mutex_lock(&mock_mu);
+    if (r->gen == mock_generation && r->log_slot <= mock_log_len)
+        mock_log[r->log_slot - 1].status = status;
+    pthread_mutex_unlock(&mock_mu);
+}
+
 static void mock_reset(void)
 {
     pthread_mutex_lock(&mock_mu);
     mock_generation++;
+    mock_log_free_locked();
     for (size_t h = 0; h < MOCK_BUCKETS; h++)
         for (struct mock_key *k = mock_keys[h]; k != NULL; k = k->next) {
             k->n = (struct mock_counts){ 0 };
@@ -721,6 +790,7 @@ static void mock_state_free(void)
             free(k);
         }
     mock_gates_free_locked();
+    mock_log_free_locked();
     pthread_mutex_unlock(&mock_mu);
 }
 
@@ -1131,6 +1201,7 @@ static enum MHD_Result mock_queue(struct mock_req *r, unsigned status,
     enum MHD_Result ret = ok ? MHD_queue_response(r->conn, status, resp) : MHD_NO;
     MHD_destroy_response(resp);
     r->status = status;
+    mock_log_status(r, status);
     return ret;
 }
 
@@ -1643,6 +1714,7 @@ static enum MHD_Result mock_chat(struct mock_req *r, const char *url)
     if (r->oom)
         return mock_reply_json(r, 500, NULL);
     bool json_ok = mock_parse_body(r);
+    mock_log_request(r);
     mock_store_last(r, url);
     if (!json_ok)
         return mock_reply_error(r, 400, "mock: request body is not a JSON object",
@@ -1653,10 +1725,9 @@ static enum MHD_Result mock_chat(struct mock_req *r, const char *url)
         mock_opts_heal(&r->opts);
     mock_read_request(r);
     mock_fault_status(r);
-    unsigned status = 400;
-    const char *why = r->dialect ? r->dialect->check(r, &status) : mock_prefill(r);
+    const char *why = r->dialect ? r->dialect->check(r) : mock_prefill(r);
     if (why != NULL)
-        return mock_reply_error(r, status, why, "prefill_unsupported");
+        return mock_reply_error(r, 400, why, "prefill_unsupported");
     return mock_chat_answer(r);
 }
 
@@ -2248,12 +2319,11 @@ static const char *mock_anth_check_tools(struct mock_req *r, json_object *req)
 }
 
 /* The checks the real API makes before it answers, in its words. */
-static const char *mock_anth_check(struct mock_req *r, unsigned *status)
+static const char *mock_anth_check(struct mock_req *r)
 {
     json_object *v;
     const char *name;
 
-    (void)status;
     r->opts.or_error = false;
     r->opts.require = NULL;
     if (mock_header(r, "anthropic-version") == NULL)
@@ -2281,7 +2351,6 @@ static const char *mock_anth_check(struct mock_req *r, unsigned *status)
 }
 
 static const struct mock_dialect mock_anthropic = {
-    .name = "anthropic",
     .comment = "event: ping\ndata: {\"type\": \"ping\"}\n\n",
     .keepalive = mock_anth_keepalive,
     .badevent = "event: content_block_delta\ndata: this is not json\n\n",
@@ -2612,7 +2681,7 @@ static void mock_gem_model(struct mock_req *r)
     r->model = r->gmodel;
 }
 
-static const char *mock_gem_check(struct mock_req *r, unsigned *status)
+static const char *mock_gem_check(struct mock_req *r)
 {
     const char *name;
     const char *alt = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, "alt");
@@ -2620,7 +2689,6 @@ static const char *mock_gem_check(struct mock_req *r, unsigned *status)
 
     bool signatures = r->opts.require && strcmp(r->opts.require, "signature") == 0;
 
-    (void)status;
     r->opts.or_error = false;
     r->opts.require = NULL;
     mock_gem_model(r);
@@ -2648,7 +2716,6 @@ static const char *mock_gem_check(struct mock_req *r, unsigned *status)
 }
 
 static const struct mock_dialect mock_gemini = {
-    .name = "gemini",
     .comment = ": mock keep-alive\r\n\r\n",
     .badevent = "data: this is not json\r\n\r\n",
     .done = NULL,
@@ -2778,6 +2845,30 @@ static enum MHD_Result mock_ctl_keys(struct mock_req *r)
     return mock_reply_json(r, 200, mock_jcheck(o, ok));
 }
 
+static json_object *mock_jlogent(const struct mock_logent *e)
+{
+    json_object *o = json_object_new_object();
+    bool ok = mock_jset(o, "opts", json_object_new_string(e->opts)) &&
+              mock_jset_str_or_null(o, "key", e->apikey) &&
+              mock_jset_str_or_null(o, "user", e->user) &&
+              mock_jset(o, "status", json_object_new_int((int)e->status));
+
+    return mock_jcheck(o, ok);
+}
+
+/* Every model request since the last reset, in arrival order. */
+static enum MHD_Result mock_ctl_log(struct mock_req *r)
+{
+    json_object *a = json_object_new_array();
+    bool ok = a != NULL;
+
+    pthread_mutex_lock(&mock_mu);
+    for (size_t k = 0; ok && k < mock_log_len; k++)
+        ok = mock_jpush(a, mock_jlogent(&mock_log[k]));
+    pthread_mutex_unlock(&mock_mu);
+    return mock_reply_json(r, 200, mock_jcheck(a, ok));
+}
+
 static enum MHD_Result mock_ctl_release(struct mock_req *r)
 {
     const char *gate = mock_arg(r, "gate");
@@ -2801,6 +2892,8 @@ static enum MHD_Result mock_control(struct mock_req *r, const char *url)
         return mock_ctl_last(r);
     if (strcmp(url, "/control/keys") == 0)
         return mock_ctl_keys(r);
+    if (strcmp(url, "/control/log") == 0)
+        return mock_ctl_log(r);
     if (strcmp(url, "/control/release") == 0)
         return mock_ctl_release(r);
     if (strcmp(url, "/control/reset") == 0) {

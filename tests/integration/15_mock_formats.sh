@@ -270,3 +270,14 @@ t_mock_gemini_signature_required() {
 	expect_json "$T/b" .error.status INVALID_ARGUMENT || return 1
 	expect_eq "$(mf_gem ok generateContent "$(jq -c 'del(.contents[1].parts[0].thoughtSignature)' <<<"$body")")" 200 "not required by default"
 }
+
+# /control/log: every model request in arrival order, with its key, user and status.
+t_mock_request_log() {
+	local k=keyfail=key-1:429,id=mflog
+	MF_KEY=key-1 mf_anth "$k" "$(jq -c '.metadata = {"user_id":"u-anth"}' <<<"$MF_ANTH_BODY")" >/dev/null
+	MF_KEY=key-2 mf_anth "$k" >/dev/null
+	curl -s -o /dev/null -H 'Authorization: Bearer key-3' -X POST "$MOCK/$k/v1/chat/completions" \
+		--data '{"model":"m","user":"u-openai","messages":[{"role":"user","content":"hi"}]}'
+	expect_eq "$(curl -s "$MOCK/control/log" | jq -r --arg k "$k" '.[] | select(.opts == $k) | "\(.key):\(.user):\(.status)"' | tr '\n' ' ')" \
+		'key-1:u-anth:429 key-2:null:200 key-3:u-openai:200 ' "log"
+}
