@@ -62,6 +62,60 @@ t_apache_cgi_passes_authorization() {
 	expect_json "$T/b" .object list
 }
 
+
+# A query string without "=" reaches a CGI program as command-line
+# arguments (Apache's ISINDEX convention); immortal must not take them
+# for options.
+t_apache_cgi_query_without_equals() {
+	apcgi || return
+	expect_eq "$(curl -s -o "$T/b" -w '%{http_code}' "$URL/v1/health?strict")" 200 "health?strict" || return 1
+	expect_eq "$(curl -s -o "$T/b" -w '%{http_code}' "$URL/v1/models?a+--listen+b")" 200 "models?a+--listen+b" || return 1
+	expect_json "$T/b" .object list
+}
+
+# Apache logs AH02651 (broken pipe) when the program exits before reading
+# the body it was writing; depending on the server and timing the client
+# then gets no answer at all.
+# cgi_log_mark prints where the error log ends now; cgi_body_was_read MARK
+# checks what was logged after it.
+cgi_log_mark() { wc -l <"$SRV/apcgi/error.log"; }
+cgi_body_was_read() {
+	expect_no_match "$(tail -n +$(($1 + 1)) "$SRV/apcgi/error.log")" "AH02651" "Apache's error log"
+}
+
+# A body over IMMORTAL_MAX_BODY (16 MiB by default): immortal reads and
+# discards it, so Apache (still writing it) does not hit a broken pipe and
+# the client gets the JSON 413.
+t_apache_cgi_large_body_gets_413() {
+	local mark
+	apcgi || return
+	mark=$(cgi_log_mark)
+	head -c $((20 * 1024 * 1024)) /dev/zero | tr '\0' 'x' >"$T/big"
+	expect_eq "$(curl -s -o "$T/b" -w '%{http_code}' -H 'Content-Type: application/json' \
+		-H 'Expect:' --data-binary @"$T/big" "$URL/v1/chat/completions")" 413 "20 MB body" || return 1
+	expect_json "$T/b" .error.code request_too_large || return 1
+	cgi_body_was_read "$mark"
+}
+
+# An answer decided before the body is read (no key: 401) reaches the
+# client every time, not only when immortal happens to exit after Apache
+# finished writing the body.
+t_apache_cgi_early_answer_reaches_client() {
+	local i code mark
+	apcgi || return
+	mark=$(cgi_log_mark)
+	URL=${URL%/ai}/keyed
+	head -c 200000 /dev/zero | tr '\0' 'x' >"$T/mid"
+	for i in $(seq 1 30); do
+		code=$(curl -s -o "$T/b" -w '%{http_code}' -H 'Content-Type: application/json' \
+			-H 'Expect:' --data-binary @"$T/mid" "$URL/v1/chat/completions")
+		expect_eq "$code" 401 "request $i without a key" || return 1
+		expect_json "$T/b" .error.code invalid_api_key || return 1
+	done
+	expect_eq "$(curl -s -o "$T/b" -w '%{http_code}' -H "Authorization: Bearer $CGI_KEY" \
+		--data-binary @"$T/mid" "$URL/v1/nothing")" 404 "unknown path with a body"
+}
+
 t_apache_cgi_stop() {
 	srv_running apcgi || return
 	srv_down apcgi || return 1
