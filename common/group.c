@@ -14,7 +14,6 @@
 #include "alloc.h"
 #include "buf.h"
 
-#define GROUP_FILE_MAX (1u << 20)
 
 /* Where a parse error is reported: file, endpoint, field. */
 struct group_ctx {

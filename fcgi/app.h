@@ -4,6 +4,7 @@
 #define IMMORTAL_APP_H
 
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "access.h"
@@ -33,6 +34,7 @@ struct app {
 	size_t n_sites;
 	struct access *acl;              /* NULL: the service is open */
 	int64_t started_unix;
+	bool cgi;                        /* one plain CGI request, then exit */
 };
 
 /* One request being served by a worker. */

@@ -158,9 +158,10 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
+	app.cgi = listen_spec == NULL && FCGX_IsCGI();
 	if (reload_init(&app) != 0)
 		return 1;
-	if (listen_spec == NULL && FCGX_IsCGI()) {
+	if (app.cgi) {
 		rc = server_run_cgi(&app);
 	} else {
 		sigset_t set;

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "alloc.h"
+#include "lastgood.h"
 #include "log.h"
 
 #define RELOAD_POLL_US 500000
@@ -31,17 +32,40 @@ static void reload_report(const struct catalog *cat, const char *dir)
 	log_info("config folder %s: %zu group(s) loaded", dir, cat->n_groups);
 }
 
+/* Loads `dir`. A CGI process has no catalog from before to keep a broken
+ * group's last good version: it keeps them on disk (lastgood.h). */
+static enum im_rc reload_load(struct app *app, const char *dir, struct hoststate *hs,
+			      struct catalog **cat)
+{
+	char err[512];
+	enum im_rc rc;
+
+	if (!app->cgi)
+		return catalog_load(dir, reload_getenv, NULL, cat);
+	rc = lastgood_catalog(dir, hoststate_path(hs), reload_getenv, cat, err, sizeof err);
+	if (err[0] != '\0')
+		log_error("config folder %s: %s", dir, err);
+	return rc;
+}
+
 /* Creates the site for `dir`; NULL (logged) when the folder cannot be read,
  * unless `may_be_missing` (then it serves no group until it appears). */
 static struct site *reload_new_site(struct app *app, const char *dir, bool may_be_missing)
 {
 	struct catalog *cat = NULL;
+	struct hoststate *hs = NULL;
 
-	if (catalog_load(dir, reload_getenv, NULL, &cat) != IM_OK) {
+	if (hoststate_open(dir, app->settings.state_dir, &hs) != IM_OK)
+		log_error("no shared state file could be created in %s: "
+			  "endpoint health and metrics are kept per process",
+			  app->settings.state_dir ? app->settings.state_dir : "/dev/shm, $TMPDIR or /tmp");
+	if (reload_load(app, dir, hs, &cat) != IM_OK) {
 		log_error("config folder %s cannot be read: %s (set IMMORTAL_CONFIG_DIR)",
 			  dir, strerror(errno));
-		if (!may_be_missing)
+		if (!may_be_missing) {
+			hoststate_close(hs);
 			return NULL;
+		}
 		cat = catalog_empty();
 	} else {
 		reload_report(cat, dir);
@@ -49,10 +73,7 @@ static struct site *reload_new_site(struct app *app, const char *dir, bool may_b
 	struct site *site = xcalloc(1, sizeof *site);
 	site->config_dir = xstrdup(dir);
 	site->catalog = cat;
-	if (hoststate_open(dir, app->settings.state_dir, &site->hs) != IM_OK)
-		log_error("no shared state file could be created in %s: "
-			  "endpoint health and metrics are kept per process",
-			  app->settings.state_dir ? app->settings.state_dir : "/dev/shm, $TMPDIR or /tmp");
+	site->hs = hs;
 	return site;
 }
 

@@ -4,7 +4,10 @@
 
 CGI_KEY=sk-cgi-client-1a2b3c4d
 
-setup_74_apache_cgi() { core_groups cgi; }
+setup_74_apache_cgi() {
+	core_groups cgi
+	group cgi-lastgood "[$(ep one ok,id=cgi-lastgood)]"
+}
 
 cgi_start() {
 	local d www
@@ -114,6 +117,28 @@ t_apache_cgi_early_answer_reaches_client() {
 	done
 	expect_eq "$(curl -s -o "$T/b" -w '%{http_code}' -H "Authorization: Bearer $CGI_KEY" \
 		--data-binary @"$T/mid" "$URL/v1/nothing")" 404 "unknown path with a body"
+}
+
+# A broken edit of a group file: the next CGI process serves the version
+# the last one loaded (kept privately in the state folder) and logs why.
+t_apache_cgi_broken_edit_keeps_last_good() {
+	local kept
+	apcgi || return
+	expect_eq "$(chat cgi-lastgood)" 200 "before the edit" || return 1
+	kept=$(ls -d "$SRV"/apcgi/state/*.lastgood) || { fail "no last-good folder in the state folder"; return 1; }
+	expect_eq "$(stat -c '%a %U' "$kept")" "700 $SRV_USER" "the folder" || return 1
+	expect_eq "$(stat -c '%a' "$kept/cgi-lastgood.json")" 600 "the copy" || return 1
+	echo '{"endpoints": [ broken' >"$CONF/cgi-lastgood.json"
+	expect_eq "$(chat cgi-lastgood)" 200 "after a broken edit" || return 1
+	expect_json "$T/b" '.choices[0].message.content' 'w1 w2 w3 w4 w5' || return 1
+	expect_match "$(cat "$SRV/apcgi/log/immortal.log")" \
+		'cgi-lastgood.json.*the last good version of group cgi-lastgood keeps serving' "the log" || return 1
+	# The broken text never becomes the last good one.
+	expect_eq "$(chat cgi-lastgood)" 200 "a second time" || return 1
+	# Removing the file retires its copy.
+	rm -f "$CONF/cgi-lastgood.json"
+	expect_eq "$(chat cgi-lastgood)" 404 "after the file is gone" || return 1
+	[ ! -e "$kept/cgi-lastgood.json" ] || fail "the copy of a removed group is still kept"
 }
 
 t_apache_cgi_stop() {
