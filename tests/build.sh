@@ -13,7 +13,8 @@ set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 configure_only=no
 [ "${1:-}" = --configure-only ] && { configure_only=yes; shift; }
-build=$1; shift
+mkdir -p "$1"
+build=$(cd "$1" && pwd); shift
 
 # build_lacks: what the tests need that config.h says was not found.
 build_lacks() {
@@ -28,7 +29,7 @@ cd "$top"
 if [ ! -x configure ] || [ configure.ac -nt configure ] || [ Makefile.am -nt Makefile.in ]; then
 	autoreconf -fi >/dev/null 2>&1
 fi
-mkdir -p "$build" && cd "$build"
+cd "$build"
 if [ ! -f Makefile ]; then
 	"$top/configure" -q "$@" >/dev/null
 elif [ -n "$(build_lacks)" ]; then
