@@ -125,11 +125,36 @@ static void access_parse_lines(struct access *acl, const char *text)
 	}
 }
 
+enum im_rc access_parse(const char *text, struct access **out, char *err, size_t errlen)
+{
+	struct access *acl = xcalloc(1, sizeof *acl);
+	enum im_rc rc = IM_OK;
+
+	*out = NULL;
+	acl->refs = 1;
+	while (isspace((unsigned char)*text))
+		text++;
+	if (*text == '{')
+		rc = access_parse_json(acl, text, err, errlen);
+	else
+		access_parse_lines(acl, text);
+	if (rc == IM_OK && acl->n_keys == 0) {
+		snprintf(err, errlen, "holds no key");
+		rc = IM_EINVAL;
+	}
+	if (rc != IM_OK) {
+		access_free(acl);
+		return rc;
+	}
+	*out = acl;
+	return IM_OK;
+}
+
 enum im_rc access_load(const char *path, struct access **out, char *err, size_t errlen)
 {
 	FILE *f = fopen(path, "re");
 	struct buf text;
-	char chunk[4096];
+	char chunk[4096], why[256];
 	size_t n;
 	enum im_rc rc = IM_OK;
 
@@ -147,31 +172,12 @@ enum im_rc access_load(const char *path, struct access **out, char *err, size_t 
 		buf_free(&text);
 		return IM_EINVAL;
 	}
-	struct access *acl = xcalloc(1, sizeof *acl);
-	acl->refs = 1;
-	const char *s = buf_str(&text);
-	while (isspace((unsigned char)*s))
-		s++;
-	if (*s == '{') {
-		char why[256];
-		rc = access_parse_json(acl, s, why, sizeof why);
-		if (rc != IM_OK)
-			snprintf(err, errlen, "%s: %s", path, why);
-	} else {
-		access_parse_lines(acl, s);
-	}
+	rc = access_parse(buf_str(&text), out, why, sizeof why);
+	if (rc != IM_OK)
+		snprintf(err, errlen, "%s: %s", path, why);
 	memset(text.data ? text.data : chunk, 0, text.len);
 	buf_free(&text);
-	if (rc == IM_OK && acl->n_keys == 0) {
-		snprintf(err, errlen, "%s: holds no key", path);
-		rc = IM_EINVAL;
-	}
-	if (rc != IM_OK) {
-		access_free(acl);
-		return rc;
-	}
-	*out = acl;
-	return IM_OK;
+	return rc == IM_OK ? IM_OK : IM_EINVAL;
 }
 
 /* Constant-time equality: the time depends only on the candidate's length. */

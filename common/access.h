@@ -25,6 +25,9 @@ struct access;
 /* Loads the keys file. On error returns IM_EINVAL with a message in err
  * (which never quotes a key). Free with access_unref. */
 enum im_rc access_load(const char *path, struct access **out, char *err, size_t errlen);
+/* The same from the file's text (NUL-terminated, borrowed); err names no
+ * file. */
+enum im_rc access_parse(const char *text, struct access **out, char *err, size_t errlen);
 struct access *access_ref(struct access *acl);
 void access_unref(struct access *acl);
 

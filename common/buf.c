@@ -1,8 +1,10 @@
 /* buf.c: growable byte buffer with a hard cap (see buf.h). */
 #include "buf.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "alloc.h"
 
@@ -62,6 +64,24 @@ char *buf_take(struct buf *b)
 	b->len = 0;
 	b->cap = 0;
 	return out;
+}
+
+enum im_rc buf_read_fd(struct buf *b, int fd)
+{
+	char chunk[8192];
+	enum im_rc rc = IM_OK;
+
+	while (rc == IM_OK) {
+		ssize_t n = read(fd, chunk, sizeof chunk);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return IM_EIO;
+		if (n == 0)
+			break;
+		rc = buf_append(b, chunk, (size_t)n);
+	}
+	return rc;
 }
 
 void buf_free(struct buf *b)

@@ -21,6 +21,9 @@ struct buf {
 void buf_init(struct buf *b, size_t max);
 enum im_rc buf_append(struct buf *b, const void *p, size_t n);
 enum im_rc buf_append_str(struct buf *b, const char *s);
+/* Appends everything `fd` (borrowed) holds up to its end: IM_ETOOBIG past
+ * the cap, IM_EIO on a read error. */
+enum im_rc buf_read_fd(struct buf *b, int fd);
 /* Empties the buffer but keeps its memory for reuse. */
 void buf_reset(struct buf *b);
 /* Removes the first n bytes. */

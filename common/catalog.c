@@ -28,7 +28,7 @@ static void catalog_add(struct catalog *cat, struct group *g)
 	cat->groups[cat->n_groups++] = g;
 }
 
-static bool catalog_is_group_file(const char *name)
+bool catalog_is_group_file(const char *name)
 {
 	size_t n = strlen(name);
 	return name[0] != '.' && n > 5 && strcmp(name + n - 5, ".json") == 0;

@@ -27,6 +27,9 @@ struct catalog {
 enum im_rc catalog_load(const char *dir, group_getenv_fn get, const struct catalog *prev,
 			struct catalog **out);
 
+/* Whether a folder entry named `name` is a group file (NAME.json, not hidden). */
+bool catalog_is_group_file(const char *name);
+
 /* A catalog without groups (for a folder that does not exist yet). */
 struct catalog *catalog_empty(void);
 

@@ -14,7 +14,6 @@
 #include "alloc.h"
 #include "buf.h"
 
-#define GROUP_FILE_MAX (1u << 20)
 #define GROUP_HEADERS_MAX 32
 
 /* Where a parse error is reported: file, endpoint, field. */

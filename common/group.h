@@ -97,6 +97,9 @@ enum im_rc group_parse(const char *name, const char *path, const char *text,
 		       group_getenv_fn get, struct group **out,
 		       char *err, size_t errlen, char *warn, size_t warnlen);
 
+/* The largest group file read. */
+#define GROUP_FILE_MAX (1u << 20)
+
 /* Reads and parses the file at `path`; the group is named after the file. */
 enum im_rc group_load(const char *path, group_getenv_fn get, struct group **out,
 		      char *err, size_t errlen, char *warn, size_t warnlen);

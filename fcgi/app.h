@@ -4,6 +4,7 @@
 #define IMMORTAL_APP_H
 
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "access.h"
@@ -39,6 +40,7 @@ struct app {
 	struct site *sites[APP_MAX_SITES];
 	size_t n_sites;
 	int64_t started_unix;
+	bool cgi;                        /* one plain CGI request, then exit */
 };
 
 /* One request being served by a worker. */

@@ -10,12 +10,18 @@
 #include <unistd.h>
 
 #include "alloc.h"
+#include "clock.h"
 
 /* Cap of one response's header block. */
 #define CONN_HEAD_MAX (64u << 10)
 
 volatile sig_atomic_t conn_cgi_terminated;
 volatile sig_atomic_t conn_stopping;
+
+/* The most a CGI answer waits for the unread rest of a body: bytes (keep
+ * etc/apache/htaccess*'s LimitRequestBody at or below) and time. */
+#define CONN_DRAIN_MAX (64ull << 20)
+#define CONN_DRAIN_MS 10000
 
 static const char *conn_reason(int status)
 {
@@ -96,6 +102,8 @@ static void conn_header(struct buf *head, const char *name, const char *value)
 	buf_append_str(head, "\r\n");
 }
 
+static void conn_cgi_drain(struct conn *c);
+
 static enum im_rc conn_begin(void *ctx, int status, const char *content_type,
 			     const struct sink_header *headers, size_t n)
 {
@@ -108,6 +116,8 @@ static enum im_rc conn_begin(void *ctx, int status, const char *content_type,
 		return IM_OK;
 	c->begun = true;
 	c->event_stream = strcmp(content_type, "text/event-stream") == 0;
+	if (c->fcgi == NULL)
+		conn_cgi_drain(c);
 	/* Any length of header value fits, up to a cap far above a sane
 	 * header block: past it the remaining headers are left out. */
 	buf_init(&head, CONN_HEAD_MAX);
@@ -190,13 +200,59 @@ const char *conn_param(const struct conn *c, const char *name)
 
 static long conn_read_some(struct conn *c, char *dst, size_t want)
 {
-	if (c->fcgi)
-		return FCGX_GetStr(dst, (int)want, c->fcgi->in);
-	ssize_t n;
-	do {
-		n = read(STDIN_FILENO, dst, want);
-	} while (n < 0 && errno == EINTR);
+	long n;
+
+	if (c->fcgi) {
+		n = FCGX_GetStr(dst, (int)want, c->fcgi->in);
+	} else {
+		do {
+			n = read(STDIN_FILENO, dst, want);
+		} while (n < 0 && errno == EINTR);
+	}
+	if (n > 0)
+		c->body_read += (unsigned long long)n;
 	return n;
+}
+
+/* The bytes of body still to come: CONTENT_LENGTH less what was read;
+ * without a length, none, or "until end of input" (ULLONG_MAX) for a
+ * chunked body passed on as it comes. */
+static unsigned long long conn_body_left(const struct conn *c)
+{
+	const char *cl = conn_param(c, "CONTENT_LENGTH");
+
+	if (cl == NULL || cl[0] == '\0')
+		return conn_param(c, "HTTP_TRANSFER_ENCODING") ? ~0ull : 0;
+	unsigned long long expected = strtoull(cl, NULL, 10);
+	return expected > c->body_read ? expected - c->body_read : 0;
+}
+
+/* A CGI parent (Apache's mod_cgi) writes the whole body before it reads
+ * our answer: a program that exits or answers without reading it breaks
+ * that pipe, and the client may get no answer at all (a 413, or a 401
+ * decided before the body). So the rest is read and thrown away first,
+ * within CONN_DRAIN_MAX bytes and CONN_DRAIN_MS. */
+static void conn_cgi_drain(struct conn *c)
+{
+	unsigned long long left = conn_body_left(c), drained = 0;
+	int64_t deadline = clock_ms() + CONN_DRAIN_MS;
+	char chunk[65536];
+
+	if (c->body_done)
+		return;
+	c->body_done = true;
+	while (left > 0 && drained < CONN_DRAIN_MAX) {
+		struct pollfd p = { .fd = STDIN_FILENO, .events = POLLIN };
+		int64_t wait = deadline - clock_ms();
+		if (wait <= 0 || poll(&p, 1, (int)wait) <= 0)
+			return;
+		size_t want = left < sizeof chunk ? (size_t)left : sizeof chunk;
+		long n = conn_read_some(c, chunk, want);
+		if (n <= 0)
+			return;
+		drained += (unsigned long long)n;
+		left -= left == ~0ull ? 0 : (unsigned long long)n;
+	}
 }
 
 enum im_rc conn_read_body(struct conn *c, size_t max, struct buf *out)
@@ -216,13 +272,17 @@ enum im_rc conn_read_body(struct conn *c, size_t max, struct buf *out)
 		if (known && expected - out->len < want)
 			want = (size_t)(expected - out->len);
 		if (known && want == 0)
-			return IM_OK;
+			break;
 		long n = conn_read_some(c, chunk, want);
+		if (n <= 0 && known)
+			return IM_EGONE;
 		if (n <= 0)
-			return known ? IM_EGONE : IM_OK;
+			break;
 		if (out->len + (size_t)n > max)
 			return IM_ETOOBIG;
 		if (buf_append(out, chunk, (size_t)n) != IM_OK)
 			return IM_ETOOBIG;
 	}
+	c->body_done = true;
+	return IM_OK;
 }

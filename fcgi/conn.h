@@ -24,6 +24,8 @@ struct conn {
 	bool failed;             /* a write failed: the client is gone */
 	bool cut;                /* cut off by conn_stopping: the client is
 				    still there and owed an answer */
+	unsigned long long body_read;  /* request body bytes read so far */
+	bool body_done;          /* the whole body was read (or given up on) */
 };
 
 /* Set from a signal handler when a CGI process is told to stop: the
@@ -44,7 +46,8 @@ void conn_init_cgi(struct conn *c);
 const char *conn_param(const struct conn *c, const char *name);
 
 /* Reads the whole body, at most `max` bytes: IM_ETOOBIG past that,
- * IM_EGONE when the client went away mid-body. */
+ * IM_EGONE when the client went away mid-body. As plain CGI, whatever was
+ * not read is read and discarded before the answer starts (see conn.c). */
 enum im_rc conn_read_body(struct conn *c, size_t max, struct buf *out);
 
 #endif

@@ -10,14 +10,13 @@
 #include "alloc.h"
 #include "apierror.h"
 #include "buf.h"
+#include "clientreq.h"
 #include "clock.h"
 #include "failover.h"
 #include "health.h"
 #include "log.h"
 #include "metrics.h"
 #include "respond.h"
-
-#define HANDLERS_JSON_DEPTH 128
 
 /* Sends `root` (consumed) as a JSON answer. */
 static void handlers_send_json(struct request *req, int status, struct json_object *root)
@@ -35,74 +34,10 @@ static void handlers_bad_request(struct request *req, const char *message, const
 		      param ? "invalid_value" : "invalid_json", param);
 }
 
-static struct json_object *handlers_parse(struct request *req, const struct buf *body)
+static void handlers_run(struct request *req, const struct clientreq *cr)
 {
-	struct json_tokener *tok = xcheck(json_tokener_new_ex(HANDLERS_JSON_DEPTH));
-	struct json_object *root = json_tokener_parse_ex(tok, buf_str(body), (int)body->len);
-	enum json_tokener_error err = json_tokener_get_error(tok);
-	size_t end = json_tokener_get_parse_end(tok);
+	const char *model = cr->model;
 
-	if (root != NULL && err == json_tokener_success && end < body->len) {
-		/* trailing bytes after the object: only white space is fine */
-		for (size_t i = end; i < body->len; i++)
-			if (!strchr(" \t\r\n", body->data[i]))
-				err = json_tokener_error_parse_unexpected;
-	}
-	json_tokener_free(tok);
-	if (root == NULL || err != json_tokener_success) {
-		char msg[256];
-		snprintf(msg, sizeof msg, "the request body is not valid JSON: %s",
-			 err == json_tokener_continue ? "unexpected end of input"
-						      : json_tokener_error_desc(err));
-		json_object_put(root);
-		handlers_bad_request(req, msg, NULL);
-		return NULL;
-	}
-	if (!json_object_is_type(root, json_type_object)) {
-		json_object_put(root);
-		handlers_bad_request(req, "the request body must be a JSON object", NULL);
-		return NULL;
-	}
-	return root;
-}
-
-/* Checks the fields immortal itself relies on; the rest is the upstream's. */
-static bool handlers_validate(struct request *req, struct json_object *body,
-			      const char **model, bool *stream, bool *usage)
-{
-	struct json_object *v, *opts;
-
-	if (!json_object_object_get_ex(body, "model", &v) || !json_object_is_type(v, json_type_string)) {
-		handlers_bad_request(req, "you must provide a model (the name of a model group)", "model");
-		return false;
-	}
-	*model = json_object_get_string(v);
-	if (!json_object_object_get_ex(body, "messages", &v) || !json_object_is_type(v, json_type_array) ||
-	    json_object_array_length(v) == 0) {
-		handlers_bad_request(req, "messages must be a non-empty array", "messages");
-		return false;
-	}
-	*stream = false;
-	if (json_object_object_get_ex(body, "stream", &v) && v != NULL) {
-		if (!json_object_is_type(v, json_type_boolean)) {
-			handlers_bad_request(req, "stream must be true or false", "stream");
-			return false;
-		}
-		*stream = json_object_get_boolean(v);
-	}
-	*usage = json_object_object_get_ex(body, "stream_options", &opts) &&
-		 json_object_object_get_ex(opts, "include_usage", &v) &&
-		 json_object_get_boolean(v);
-	return true;
-}
-
-static void handlers_run(struct request *req, struct json_object *body)
-{
-	const char *model;
-	bool stream, usage;
-
-	if (!handlers_validate(req, body, &model, &stream, &usage))
-		return;
 	if (req->acl != NULL && !access_allows(req->acl, req->key, model)) {
 		char *msg = xasprintf("this API key may not use the model `%s`", model);
 		log_info(LOG_S("req", req->id), LOG_MSG("refused: key not allowed to use the group"),
@@ -121,8 +56,8 @@ static void handlers_run(struct request *req, struct json_object *body)
 		return;
 	}
 	struct failover_request freq = {
-		.id = req->id, .group = g, .body = body, .client_stream = stream,
-		.include_usage = usage, .keepalive_s = req->app->settings.keepalive_s,
+		.id = req->id, .group = g, .body = cr->body, .client_stream = cr->stream,
+		.include_usage = cr->include_usage, .keepalive_s = req->app->settings.keepalive_s,
 		.started_ms = req->started_ms, .transport = req->transport,
 		.sink = &req->conn->sink, .hs = req->site->hs,
 	};
@@ -145,10 +80,14 @@ void handle_chat(struct request *req)
 	} else if (rc != IM_OK) {
 		log_info(LOG_S("req", req->id), LOG_MSG("client went away while sending its body"));
 	} else {
-		struct json_object *json = handlers_parse(req, &body);
-		if (json != NULL) {
-			handlers_run(req, json);
-			json_object_put(json);
+		struct clientreq cr;
+		const char *param;
+		char msg[256];
+		if (clientreq_parse(buf_str(&body), body.len, &cr, msg, sizeof msg, &param) != IM_OK) {
+			handlers_bad_request(req, msg, param);
+		} else {
+			handlers_run(req, &cr);
+			clientreq_free(&cr);
 		}
 	}
 	buf_free(&body);

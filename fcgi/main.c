@@ -72,8 +72,13 @@ static void main_signals(sigset_t *set)
 	pthread_sigmask(SIG_BLOCK, &blocked, NULL);
 }
 
+/* Run as CGI (GATEWAY_INTERFACE set), the arguments are not ours: a query
+ * string without "=" reaches a CGI program as argv words (the old ISINDEX
+ * convention), e.g. ".../health?strict" or "?--listen+x". */
 static int main_parse_args(int argc, char **argv, const char **listen_spec)
 {
+	if (getenv("GATEWAY_INTERFACE") != NULL)
+		return 0;
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--listen") == 0 && i + 1 < argc) {
 			*listen_spec = argv[++i];
@@ -154,9 +159,10 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
+	app.cgi = listen_spec == NULL && FCGX_IsCGI();
 	if (reload_init(&app) != 0)
 		return 1;
-	if (listen_spec == NULL && FCGX_IsCGI()) {
+	if (app.cgi) {
 		rc = server_run_cgi(&app);
 	} else {
 		sigset_t set;

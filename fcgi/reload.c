@@ -11,6 +11,7 @@
 
 #include "alloc.h"
 #include "clock.h"
+#include "lastgood.h"
 #include "log.h"
 #include "metrics.h"
 
@@ -94,6 +95,40 @@ static int reload_site_keys(struct app *app, struct site *site, bool own)
 	return 0;
 }
 
+/* Loads `dir`. A CGI process has no catalog from before to keep a broken
+ * group's last good version: it keeps them on disk (lastgood.h). */
+static enum im_rc reload_load(struct app *app, const char *dir, struct hoststate *hs,
+			      struct catalog **cat)
+{
+	char err[512];
+	enum im_rc rc;
+
+	if (!app->cgi)
+		return catalog_load(dir, reload_getenv, NULL, cat);
+	rc = lastgood_catalog(dir, hoststate_path(hs), reload_getenv, cat, err, sizeof err);
+	if (err[0] != '\0')
+		log_error(LOG_MSG("config folder: last good versions:"), LOG_S("dir", dir), LOG_S("problem", err));
+	return rc;
+}
+
+/* Opens the site's shared state file, logging why when it cannot be used. */
+static void reload_open_state(struct app *app, struct site *site)
+{
+	char why[PATH_MAX + 256];
+	enum im_rc rc = hoststate_open(site->config_dir, app->settings.state_dir, &site->hs, why, sizeof why);
+
+	if (rc == IM_EINVAL)
+		log_error(LOG_MSG("state file not used: endpoint health and metrics are kept per process "
+				  "(remove it, or set IMMORTAL_STATE_DIR to a folder of your own)"),
+			  LOG_S("why", why));
+	else if (rc != IM_OK)
+		log_error(LOG_MSG("no shared state file could be created: "
+				  "endpoint health and metrics are kept per process"),
+			  LOG_S("state_dir", app->settings.state_dir ? app->settings.state_dir
+								      : "/dev/shm, $TMPDIR or /tmp"),
+			  LOG_S("why", why));
+}
+
 /* Creates the site for `dir` and the keys file a request named (`keys`,
  * NULL: none); NULL (logged) when the folder or its keys cannot be read,
  * unless `own` (the process's folder may be missing: it serves no group
@@ -109,7 +144,8 @@ static struct site *reload_new_site(struct app *app, const char *dir, const char
 		reload_free_site(site);
 		return NULL;
 	}
-	if (catalog_load(dir, reload_getenv, NULL, &cat) != IM_OK) {
+	reload_open_state(app, site);
+	if (reload_load(app, dir, site->hs, &cat) != IM_OK) {
 		log_error(LOG_MSG("config folder cannot be read (set IMMORTAL_CONFIG_DIR)"),
 			  LOG_S("dir", dir), LOG_S("why", strerror(errno)));
 		if (!own || app->settings.config_dir_given) {
@@ -121,18 +157,6 @@ static struct site *reload_new_site(struct app *app, const char *dir, const char
 		reload_report(cat, dir);
 	}
 	site->catalog = cat;
-	char why[PATH_MAX + 256];
-	enum im_rc rc = hoststate_open(dir, app->settings.state_dir, &site->hs, why, sizeof why);
-	if (rc == IM_EINVAL)
-		log_error(LOG_MSG("state file not used: endpoint health and metrics are kept per process "
-				  "(remove it, or set IMMORTAL_STATE_DIR to a folder of your own)"),
-			  LOG_S("why", why));
-	else if (rc != IM_OK)
-		log_error(LOG_MSG("no shared state file could be created: "
-				  "endpoint health and metrics are kept per process"),
-			  LOG_S("state_dir", app->settings.state_dir ? app->settings.state_dir
-								      : "/dev/shm, $TMPDIR or /tmp"),
-			  LOG_S("why", why));
 	metrics_keep(site->hs, cat);
 	return site;
 }

@@ -57,6 +57,15 @@ srv_dir() {
 	echo "$d"
 }
 
+# srv_binary NAME: a copy of fcgi/immortal in NAME's folder, for servers
+# that run it as SRV_USER: the build folder may be where SRV_USER cannot
+# go (a clone in root's home, mode 0700).
+srv_binary() {
+	local d
+	d=$(srv_dir "$1")
+	install -m 755 "$BUILD/fcgi/immortal" "$d/immortal" && echo "$d/immortal"
+}
+
 # srv_up NAME START_FUNCTION: runs START_FUNCTION unless NAME is up already.
 # START_FUNCTION registers how to stop it (srv_on_stop) and returns non-zero
 # (77: skip) when it cannot start; NAME is then not tried again, and every

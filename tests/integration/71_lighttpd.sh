@@ -42,13 +42,14 @@ lighty_start() {
 }
 
 lightyspawn_start() {
-	local d log
+	local d log bin
 	d=$(srv_dir lightyspawn)
+	bin=$(srv_binary lightyspawn) || return 1
 	log=$d/log
 	mkdir -p "$log/state"
 	chown -R "$SRV_USER:$SRV_GROUP" "$log"
 	lighty_start_with lightyspawn immortal-spawn.conf \
-		"s|/usr/local/bin/immortal|$BUILD/fcgi/immortal|" \
+		"s|/usr/local/bin/immortal|$bin|" \
 		"s|/run/lighttpd/immortal.sock|$d/immortal.sock|" \
 		"s|/etc/immortal/groups|$CONF|" \
 		"s|/var/log/immortal|$log|" \
