@@ -1,0 +1,95 @@
+# The operator's tools: immortal -t, --check, --help, the manual, the status page.
+
+# Folders of their own: these groups are not the running server's.
+OPDIR=$T/operator
+
+setup_80_operator() {
+	mkdir -p "$OPDIR/good" "$OPDIR/mixed" "$OPDIR/check" "$OPDIR/checkok"
+	printf '[%s]\n' "$(ep one ok,id=op-t)" >"$OPDIR/good/fine.json"
+	printf '[%s]\n' "$(ep one ok,id=op-t)" >"$OPDIR/mixed/fine.json"
+	printf '[{"name":"x","baseurl":"ftp://example.com/v1","model":"m"}]\n' >"$OPDIR/mixed/broken.json"
+	printf '[%s, %s, %s]\n' "$(ep good ok,id=op-check)" "$(ep badkey status=401,id=op-check)" \
+		"$(ep_refused down op-check)" >"$OPDIR/check/chk.json"
+	printf '[%s]\n' "$(ep good ok,id=op-checkok)" >"$OPDIR/checkok/fine.json"
+}
+
+# imm ARGS...: the immortal binary run as the operator runs it; its output
+# goes to $T/op, its exit status is returned.
+imm() {
+	env ASAN_OPTIONS="${ASAN_OPTIONS:-}:log_path=$T/log/asan" \
+	    UBSAN_OPTIONS="${UBSAN_OPTIONS:-}:log_path=$T/log/ubsan" \
+	    "$BUILD/fcgi/immortal" "$@" >"$T/op" 2>&1
+}
+
+t_configtest_catches_a_broken_group_file() {
+	local rc
+	imm -t "$OPDIR/mixed"; rc=$?
+	expect_eq "$rc" 1 "exit status with a broken file" || return 1
+	expect_match "$(cat "$T/op")" "$OPDIR/mixed/broken.json: endpoint 1 \\(x\\): field \"baseurl\": must start with http" "problem line" || return 1
+	expect_match "$(cat "$T/op")" ': 1 group ok, 1 with errors$' "summary" || return 1
+	expect_eq "$(mock_stat ok,id=op-t requests)" 0 "requests sent by -t"
+}
+
+t_configtest_passes_a_good_folder() {
+	local rc
+	imm -t "$OPDIR/good"; rc=$?
+	expect_eq "$rc" 0 "exit status" || { cat "$T/op"; return 1; }
+	expect_eq "$(cat "$T/op")" "immortal: $OPDIR/good: 1 group ok, 0 with errors" "whole output"
+}
+
+t_configtest_reads_the_configured_folder_and_keys() {
+	local rc
+	printf '{"k-%s": ["fine"], "broken\n' "$SECRET" >"$OPDIR/keys.json"
+	IMMORTAL_CONFIG_DIR=$OPDIR/good IMMORTAL_ACCESS_KEYS_FILE=$OPDIR/keys.json imm -t; rc=$?
+	expect_eq "$rc" 1 "exit status with a broken keys file" || return 1
+	expect_match "$(cat "$T/op")" "access keys $OPDIR/keys.json: errors" "keys verdict" || return 1
+	expect_no_match "$(cat "$T/op")" "$SECRET" "a key in the output" || return 1
+	printf 'k-one\n' >"$OPDIR/keys.txt"
+	IMMORTAL_CONFIG_DIR=$OPDIR/good IMMORTAL_ACCESS_KEYS_FILE=$OPDIR/keys.txt imm -t; rc=$?
+	expect_eq "$rc" 0 "exit status with a good keys file" || { cat "$T/op"; return 1; }
+	expect_match "$(cat "$T/op")" "access keys $OPDIR/keys.txt: ok" "keys verdict"
+}
+
+# check_row ENDPOINT: the table row of that endpoint, squeezed to one space.
+check_row() { awk -v e="$1" '$2 == e' "$T/op" | tr -s ' '; }
+
+t_check_tells_each_endpoint_outcome() {
+	local rc
+	IMMORTAL_CONFIG_DIR=$OPDIR/check imm --check chk; rc=$?
+	expect_eq "$rc" 1 "exit status" || { cat "$T/op"; return 1; }
+	expect_match "$(head -1 "$T/op")" '^GROUP +ENDPOINT +TYPE +OUTCOME +STATUS +TTFB +HINT$' "header" || return 1
+	expect_match "$(check_row good)" '^chk good openai ok 200 [0-9]+ ms -$' "good row" || { cat "$T/op"; return 1; }
+	expect_match "$(check_row badkey)" '^chk badkey openai auth 401 [0-9]+ ms check the apikey' "401 row" || { cat "$T/op"; return 1; }
+	expect_match "$(check_row down)" '^chk down openai network - [0-9]+ ms check the baseurl' "refused row" || { cat "$T/op"; return 1; }
+	expect_no_match "$(cat "$T/op")" "$SECRET" "the key in the output" || return 1
+	# the request is the tiny one promised
+	curl -s "$MOCK/control/last?key=ok,id=op-check" >"$T/b"
+	expect_json "$T/b" '.body.max_tokens' 1 || return 1
+	expect_json "$T/b" '.body.model' model-good
+}
+
+t_check_exits_zero_when_all_answer() {
+	local rc
+	IMMORTAL_CONFIG_DIR=$OPDIR/checkok imm --check; rc=$?
+	expect_eq "$rc" 0 "exit status" || { cat "$T/op"; return 1; }
+	expect_match "$(tail -1 "$T/op")" '1 endpoint answered, 0 did not' "summary" || return 1
+	IMMORTAL_CONFIG_DIR=$OPDIR/checkok imm --check nosuch; rc=$?
+	expect_eq "$rc" 1 "exit status for an unknown group" || return 1
+	expect_match "$(cat "$T/op")" 'no group nosuch is loaded' "message"
+}
+
+t_help_lists_every_option_and_variable() {
+	local vars v
+	imm --help || { fail "--help failed"; return 1; }
+	for v in --listen -t --check --help --version; do
+		expect_match "$(cat "$T/op")" "(^| )$v( |,|$)" "option $v in --help" || return 1
+	done
+	# every variable of the README's table of environment variables
+	vars=$(awk '/^Environment variables:/{on=1; next} on && /^\| `[A-Z_]*`/{sub(/^\| `/, ""); sub(/`.*/, ""); print} on && /^$/ && seen{exit} on && /^\|/{seen=1}' "$TOP/README")
+	[ "$(wc -w <<<"$vars")" -ge 10 ] || { fail "could not read the README's table: $vars"; return 1; }
+	for v in $vars; do
+		expect_match "$(cat "$T/op")" "^  $v " "$v in --help" || return 1
+	done
+	imm --version || { fail "--version failed"; return 1; }
+	expect_match "$(cat "$T/op")" '^immortal [0-9]+\.[0-9]+' "--version"
+}
