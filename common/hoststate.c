@@ -24,6 +24,7 @@ struct hoststate_file {
 	uint32_t size;
 	pthread_mutex_t lock;
 	int64_t streams;
+	int64_t requests;
 	struct hoststate_group groups[HOSTSTATE_GROUPS];
 	struct hoststate_endpoint endpoints[HOSTSTATE_ENDPOINTS];
 };
@@ -231,6 +232,11 @@ struct hoststate_group *hoststate_group(struct hoststate *hs, const char *name, 
 int64_t *hoststate_streams(struct hoststate *hs)
 {
 	return &hs->file->streams;
+}
+
+int64_t *hoststate_requests(struct hoststate *hs)
+{
+	return &hs->file->requests;
 }
 
 void hoststate_observe(struct hoststate_histogram *h, double seconds)

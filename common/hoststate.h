@@ -46,8 +46,9 @@ struct hoststate_endpoint {
 	int32_t trial_pid;             /* the process running the half-open trial */
 	int64_t trial_deadline_ms;     /* a trial not finished by then is void */
 	uint64_t no_prefill_sig;       /* rejected prefill under this definition */
-	/* metrics */
+	/* metrics (per group; last_kind above also says the last failure's) */
 	uint64_t attempts[ERRKIND_COUNT];  /* [ERRKIND_NONE] counts successes */
+	int64_t last_failure_ms;       /* CLOCK_REALTIME of the last failed attempt, 0: none */
 	struct hoststate_histogram ttft;
 	struct hoststate_histogram duration;
 };
@@ -78,6 +79,8 @@ struct hoststate_endpoint *hoststate_endpoint(struct hoststate *hs, uint64_t key
 struct hoststate_group *hoststate_group(struct hoststate *hs, const char *name, bool create);
 /* With the lock held: the host-wide count of streams in flight. */
 int64_t *hoststate_streams(struct hoststate *hs);
+/* With the lock held: the host-wide count of chat requests in flight. */
+int64_t *hoststate_requests(struct hoststate *hs);
 
 /* Histogram bucket upper bounds, in seconds (the last is +Inf). */
 extern const double hoststate_bounds[HOSTSTATE_BUCKETS];

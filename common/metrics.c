@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "alloc.h"
 #include "health.h"
@@ -34,6 +35,14 @@ static uint64_t metrics_key(const char *group, const struct endpoint *ep)
 	return h;
 }
 
+/* For the status page's "last failure at": a time of day, not a timer. */
+static int64_t metrics_wall_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 void metrics_attempt(struct hoststate *hs, const char *group, const struct endpoint *ep,
 		     enum errkind kind, int64_t first_content_ms, int64_t duration_ms)
 {
@@ -43,6 +52,10 @@ void metrics_attempt(struct hoststate *hs, const char *group, const struct endpo
 	struct hoststate_endpoint *e = hoststate_endpoint(hs, metrics_key(group, ep), true);
 	if (e != NULL) {
 		e->attempts[(unsigned)kind < ERRKIND_COUNT ? kind : ERRKIND_INVALID_RESPONSE]++;
+		if (kind != ERRKIND_NONE) {
+			e->last_kind = (uint8_t)kind;
+			e->last_failure_ms = metrics_wall_ms();
+		}
 		if (first_content_ms >= 0)
 			hoststate_observe(&e->ttft, (double)first_content_ms / 1000.0);
 		hoststate_observe(&e->duration, (double)duration_ms / 1000.0);
@@ -67,6 +80,39 @@ void metrics_streams(struct hoststate *hs, int delta)
 		return;
 	hoststate_lock(hs);
 	*hoststate_streams(hs) += delta;
+	hoststate_unlock(hs);
+}
+
+void metrics_requests_active(struct hoststate *hs, int delta)
+{
+	if (hs == NULL)
+		return;
+	hoststate_lock(hs);
+	*hoststate_requests(hs) += delta;
+	hoststate_unlock(hs);
+}
+
+void metrics_endpoint(struct hoststate *hs, const char *group, const struct endpoint *ep,
+		      struct hoststate_endpoint *out)
+{
+	memset(out, 0, sizeof *out);
+	if (hs == NULL)
+		return;
+	hoststate_lock(hs);
+	struct hoststate_endpoint *e = hoststate_endpoint(hs, metrics_key(group, ep), false);
+	if (e != NULL)
+		*out = *e;
+	hoststate_unlock(hs);
+}
+
+void metrics_in_flight(struct hoststate *hs, int64_t *requests, int64_t *streams)
+{
+	*requests = *streams = 0;
+	if (hs == NULL)
+		return;
+	hoststate_lock(hs);
+	*requests = *hoststate_requests(hs);
+	*streams = *hoststate_streams(hs);
 	hoststate_unlock(hs);
 }
 
@@ -207,16 +253,16 @@ void metrics_render(struct hoststate *hs, const struct catalog *cat, int64_t now
 		    struct buf *out)
 {
 	size_t n;
-	int64_t streams;
+	int64_t requests, streams;
 	struct metrics_row *rows = metrics_rows(hs, cat, now, &n);
 
 	metrics_head(out, "immortal_requests_total", "counter", "Chat requests finished, by group and outcome.");
 	metrics_requests(hs, cat, out);
 	metrics_endpoints(rows, n, out);
 	free(rows);
-	hoststate_lock(hs);
-	streams = *hoststate_streams(hs);
-	hoststate_unlock(hs);
+	metrics_in_flight(hs, &requests, &streams);
+	metrics_head(out, "immortal_requests_in_flight", "gauge", "Chat requests in progress on this host.");
+	metrics_printf(out, "immortal_requests_in_flight %" PRId64 "\n", requests);
 	metrics_head(out, "immortal_streams_in_flight", "gauge", "Streamed answers in progress on this host.");
 	metrics_printf(out, "immortal_streams_in_flight %" PRId64 "\n", streams);
 }

@@ -21,6 +21,16 @@ void metrics_request(struct hoststate *hs, const char *group, enum hoststate_out
 /* A streamed answer starts (+1) or ends (-1). */
 void metrics_streams(struct hoststate *hs, int delta);
 
+/* A chat request starts (+1) or ends (-1). */
+void metrics_requests_active(struct hoststate *hs, int delta);
+
+/* Copies the counters of `ep` in `group` into *out (zeroes when it has
+ * none yet). */
+void metrics_endpoint(struct hoststate *hs, const char *group, const struct endpoint *ep,
+		      struct hoststate_endpoint *out);
+/* The host-wide chat requests and streamed answers in flight. */
+void metrics_in_flight(struct hoststate *hs, int64_t *requests, int64_t *streams);
+
 const char *metrics_outcome_name(enum hoststate_outcome outcome);
 
 /* Appends the Prometheus text exposition of every group and endpoint of
