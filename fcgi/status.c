@@ -84,6 +84,7 @@ static void status_seconds(struct buf *out, double s)
 		status_printf(out, "%.2f s", s);
 }
 
+/* The time of day of `unix_ms`; with how long ago when now_ms > 0. */
 static void status_clock(struct buf *out, int64_t unix_ms, int64_t now_ms)
 {
 	time_t t = (time_t)(unix_ms / 1000);
@@ -92,8 +93,10 @@ static void status_clock(struct buf *out, int64_t unix_ms, int64_t now_ms)
 
 	gmtime_r(&t, &tm);
 	strftime(when, sizeof when, "%H:%M:%S UTC", &tm);
-	status_printf(out, "%s <span class=\"muted\">(%lld s ago)</span>", when,
-		      (long long)((now_ms - unix_ms) / 1000));
+	buf_append_str(out, when);
+	if (now_ms > 0)
+		status_printf(out, " <span class=\"muted\">(%lld s ago)</span>",
+			      (long long)((now_ms - unix_ms) / 1000));
 }
 
 static int64_t status_wall_ms(void)
@@ -184,7 +187,7 @@ static void status_tiles(struct buf *out, struct request *req, int64_t wall)
 	metrics_in_flight(req->site->hs, &requests, &streams);
 	buf_append_str(out, "<h1>immortal</h1>\n<p class=\"meta\">version " PACKAGE_VERSION
 			    " &middot; page made at ");
-	status_clock(out, wall, wall);
+	status_clock(out, wall, 0);
 	buf_append_str(out, " &middot; host-wide figures</p>\n<div class=\"tiles\">");
 	status_printf(out, "<div class=\"tile\" id=\"requests\"><b>%lld</b>requests in flight</div>",
 		      (long long)requests);

@@ -11,6 +11,7 @@ setup_80_operator() {
 	printf '[%s, %s, %s]\n' "$(ep good ok,id=op-check)" "$(ep badkey status=401,id=op-check)" \
 		"$(ep_refused down op-check)" >"$OPDIR/check/chk.json"
 	printf '[%s]\n' "$(ep good ok,id=op-checkok)" >"$OPDIR/checkok/fine.json"
+	setup_80_operator_status
 }
 
 # imm ARGS...: the immortal binary run as the operator runs it; its output
@@ -92,4 +93,34 @@ t_help_lists_every_option_and_variable() {
 	done
 	imm --version || { fail "--version failed"; return 1; }
 	expect_match "$(cat "$T/op")" '^immortal [0-9]+\.[0-9]+' "--version"
+}
+
+setup_80_operator_status() {
+	# called by setup_80_operator
+	group stpage "{\"cooldown\": {\"base\": 8}, \"endpoints\": [$(ep flaky status=500,fail_first=1,id=stpage '"retries":0'), $(ep next id=stpageb)]}"
+	group stxss "[$(ep '<img src=x onerror=\"window.pwned=true\">' id=stxss)]"
+}
+
+t_status_page_in_a_browser() {
+	local mods=$BUILD/node/node_modules
+	[ -x /usr/bin/chromium ] || { echo "chromium missing"; return 77; }
+	[ -d "$mods/puppeteer-core" ] || { echo "puppeteer-core missing in $mods"; return 77; }
+	mkdir -p "$T/log/browser"
+	NODE_PATH=$mods node "$TOP/tests/status_browser.js" "$URL" stpage flaky stxss "$T/log/browser" || return 1
+	cp "$T/log/browser/status-cooling.png" "$BUILD/status-cooling.png"
+	cp "$T/log/browser/status-recovered.png" "$BUILD/status.png"
+}
+
+t_status_page_is_html_and_protected() {
+	command -v cgi-fcgi >/dev/null || { echo "cgi-fcgi missing"; return 77; }
+	curl -s -o "$T/b" -D "$T/h" "$URL/v1/status" || return 1
+	expect_match "$(header Content-Type)" '^text/html' content-type || return 1
+	expect_match "$(cat "$T/b")" 'data-group="stpage" data-endpoint="flaky"' "a row per endpoint" || return 1
+	expect_no_match "$(cat "$T/b")" "$SECRET|http://|https://" "keys or URLs on the page" || return 1
+	immortal_start "$FCGI2_PORT" IMMORTAL_ACCESS_KEYS_FILE="$T/keys.txt" IMMORTAL_PROTECT_METRICS=true || return 1
+	local ok=0
+	fcgi2 GET /v1/status "" && expect_eq "$(fcgi2_status)" 401 "status without key" &&
+	fcgi2 GET /v1/status "" HTTP_AUTHORIZATION="Bearer k-all" && expect_eq "$(fcgi2_status)" 200 "status with key" && ok=1
+	immortal_stop "$FCGI2_PORT"
+	[ $ok = 1 ]
 }
