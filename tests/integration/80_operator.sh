@@ -124,3 +124,34 @@ t_status_page_is_html_and_protected() {
 	immortal_stop "$FCGI2_PORT"
 	[ $ok = 1 ]
 }
+
+# make install puts both pages in place; mandoc finds nothing to say but
+# that the two pages, not in the system's manual database, cite each other.
+t_man_pages_install_lint_and_render() {
+	command -v mandoc >/dev/null || { echo "mandoc missing"; return 77; }
+	local dest=$T/install page out
+	make -s -C "$BUILD" install DESTDIR="$dest" >"$T/install.out" 2>&1 || { cat "$T/install.out"; fail "make install"; return 1; }
+	for page in man8/immortal.8 man5/immortal-groups.5; do
+		page=$(find "$dest" -path "*/share/man/$page") && [ -n "$page" ] || { fail "$page not installed"; return 1; }
+		out=$(mandoc -T lint "$page" 2>&1 | grep -v 'mandoc\.db' | grep -v 'STYLE: referenced manual not found: Xr immortal')
+		expect_eq "$out" "" "mandoc -T lint $(basename "$page")" || return 1
+		out=$(MANWIDTH=80 man -l "$page" 2>/dev/null)
+		expect_match "$out" '^(IMMORTAL|IMMORTAL-GROUPS)\([58]\)' "man -l $(basename "$page")" || return 1
+	done
+	out=$(MANWIDTH=80 man -l "$(find "$dest" -name immortal.8)")
+	# the manual knows every variable --help lists, and every option
+	"$BUILD/fcgi/immortal" --help | sed -n 's/^  \([A-Z_]*\) .*/\1/p' >"$T/vars"
+	[ -s "$T/vars" ] || { fail "no variable in --help"; return 1; }
+	while read -r v; do expect_match "$out" "$v" "$v in immortal(8)" || return 1; done <"$T/vars"
+	for v in --listen --check --help --version "-t"; do
+		expect_match "$out" "(^| )$v( |,|$)" "option $v in immortal(8)" || return 1
+	done
+	# every field and option of the README's two tables has its entry
+	out=$(MANWIDTH=80 man -l "$(find "$dest" -name immortal-groups.5)")
+	awk '/^(Endpoint fields|Group options)/{on=1; next} on && /^$/ && seen{on=0; seen=0} on && /^\|/{seen=1; print}' \
+		"$TOP/README" | cut -d'|' -f2 | grep -o '`[a-z_]*`' | tr -d '`' | grep -vx 'field\|option' >"$T/fields"
+	[ "$(wc -l <"$T/fields")" -ge 18 ] || { fail "could not read the README's tables: $(cat "$T/fields")"; return 1; }
+	while read -r v; do
+		expect_match "$out" "^ +([a-z_]+, )?$v(,| |$)" "field $v in immortal-groups(5)" || return 1
+	done <"$T/fields"
+}
