@@ -15,7 +15,8 @@
 
 /* Checks the endpoints of `groups` (n_groups of them; 0: every group) of
  * s->config_dir, a few at a time, and prints the table to `out`. Returns
- * the exit status: 0 when every endpoint answered, 1 otherwise. */
+ * the exit status: 0 when every endpoint answered and every group file
+ * loaded whole (no endpoint left out for an unset ${VAR}), 1 otherwise. */
 int check_run(const struct settings *s, char **groups, int n_groups, FILE *out);
 
 #endif
