@@ -126,7 +126,8 @@ int main(int argc, char **argv)
 	const char *listen_spec = opt.listen_spec;
 	if (settings_load(&app.settings, main_getenv, err, sizeof err) != IM_OK) {
 		fprintf(stderr, "immortal: %s\n", err);
-		return 2;
+		/* for -t, a setting the server would refuse is one more problem */
+		return opt.mode == OPTIONS_TEST ? 1 : 2;
 	}
 	if (opt.mode == OPTIONS_TEST || opt.mode == OPTIONS_CHECK)
 		return main_tool(&opt);

@@ -67,7 +67,7 @@ int options_parse(int argc, char **argv, struct options *o)
 			break;
 		} else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
 			o->mode = OPTIONS_HELP;
-		} else if (strcmp(a, "--version") == 0 || strcmp(a, "-V") == 0) {
+		} else if (strcmp(a, "--version") == 0) {
 			o->mode = OPTIONS_VERSION;
 		} else {
 			return options_unknown(a);

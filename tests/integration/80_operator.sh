@@ -11,6 +11,9 @@ setup_80_operator() {
 	printf '[%s, %s, %s]\n' "$(ep good ok,id=op-check)" "$(ep badkey status=401,id=op-check)" \
 		"$(ep_refused down op-check)" >"$OPDIR/check/chk.json"
 	printf '[%s]\n' "$(ep good ok,id=op-checkok)" >"$OPDIR/checkok/fine.json"
+	mkdir -p "$OPDIR/checkunset"
+	printf '[%s, {"name":"unset","baseurl":"%s/ok/v1","apikey":"${OP_UNSET_KEY}","model":"m"}]\n' \
+		"$(ep good ok,id=op-checkunset)" "$MOCK" >"$OPDIR/checkunset/fine.json"
 	setup_80_operator_status
 }
 
@@ -48,7 +51,10 @@ t_configtest_reads_the_configured_folder_and_keys() {
 	printf 'k-one\n' >"$OPDIR/keys.txt"
 	IMMORTAL_CONFIG_DIR=$OPDIR/good IMMORTAL_ACCESS_KEYS_FILE=$OPDIR/keys.txt imm -t; rc=$?
 	expect_eq "$rc" 0 "exit status with a good keys file" || { cat "$T/op"; return 1; }
-	expect_match "$(cat "$T/op")" "access keys $OPDIR/keys.txt: ok" "keys verdict"
+	expect_match "$(cat "$T/op")" "access keys $OPDIR/keys.txt: ok" "keys verdict" || return 1
+	IMMORTAL_THREADS=many imm -t "$OPDIR/good"; rc=$?
+	expect_eq "$rc" 1 "exit status with a bad setting" || return 1
+	expect_match "$(cat "$T/op")" 'IMMORTAL_THREADS=many' "the setting named"
 }
 
 # check_row ENDPOINT: the table row of that endpoint, squeezed to one space.
@@ -76,7 +82,11 @@ t_check_exits_zero_when_all_answer() {
 	expect_match "$(tail -1 "$T/op")" '1 endpoint answered, 0 did not' "summary" || return 1
 	IMMORTAL_CONFIG_DIR=$OPDIR/checkok imm --check nosuch; rc=$?
 	expect_eq "$rc" 1 "exit status for an unknown group" || return 1
-	expect_match "$(cat "$T/op")" 'no group nosuch is loaded' "message"
+	expect_match "$(cat "$T/op")" 'no group nosuch is loaded' "message" || return 1
+	# a key that would never be used is found too
+	IMMORTAL_CONFIG_DIR=$OPDIR/checkunset imm --check; rc=$?
+	expect_eq "$rc" 1 "exit status with an unset \${VAR}" || return 1
+	expect_match "$(head -1 "$T/op")" 'endpoint 2 \(unset\) left out: field "apikey": \$\{OP_UNSET_KEY\} is not set' "note"
 }
 
 t_help_lists_every_option_and_variable() {
