@@ -25,7 +25,7 @@ imm() {
 	    "$BUILD/fcgi/immortal" "$@" >"$T/op" 2>&1
 }
 
-t_configtest_catches_a_broken_group_file() {
+t_operator_configtest_catches_a_broken_group_file() {
 	local rc
 	imm -t "$OPDIR/mixed"; rc=$?
 	expect_eq "$rc" 1 "exit status with a broken file" || return 1
@@ -34,14 +34,14 @@ t_configtest_catches_a_broken_group_file() {
 	expect_eq "$(mock_stat ok,id=op-t requests)" 0 "requests sent by -t"
 }
 
-t_configtest_passes_a_good_folder() {
+t_operator_configtest_passes_a_good_folder() {
 	local rc
 	imm -t "$OPDIR/good"; rc=$?
 	expect_eq "$rc" 0 "exit status" || { cat "$T/op"; return 1; }
 	expect_eq "$(cat "$T/op")" "immortal: $OPDIR/good: 1 group ok, 0 with errors" "whole output"
 }
 
-t_configtest_reads_the_configured_folder_and_keys() {
+t_operator_configtest_reads_the_configured_folder_and_keys() {
 	local rc
 	printf '{"k-%s": ["fine"], "broken\n' "$SECRET" >"$OPDIR/keys.json"
 	IMMORTAL_CONFIG_DIR=$OPDIR/good IMMORTAL_ACCESS_KEYS_FILE=$OPDIR/keys.json imm -t; rc=$?
@@ -60,7 +60,7 @@ t_configtest_reads_the_configured_folder_and_keys() {
 # check_row ENDPOINT: the table row of that endpoint, squeezed to one space.
 check_row() { awk -v e="$1" '$2 == e' "$T/op" | tr -s ' '; }
 
-t_check_tells_each_endpoint_outcome() {
+t_operator_check_tells_each_endpoint_outcome() {
 	local rc
 	IMMORTAL_CONFIG_DIR=$OPDIR/check imm --check chk; rc=$?
 	expect_eq "$rc" 1 "exit status" || { cat "$T/op"; return 1; }
@@ -75,7 +75,7 @@ t_check_tells_each_endpoint_outcome() {
 	expect_json "$T/b" '.body.model' model-good
 }
 
-t_check_exits_zero_when_all_answer() {
+t_operator_check_exits_zero_when_all_answer() {
 	local rc
 	IMMORTAL_CONFIG_DIR=$OPDIR/checkok imm --check; rc=$?
 	expect_eq "$rc" 0 "exit status" || { cat "$T/op"; return 1; }
@@ -89,7 +89,7 @@ t_check_exits_zero_when_all_answer() {
 	expect_match "$(head -1 "$T/op")" 'endpoint 2 \(unset\) left out: field "apikey": \$\{OP_UNSET_KEY\} is not set' "note"
 }
 
-t_help_lists_every_option_and_variable() {
+t_operator_help_lists_every_option_and_variable() {
 	local vars v
 	imm --help || { fail "--help failed"; return 1; }
 	for v in --listen -t --check --help --version; do
@@ -111,7 +111,7 @@ setup_80_operator_status() {
 	group stxss "[$(ep '<img src=x onerror=\"window.pwned=true\">' id=stxss)]"
 }
 
-t_status_page_in_a_browser() {
+t_operator_status_page_in_a_browser() {
 	local mods=$BUILD/node/node_modules
 	[ -x /usr/bin/chromium ] || { echo "chromium missing"; return 77; }
 	[ -d "$mods/puppeteer-core" ] || { echo "puppeteer-core missing in $mods"; return 77; }
@@ -121,7 +121,7 @@ t_status_page_in_a_browser() {
 	cp "$T/log/browser/status-recovered.png" "$BUILD/status.png"
 }
 
-t_status_page_is_html_and_protected() {
+t_operator_status_page_is_html_and_protected() {
 	command -v cgi-fcgi >/dev/null || { echo "cgi-fcgi missing"; return 77; }
 	curl -s -o "$T/b" -D "$T/h" "$URL/v1/status" || return 1
 	expect_match "$(header Content-Type)" '^text/html' content-type || return 1
@@ -137,7 +137,7 @@ t_status_page_is_html_and_protected() {
 
 # make install puts both pages in place; mandoc finds nothing to say but
 # that the two pages, not in the system's manual database, cite each other.
-t_man_pages_install_lint_and_render() {
+t_operator_man_pages_install_lint_and_render() {
 	command -v mandoc >/dev/null || { echo "mandoc missing"; return 77; }
 	local dest=$T/install page out
 	make -s -C "$BUILD" install DESTDIR="$dest" >"$T/install.out" 2>&1 || { cat "$T/install.out"; fail "make install"; return 1; }
