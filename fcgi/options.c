@@ -1,6 +1,7 @@
 /* options.c: the command line and --help (see options.h). */
 #include "options.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "settings.h"
@@ -46,6 +47,10 @@ static int options_unknown(const char *arg)
 int options_parse(int argc, char **argv, struct options *o)
 {
 	memset(o, 0, sizeof *o);
+	/* Run as CGI, argv holds words of the request's query string (Apache
+	 * passes "?--check" as an argument): a client must never pick a tool. */
+	if (getenv("GATEWAY_INTERFACE") != NULL)
+		return 0;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		if (strcmp(a, "--listen") == 0 && i + 1 < argc) {

@@ -25,7 +25,8 @@ struct options {
 };
 
 /* Parses argv (borrowed: *o points into it). Returns 0, or -1 after
- * printing why to stderr. */
+ * printing why to stderr. Under CGI (GATEWAY_INTERFACE set) argv comes
+ * from the client and is ignored: the mode is always OPTIONS_SERVE. */
 int options_parse(int argc, char **argv, struct options *o);
 
 /* The usage text, every option and environment variable with its default. */

@@ -89,6 +89,16 @@ t_operator_check_exits_zero_when_all_answer() {
 	expect_match "$(head -1 "$T/op")" 'endpoint 2 \(unset\) left out: field "apikey": \$\{OP_UNSET_KEY\} is not set' "note"
 }
 
+# Apache's mod_cgi turns a query string without "=" into arguments: a
+# client asking for ?--check must get an answer, not run the tool.
+t_operator_tools_unreachable_as_cgi() {
+	GATEWAY_INTERFACE=CGI/1.1 REQUEST_METHOD=GET REQUEST_URI=/v1/models QUERY_STRING=--check \
+		IMMORTAL_CONFIG_DIR=$OPDIR/check IMMORTAL_LOG_DIR=$T/log imm --check </dev/null
+	expect_match "$(head -1 "$T/op")" '^Status: 200' "answer to a CGI request with --check in argv" || return 1
+	expect_no_match "$(cat "$T/op")" 'GROUP +ENDPOINT' "the check table" || return 1
+	expect_eq "$(mock_stat ok,id=op-check requests)" 1 "requests to the endpoint (the check's only)"
+}
+
 t_operator_help_lists_every_option_and_variable() {
 	local vars v
 	imm --help || { fail "--help failed"; return 1; }
