@@ -42,6 +42,7 @@ static void catalog_load_file(struct catalog *cat, const char *dir, const char *
 	struct group *g = NULL;
 
 	if (group_load(path, get, &g, err, sizeof err, warn, sizeof warn) != IM_OK) {
+		cat->n_failed++;
 		char *name = xstrndup(file, strlen(file) - 5);
 		const struct group *old = catalog_find(prev, name);
 		if (old != NULL) {

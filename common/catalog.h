@@ -16,6 +16,7 @@ struct catalog {
 	size_t n_groups;
 	char **problems;         /* config errors and warnings found while loading */
 	size_t n_problems;
+	size_t n_failed;         /* group files left out for errors */
 	uint64_t stamp;          /* catalog_stamp() of the folder when loaded */
 	int refs;                /* atomic */
 };

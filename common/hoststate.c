@@ -46,11 +46,11 @@ struct hoststate_group_slot {
 	struct hoststate_group rec;
 };
 
-/* The streams one process has in flight. */
+/* What one process has in flight. */
 struct hoststate_proc {
 	int32_t pid;                   /* 0: free */
 	uint64_t started;              /* its start time, against pid reuse */
-	int64_t streams;
+	int64_t flights[HOSTSTATE_FLIGHTS];
 };
 
 /* hoststate_apply hands out the record just after the head. */
@@ -483,7 +483,7 @@ enum im_rc hoststate_keep(struct hoststate *hs, enum hoststate_table table,
 	return rc;
 }
 
-/* ---- streams per process --------------------------------------------------- */
+/* ---- in flight, per process ------------------------------------------------ */
 
 /* When process `pid` started (clock ticks since boot; 0 when unknown):
  * with the pid, it tells a process from a later one given the same pid. */
@@ -555,7 +555,7 @@ static struct hoststate_proc *hoststate_proc(struct hoststate_file *f, bool crea
 	return create ? spare : NULL;
 }
 
-enum im_rc hoststate_streams_add(struct hoststate *hs, int delta)
+enum im_rc hoststate_flight_add(struct hoststate *hs, enum hoststate_flight which, int delta)
 {
 	enum im_rc rc = hoststate_lock(hs);
 
@@ -567,19 +567,26 @@ enum im_rc hoststate_streams_add(struct hoststate *hs, int delta)
 		hs->file->table_full++;
 		rc = IM_ETOOBIG;
 	} else if (p != NULL) {
-		p->streams += delta;
-		if (p->streams <= 0)
+		p->flights[which] += delta;
+		if (p->flights[which] < 0)
+			p->flights[which] = 0;
+		bool idle = true;
+		for (int i = 0; i < HOSTSTATE_FLIGHTS; i++)
+			idle &= p->flights[i] == 0;
+		if (idle)
 			*p = (struct hoststate_proc){ 0 };
 	}
 	hoststate_unlock(hs);
 	return rc;
 }
 
-enum im_rc hoststate_totals(struct hoststate *hs, int64_t *streams, uint64_t *table_full)
+enum im_rc hoststate_totals(struct hoststate *hs, int64_t flights[HOSTSTATE_FLIGHTS],
+			    uint64_t *table_full)
 {
 	enum im_rc rc = hoststate_lock(hs);
 
-	*streams = 0;
+	for (int i = 0; i < HOSTSTATE_FLIGHTS; i++)
+		flights[i] = 0;
 	*table_full = 0;
 	if (rc != IM_OK)
 		return rc;
@@ -587,10 +594,12 @@ enum im_rc hoststate_totals(struct hoststate *hs, int64_t *streams, uint64_t *ta
 		struct hoststate_proc *p = &hs->file->procs[i];
 		if (p->pid == 0)
 			continue;
-		if (hoststate_alive(p))
-			*streams += p->streams;
-		else
-			*p = (struct hoststate_proc){ 0 };  /* died with streams open */
+		if (!hoststate_alive(p)) {
+			*p = (struct hoststate_proc){ 0 };  /* died with requests open */
+			continue;
+		}
+		for (int k = 0; k < HOSTSTATE_FLIGHTS; k++)
+			flights[k] += p->flights[k];
 	}
 	*table_full = hs->file->table_full;
 	hoststate_unlock(hs);

@@ -57,6 +57,8 @@ struct hoststate_health {
 /* The counters of one endpoint within one group. */
 struct hoststate_counters {
 	uint64_t attempts[ERRKIND_COUNT];  /* [ERRKIND_NONE] counts successes */
+	uint8_t last_kind;                 /* enum errkind of the last failure */
+	int64_t last_failure_ms;           /* CLOCK_REALTIME of it, 0: none */
 	struct hoststate_histogram ttft;
 	struct hoststate_histogram duration;
 };
@@ -118,12 +120,20 @@ enum im_rc hoststate_apply(struct hoststate *hs, enum hoststate_table table, uin
 enum im_rc hoststate_keep(struct hoststate *hs, enum hoststate_table table,
 			  const uint64_t *keys, size_t n_keys);
 
-/* This process starts (+1) or ends (-1) streams. Counts live per process,
- * so a process that dies takes its streams with it. */
-enum im_rc hoststate_streams_add(struct hoststate *hs, int delta);
-/* The streams in flight of every live process, and how often a record
- * could not be had for want of room. */
-enum im_rc hoststate_totals(struct hoststate *hs, int64_t *streams, uint64_t *table_full);
+/* What is in flight, counted per process. */
+enum hoststate_flight {
+	HOSTSTATE_REQUESTS,      /* chat requests */
+	HOSTSTATE_STREAMS,       /* streamed answers */
+	HOSTSTATE_FLIGHTS
+};
+
+/* This process starts (+1) or ends (-1) a request or stream. Counts live
+ * per process, so a process that dies takes its count with it. */
+enum im_rc hoststate_flight_add(struct hoststate *hs, enum hoststate_flight which, int delta);
+/* What every live process has in flight, and how often a record could not
+ * be had for want of room. */
+enum im_rc hoststate_totals(struct hoststate *hs, int64_t flights[HOSTSTATE_FLIGHTS],
+			    uint64_t *table_full);
 
 /* The first time this process meets `rc` (IM_EBUSY, IM_ETOOBIG), a
  * sentence for the caller to log; NULL afterwards and for other codes. */

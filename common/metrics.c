@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "alloc.h"
 #include "health.h"
@@ -44,7 +45,15 @@ struct metrics_attempt_ctx {
 	enum errkind kind;
 	int64_t first_content_ms;
 	int64_t duration_ms;
+	int64_t wall_ms;             /* when, as a time of day (the status page) */
 };
+
+static int64_t metrics_wall_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 static void metrics_attempt_rec(void *rec, void *arg)
 {
@@ -52,6 +61,10 @@ static void metrics_attempt_rec(void *rec, void *arg)
 	const struct metrics_attempt_ctx *c = arg;
 
 	e->attempts[(unsigned)c->kind < ERRKIND_COUNT ? c->kind : ERRKIND_INVALID_RESPONSE]++;
+	if (c->kind != ERRKIND_NONE) {
+		e->last_kind = (uint8_t)c->kind;
+		e->last_failure_ms = c->wall_ms;
+	}
 	if (c->first_content_ms >= 0)
 		hoststate_observe(&e->ttft, (double)c->first_content_ms / 1000.0);
 	hoststate_observe(&e->duration, (double)c->duration_ms / 1000.0);
@@ -60,7 +73,8 @@ static void metrics_attempt_rec(void *rec, void *arg)
 void metrics_attempt(struct hoststate *hs, const char *group, const struct endpoint *ep,
 		     enum errkind kind, int64_t first_content_ms, int64_t duration_ms)
 {
-	struct metrics_attempt_ctx c = { kind, first_content_ms, duration_ms };
+	struct metrics_attempt_ctx c = { kind, first_content_ms, duration_ms,
+					 kind != ERRKIND_NONE ? metrics_wall_ms() : 0 };
 
 	if (hs != NULL)
 		metrics_check(hs, hoststate_apply(hs, HOSTSTATE_COUNTERS, metrics_key(group, ep), true,
@@ -82,7 +96,24 @@ void metrics_request(struct hoststate *hs, const char *group, enum hoststate_out
 void metrics_streams(struct hoststate *hs, int delta)
 {
 	if (hs != NULL)
-		metrics_check(hs, hoststate_streams_add(hs, delta));
+		metrics_check(hs, hoststate_flight_add(hs, HOSTSTATE_STREAMS, delta));
+}
+
+void metrics_requests_active(struct hoststate *hs, int delta)
+{
+	if (hs != NULL)
+		metrics_check(hs, hoststate_flight_add(hs, HOSTSTATE_REQUESTS, delta));
+}
+
+void metrics_in_flight(struct hoststate *hs, int64_t *requests, int64_t *streams)
+{
+	int64_t flights[HOSTSTATE_FLIGHTS] = { 0 };
+	uint64_t full;
+
+	if (hs != NULL)
+		metrics_check(hs, hoststate_totals(hs, flights, &full));
+	*requests = flights[HOSTSTATE_REQUESTS];
+	*streams = flights[HOSTSTATE_STREAMS];
 }
 
 void metrics_keep(struct hoststate *hs, const struct catalog *cat)
@@ -123,6 +154,17 @@ static void metrics_copy_rec(void *rec, void *arg)
 	struct metrics_copy *c = arg;
 	if (rec != NULL)
 		memcpy(c->dst, rec, c->len);
+}
+
+void metrics_endpoint(struct hoststate *hs, const char *group, const struct endpoint *ep,
+		      struct hoststate_counters *out)
+{
+	struct metrics_copy c = { out, sizeof *out };
+
+	memset(out, 0, sizeof *out);
+	if (hs != NULL)
+		metrics_check(hs, hoststate_apply(hs, HOSTSTATE_COUNTERS, metrics_key(group, ep), false,
+						  metrics_copy_rec, &c));
 }
 
 /* ---- rendering ------------------------------------------------------------ */
@@ -257,17 +299,19 @@ void metrics_render(struct hoststate *hs, const struct catalog *cat, int64_t now
 		    struct buf *out)
 {
 	size_t n;
-	int64_t streams;
-	uint64_t full;
+	int64_t flights[HOSTSTATE_FLIGHTS] = { 0 };
+	uint64_t full = 0;
 	struct metrics_row *rows = metrics_rows(hs, cat, now, &n);
 
 	metrics_head(out, "immortal_requests_total", "counter", "Chat requests finished, by group and outcome.");
 	metrics_requests(hs, cat, out);
 	metrics_endpoints(rows, n, out);
 	free(rows);
-	metrics_check(hs, hoststate_totals(hs, &streams, &full));
+	metrics_check(hs, hoststate_totals(hs, flights, &full));
+	metrics_head(out, "immortal_requests_in_flight", "gauge", "Chat requests in progress on this host.");
+	metrics_printf(out, "immortal_requests_in_flight %" PRId64 "\n", flights[HOSTSTATE_REQUESTS]);
 	metrics_head(out, "immortal_streams_in_flight", "gauge", "Streamed answers in progress on this host.");
-	metrics_printf(out, "immortal_streams_in_flight %" PRId64 "\n", streams);
+	metrics_printf(out, "immortal_streams_in_flight %" PRId64 "\n", flights[HOSTSTATE_STREAMS]);
 	metrics_head(out, "immortal_state_table_full_total", "counter",
 		     "Times a shared health or metrics record could not be had: the state file's tables were full.");
 	metrics_printf(out, "immortal_state_table_full_total %" PRIu64 "\n", full);

@@ -20,6 +20,15 @@ void metrics_attempt(struct hoststate *hs, const char *group, const struct endpo
 void metrics_request(struct hoststate *hs, const char *group, enum hoststate_outcome outcome);
 /* A streamed answer starts (+1) or ends (-1). */
 void metrics_streams(struct hoststate *hs, int delta);
+/* A chat request starts (+1) or ends (-1). */
+void metrics_requests_active(struct hoststate *hs, int delta);
+
+/* Copies the counters of `ep` in `group` into *out (zeroes when it has
+ * none yet). */
+void metrics_endpoint(struct hoststate *hs, const char *group, const struct endpoint *ep,
+		      struct hoststate_counters *out);
+/* The host-wide chat requests and streamed answers in flight. */
+void metrics_in_flight(struct hoststate *hs, int64_t *requests, int64_t *streams);
 
 /* Marks the shared records of every group and endpoint of `cat` (health
  * and counters) as still in use, so that they are not reclaimed; every

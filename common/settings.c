@@ -14,6 +14,23 @@
 #define IMMORTAL_SYSCONFDIR "/etc"
 #endif
 
+const struct settings_var settings_vars[] = {
+	{ "IMMORTAL_CONFIG_DIR", "~/immortal/groups if it exists, else " IMMORTAL_SYSCONFDIR "/immortal/groups",
+	  "the folder of group files" },
+	{ "LOG_LEVEL", "true", "true: log every attempt and request; false: errors only" },
+	{ "LOG_FORMAT", "text", "text: key=value lines; json: one JSON object per line" },
+	{ "IMMORTAL_LOG_DIR", "stderr", "write the log to DIR/immortal.log" },
+	{ "IMMORTAL_THREADS", "16", "worker threads kept waiting for requests, per process" },
+	{ "IMMORTAL_MAX_THREADS", "4096", "the most worker threads (concurrent requests) per process" },
+	{ "IMMORTAL_MAX_BODY", "16777216", "largest request body accepted, in bytes" },
+	{ "IMMORTAL_KEEPALIVE", "10", "seconds without content before a stream gets its headers and keep-alive comments" },
+	{ "IMMORTAL_ACCESS_KEYS_FILE", "unset (open service)", "a file of client keys" },
+	{ "IMMORTAL_PROTECT_METRICS", "false", "true: health, metrics and status need a client key too" },
+	{ "IMMORTAL_DRAIN_SECONDS", "30", "on SIGTERM, how long requests in flight may take to finish" },
+	{ "IMMORTAL_STATE_DIR", "/dev/shm, else $TMPDIR or /tmp", "where the host-wide state file is kept" },
+};
+const size_t settings_n_vars = sizeof settings_vars / sizeof settings_vars[0];
+
 static enum im_rc settings_number(settings_getenv_fn get, const char *name,
 				  unsigned long long lo, unsigned long long hi,
 				  unsigned long long *out, char *err, size_t errlen)

@@ -28,6 +28,16 @@ struct settings {
 				    goes; NULL: /dev/shm, else $TMPDIR or /tmp */
 };
 
+/* Every environment variable settings_load reads, with its default and
+ * meaning, for --help (the README's table says the same at more length). */
+struct settings_var {
+	const char *name;
+	const char *dflt;
+	const char *meaning;
+};
+extern const struct settings_var settings_vars[];
+extern const size_t settings_n_vars;
+
 /* A function with getenv's contract, so tests can feed their own table. */
 typedef const char *(*settings_getenv_fn)(const char *name);
 

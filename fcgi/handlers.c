@@ -62,7 +62,9 @@ static void handlers_run(struct request *req, const struct clientreq *cr)
 		.sink = &req->conn->sink, .hs = req->site->hs,
 	};
 	struct failover_outcome out;
+	metrics_requests_active(req->site->hs, +1);
 	failover_run(&freq, &out);
+	metrics_requests_active(req->site->hs, -1);
 }
 
 void handle_chat(struct request *req)

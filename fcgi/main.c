@@ -13,8 +13,11 @@
 #include <fcgiapp.h>
 
 #include "app.h"
+#include "check.h"
+#include "configtest.h"
 #include "listen.h"
 #include "log.h"
+#include "options.h"
 #include "reload.h"
 #include "server.h"
 
@@ -23,19 +26,6 @@ static struct app app = { .lock = PTHREAD_MUTEX_INITIALIZER };
 static const char *main_getenv(const char *name)
 {
 	return getenv(name);
-}
-
-static void main_usage(FILE *out)
-{
-	fprintf(out,
-		"usage: immortal [--listen HOST:PORT|PATH]\n"
-		"\n"
-		"A FastCGI responder that fails OpenAI-style chat requests over across\n"
-		"the endpoints of a model group. Started by spawn-fcgi (or a web server)\n"
-		"it serves the socket it was given; with --listen it opens its own; run\n"
-		"as plain CGI it answers the one request. Configuration comes from the\n"
-		"environment (IMMORTAL_CONFIG_DIR, LOG_LEVEL, IMMORTAL_LOG_DIR, ...):\n"
-		"see the README.\n");
 }
 
 static void *main_signal_thread(void *arg)
@@ -72,33 +62,6 @@ static void main_signals(sigset_t *set)
 	pthread_sigmask(SIG_BLOCK, &blocked, NULL);
 }
 
-/* Run as CGI (GATEWAY_INTERFACE set), the arguments are not ours: a query
- * string without "=" reaches a CGI program as argv words (the old ISINDEX
- * convention), e.g. ".../health?strict" or "?--listen+x". */
-static int main_parse_args(int argc, char **argv, const char **listen_spec)
-{
-	if (getenv("GATEWAY_INTERFACE") != NULL)
-		return 0;
-	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--listen") == 0 && i + 1 < argc) {
-			*listen_spec = argv[++i];
-		} else if (strncmp(argv[i], "--listen=", 9) == 0) {
-			*listen_spec = argv[i] + 9;
-		} else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-			main_usage(stdout);
-			exit(0);
-		} else if (strcmp(argv[i], "--version") == 0) {
-			printf("immortal %s\n", PACKAGE_VERSION);
-			exit(0);
-		} else {
-			fprintf(stderr, "immortal: unknown argument %s\n", argv[i]);
-			main_usage(stderr);
-			return -1;
-		}
-	}
-	return 0;
-}
-
 /* Called with the signals of main_signals() blocked, before any thread
  * starts: they are then blocked everywhere, and only the signal thread
  * takes them (libfcgi installs a SIGTERM handler of its own that would
@@ -127,18 +90,47 @@ static void main_raise_fd_limit(void)
 	}
 }
 
+/* The operator's tools: they report on stdout and never serve. */
+static int main_tool(const struct options *opt)
+{
+	int rc;
+
+	if (opt->mode == OPTIONS_TEST) {
+		rc = configtest_run(&app.settings, opt->test_dir, stdout);
+	} else if (transport_global_init() != IM_OK) {
+		fprintf(stderr, "immortal: cannot initialise libcurl\n");
+		rc = 1;
+	} else {
+		rc = check_run(&app.settings, opt->groups, opt->n_groups, stdout);
+		transport_global_cleanup();
+	}
+	settings_free(&app.settings);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
-	const char *listen_spec = NULL;
+	struct options opt;
 	char err[512];
 	int rc;
 
-	if (main_parse_args(argc, argv, &listen_spec) != 0)
+	if (options_parse(argc, argv, &opt) != 0)
 		return 2;
+	if (opt.mode == OPTIONS_HELP || opt.mode == OPTIONS_VERSION) {
+		if (opt.mode == OPTIONS_HELP)
+			options_usage(stdout);
+		else
+			printf("immortal %s\n", PACKAGE_VERSION);
+		return 0;
+	}
+	const char *listen_spec = opt.listen_spec;
 	if (settings_load(&app.settings, main_getenv, err, sizeof err) != IM_OK) {
 		fprintf(stderr, "immortal: %s\n", err);
-		return 2;
+		/* for -t, a setting the server would refuse is one more problem */
+		return opt.mode == OPTIONS_TEST ? 1 : 2;
 	}
+	if (opt.mode == OPTIONS_TEST || opt.mode == OPTIONS_CHECK)
+		return main_tool(&opt);
 	if (log_open(app.settings.verbose, app.settings.log_json ? LOG_JSON : LOG_TEXT,
 		     app.settings.log_dir) != IM_OK) {
 		fprintf(stderr, "immortal: cannot open %s/immortal.log: %s\n",

@@ -27,6 +27,7 @@ static const struct route router_table[] = {
 	{ "GET", "/models", handle_models, GUARD_KEY },
 	{ "GET", "/health", handle_health, GUARD_MONITOR },
 	{ "GET", "/metrics", handle_metrics, GUARD_MONITOR },
+	{ "GET", "/status", handle_status, GUARD_MONITOR },
 };
 
 /* Checks the client's key; answers 401 itself and returns false. */
@@ -103,6 +104,6 @@ void router_dispatch(struct request *req)
 	}
 	log_info(LOG_S("req", req->id), LOG_S("method", method), LOG_S("path", path),
 		 LOG_MSG("no such route"));
-	respond_error(req->conn, 404, "unknown path: immortal serves .../chat/completions, .../models, .../health and .../metrics",
+	respond_error(req->conn, 404, "unknown path: immortal serves .../chat/completions, .../models, .../health, .../metrics and .../status",
 		      "invalid_request_error", "not_found", NULL);
 }

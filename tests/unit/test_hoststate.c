@@ -153,7 +153,7 @@ static void test_lock_wait_is_bounded(void **state)
 
 	assert_int_equal(hoststate_apply(h.hs, HOSTSTATE_GROUPS, 7, true, count_rec, NULL), IM_EBUSY);
 	assert_non_null(hoststate_trouble(h.hs, IM_EBUSY));
-	assert_int_equal(hoststate_streams_add(h.hs, 1), IM_EBUSY);
+	assert_int_equal(hoststate_flight_add(h.hs, HOSTSTATE_STREAMS, 1), IM_EBUSY);
 	assert_null(hoststate_trouble(h.hs, IM_EBUSY));   /* said once */
 
 	pthread_mutex_lock(&h.mu);
@@ -178,7 +178,7 @@ static void test_full_table_reclaims_stale_records(void **state)
 	struct hoststate *hs = open_in("full", IM_OK, why, sizeof why);
 	struct hoststate_view v = hoststate_view(hs->file, HOSTSTATE_GROUPS);
 	uint32_t limit = hoststate_limit(&v);
-	int64_t streams;
+	int64_t flights[HOSTSTATE_FLIGHTS];
 	uint64_t full;
 	(void)state;
 
@@ -188,7 +188,7 @@ static void test_full_table_reclaims_stale_records(void **state)
 	assert_int_equal(hoststate_apply(hs, HOSTSTATE_GROUPS, 1, true, count_rec, NULL), IM_ETOOBIG);
 	assert_non_null(hoststate_trouble(hs, IM_ETOOBIG));
 	assert_null(hoststate_trouble(hs, IM_ETOOBIG));
-	assert_int_equal(hoststate_totals(hs, &streams, &full), IM_OK);
+	assert_int_equal(hoststate_totals(hs, flights, &full), IM_OK);
 	assert_int_equal(full, 1);
 	assert_int_equal(group_count(hs, colliding(3)), 1);
 
@@ -229,7 +229,7 @@ static void test_dead_process_streams_are_dropped(void **state)
 {
 	char why[512];
 	struct hoststate *hs = open_in("streams", IM_OK, why, sizeof why);
-	int64_t streams;
+	int64_t flights[HOSTSTATE_FLIGHTS];
 	uint64_t full;
 	(void)state;
 
@@ -238,24 +238,24 @@ static void test_dead_process_streams_are_dropped(void **state)
 		_exit(0);
 	waitpid(child, NULL, 0);
 	/* a process that died with two streams open */
-	hs->file->procs[5] = (struct hoststate_proc){ .pid = child, .started = hoststate_started(child), .streams = 2 };
+	hs->file->procs[5] = (struct hoststate_proc){ .pid = child, .started = hoststate_started(child), .flights[HOSTSTATE_STREAMS] = 2 };
 	/* and one whose pid a later process (our parent, say) has now */
-	hs->file->procs[6] = (struct hoststate_proc){ .pid = getppid(), .started = 1, .streams = 4 };
-	assert_int_equal(hoststate_streams_add(hs, 1), IM_OK);
-	assert_int_equal(hoststate_streams_add(hs, 1), IM_OK);
-	assert_int_equal(hoststate_streams_add(hs, -1), IM_OK);
-	assert_int_equal(hoststate_totals(hs, &streams, &full), IM_OK);
-	assert_int_equal(streams, 1);
+	hs->file->procs[6] = (struct hoststate_proc){ .pid = getppid(), .started = 1, .flights[HOSTSTATE_STREAMS] = 4 };
+	assert_int_equal(hoststate_flight_add(hs, HOSTSTATE_STREAMS, 1), IM_OK);
+	assert_int_equal(hoststate_flight_add(hs, HOSTSTATE_STREAMS, 1), IM_OK);
+	assert_int_equal(hoststate_flight_add(hs, HOSTSTATE_STREAMS, -1), IM_OK);
+	assert_int_equal(hoststate_totals(hs, flights, &full), IM_OK);
+	assert_int_equal(flights[HOSTSTATE_STREAMS], 1);
 	assert_int_equal(hs->file->procs[5].pid, 0);
 	assert_int_equal(hs->file->procs[6].pid, 0);
 	/* a live process of this user counts */
-	hs->file->procs[7] = (struct hoststate_proc){ .pid = getppid(), .started = hoststate_started(getppid()), .streams = 3 };
-	assert_int_equal(hoststate_totals(hs, &streams, &full), IM_OK);
-	assert_int_equal(streams, 4);
+	hs->file->procs[7] = (struct hoststate_proc){ .pid = getppid(), .started = hoststate_started(getppid()), .flights[HOSTSTATE_STREAMS] = 3 };
+	assert_int_equal(hoststate_totals(hs, flights, &full), IM_OK);
+	assert_int_equal(flights[HOSTSTATE_STREAMS], 4);
 	hs->file->procs[7] = (struct hoststate_proc){ 0 };
-	assert_int_equal(hoststate_streams_add(hs, -1), IM_OK);
-	assert_int_equal(hoststate_totals(hs, &streams, &full), IM_OK);
-	assert_int_equal(streams, 0);
+	assert_int_equal(hoststate_flight_add(hs, HOSTSTATE_STREAMS, -1), IM_OK);
+	assert_int_equal(hoststate_totals(hs, flights, &full), IM_OK);
+	assert_int_equal(flights[HOSTSTATE_STREAMS], 0);
 	hoststate_close(hs);
 }
 
