@@ -85,15 +85,12 @@ static void check_one(struct check_job *job, struct transport *t, unsigned keepa
 		.flush = check_sink_flush, .gone = check_sink_gone, .watch_fd = -1,
 	};
 	struct json_object *body = check_body(job->group->name);
-	struct reply reply;
-	struct resume resume;
+	struct cstream_options opt = { .keepalive_s = keepalive_s, .started_ms = clock_ms() };
+	struct cstream *stream = cstream_new(&sink, &opt);
 	struct attempt_result res;
-
-	reply_init(&reply, &sink, false, keepalive_s, clock_ms());
-	resume_init(&resume);
 	struct attempt_input in = {
 		.request_id = "check", .ep = job->ep, .client_body = body,
-		.transport = t, .reply = &reply, .resume = &resume, .number = 1,
+		.transport = t, .stream = stream, .number = 1,
 	};
 	attempt_run(&in, &res);
 	job->kind = res.kind;
@@ -104,7 +101,7 @@ static void check_one(struct check_job *job, struct transport *t, unsigned keepa
 	snprintf(job->detail, sizeof job->detail, "%s", clean);
 	free(clean);
 	attempt_result_clear(&res);
-	resume_free(&resume);
+	cstream_free(stream);
 	json_object_put(body);
 }
 
