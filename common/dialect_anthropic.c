@@ -445,6 +445,11 @@ static void anth_log_dropped(struct json_object *client, const struct endpoint *
 	}
 }
 
+static bool anth_is_number(struct json_object *v)
+{
+	return json_object_is_type(v, json_type_double) || json_object_is_type(v, json_type_int);
+}
+
 static void anth_sampling(struct json_object *body, struct json_object *client,
 			  const struct endpoint *ep, bool thinking)
 {
@@ -453,11 +458,13 @@ static void anth_sampling(struct json_object *body, struct json_object *client,
 
 	if (thinking)
 		return;   /* the API refuses sampling changes while it thinks */
-	if (json_object_is_type(temperature, json_type_double) || json_object_is_type(temperature, json_type_int))
+	if (anth_is_number(temperature) && json_object_get_double(temperature) > 1)
+		anth_set(body, "temperature", json_object_new_double(1));   /* OpenAI's scale ends at 2 */
+	else if (anth_is_number(temperature))
 		anth_set(body, "temperature", json_object_get(temperature));
 	else if (ep->has_temperature)
-		anth_set(body, "temperature", json_object_new_double(ep->temperature));
-	if (json_object_is_type(top_p, json_type_double) || json_object_is_type(top_p, json_type_int))
+		anth_set(body, "temperature", json_object_new_double(ep->temperature > 1 ? 1 : ep->temperature));
+	if (anth_is_number(top_p))
 		anth_set(body, "top_p", json_object_get(top_p));
 }
 
