@@ -38,7 +38,8 @@ struct dialect_stream {
 	int64_t completion_tokens;
 	int n_tools;
 	int tool_of_block[ANTH_BLOCKS_MAX];   /* tool call index + 1; 0: not a tool */
-	const char *skip;            /* a prefill's trailing white space, not said twice */
+	char *skip_text;             /* a prefill's trailing white space, not said twice */
+	const char *skip;            /* what of it is still to come */
 	size_t skip_len;
 };
 
@@ -338,7 +339,9 @@ struct dialect_stream *anthropic_stream_new(const struct dialect_out *out,
 		size_t n = len;
 		while (n > 0 && strchr(" \t\r\n", text[n - 1]) != NULL)
 			n--;
-		st->skip = text + n;
+		/* a copy: the delivered text grows while this stream goes on */
+		st->skip_text = xstrndup(text + n, len - n);
+		st->skip = st->skip_text;
 		st->skip_len = len - n;
 	}
 	sse_parser_init(&st->sse, ANTH_EVENT_MAX, anth_on_event, st);
@@ -367,6 +370,7 @@ void anthropic_stream_free(struct dialect_stream *st)
 	sse_parser_free(&st->sse);
 	json_object_put(st->id);
 	json_object_put(st->model);
+	free(st->skip_text);
 	free(st);
 }
 
