@@ -25,7 +25,8 @@ def cell($t; $f): $t.values[$f] as $v | $t.met[$f] as $m
   "",
   (if ($m.note // "") != "" then "**\($m.note)**\n" else empty end),
   "\($m.date), commit \($m.commit)\(if $m.source_changes_uncommitted then " + uncommitted changes in fcgi/ common/" else "" end); \($m.machine.cpus) CPUs, Linux \($m.machine.kernel), nginx \($m.versions.nginx), lighttpd \($m.versions.lighttpd // "–"), Apache \($m.versions.apache // "–"), libcurl \($m.versions.libcurl); load average at start \($m.machine.loadavg_start), at end \($m.machine.loadavg_end).",
-  "Variants interleaved, medians over rounds shown (differences: median of the per-round differences): 1 connection \($m.settings.wrk_seconds_1conn) s × \($m.settings.rounds_1conn) rounds, 16 and 64 connections \($m.settings.wrk_seconds) s × \($m.settings.rounds), stream runs \($m.settings.stream_rounds) round(s), sustained \($m.settings.sustained_seconds) s. Everything (clients, nginx with 1 worker, immortal, the mock) shares the same \($m.machine.cpus) CPUs.",
+  (if $m.mode == "soak" then "Only the sustained fault-injection run (\($m.settings.sustained_seconds) s), through nginx; RSS and threads sampled every \($m.settings.sustained_sample_seconds) s; a share \($m.settings.sustained_abandon_share) of the streams' clients leave mid-stream. Everything (clients, nginx with 1 worker, immortal, the mock) shares the same \($m.machine.cpus) CPUs." else
+  "Variants interleaved, medians over rounds shown (differences: median of the per-round differences): 1 connection \($m.settings.wrk_seconds_1conn) s × \($m.settings.rounds_1conn) rounds, 16 and 64 connections \($m.settings.wrk_seconds) s × \($m.settings.rounds), stream runs \($m.settings.stream_rounds) round(s), sustained \($m.settings.sustained_seconds) s. Everything (clients, nginx with 1 worker, immortal, the mock) shares the same \($m.machine.cpus) CPUs." end),
   "",
   "## Targets",
   "",
