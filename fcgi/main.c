@@ -119,7 +119,8 @@ static int main_serve_fcgi(int listen_fd, sigset_t *set)
  * none), so a FastCGI server re-executes itself once with it, before it opens
  * anything. Skipped when the operator set a tcache tunable, under a preloaded
  * library (valgrind, a profiler: keep the process as started) and when the
- * exec fails (the default cache then stays). */
+ * exec fails (the default cache then stays: e.g. the binary was replaced and
+ * its old path is gone). */
 static void main_tune_malloc(char **argv)
 {
 #if defined(__GLIBC__)
@@ -131,9 +132,16 @@ static void main_tune_malloc(char **argv)
 		return;
 	if (asprintf(&val, "%s%s%s", old ? old : "", old && old[0] ? ":" : "", want) < 0)
 		return;
+	/* The binary's own path, not /proc/self/exe, whose name would become
+	 * the process's name (ps, pkill, systemd show "exe"). */
+	char self[4096];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
 	char *saved = old ? strdup(old) : NULL;
-	if (setenv("GLIBC_TUNABLES", val, 1) == 0)
-		execv("/proc/self/exe", argv);
+	if (n > 0) {
+		self[n] = '\0';
+		if (setenv("GLIBC_TUNABLES", val, 1) == 0)
+			execv(self, argv);
+	}
 	if (saved)
 		setenv("GLIBC_TUNABLES", saved, 1);
 	else

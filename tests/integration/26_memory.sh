@@ -11,7 +11,9 @@ t_memory_fcgi_limits_malloc_thread_cache() {
 	local pid
 	pid=$(immortal_pid "$FCGI_PORT") || { fail "no immortal pid"; return 1; }
 	expect_eq "$(environ_of "$pid" | grep -c '^GLIBC_TUNABLES=.*glibc\.malloc\.tcache_max=128')" 1 \
-		"GLIBC_TUNABLES with tcache_max=128 in immortal's environment ($(environ_of "$pid" | grep GLIBC || echo none))"
+		"GLIBC_TUNABLES with tcache_max=128 in immortal's environment ($(environ_of "$pid" | grep GLIBC || echo none))" || return 1
+	# re-executed under its own name (ps, pkill and systemd show it)
+	expect_eq "$(cat "/proc/$pid/comm")" immortal "process name"
 }
 
 t_memory_operator_tunable_kept() {
