@@ -2,6 +2,8 @@
 #include "buf.h"
 
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -37,6 +39,27 @@ enum im_rc buf_append(struct buf *b, const void *p, size_t n)
 enum im_rc buf_append_str(struct buf *b, const char *s)
 {
 	return buf_append(b, s, strlen(s));
+}
+
+enum im_rc buf_printf(struct buf *b, const char *fmt, ...)
+{
+	char small[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	int n = vsnprintf(small, sizeof small, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return IM_EINVAL;
+	if ((size_t)n < sizeof small)
+		return buf_append(b, small, (size_t)n);
+	char *big = xmalloc((size_t)n + 1);
+	va_start(ap, fmt);
+	vsnprintf(big, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	enum im_rc rc = buf_append(b, big, (size_t)n);
+	free(big);
+	return rc;
 }
 
 void buf_reset(struct buf *b)

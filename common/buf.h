@@ -21,6 +21,8 @@ struct buf {
 void buf_init(struct buf *b, size_t max);
 enum im_rc buf_append(struct buf *b, const void *p, size_t n);
 enum im_rc buf_append_str(struct buf *b, const char *s);
+/* Appends formatted text, whole or not at all (IM_ETOOBIG past the cap). */
+enum im_rc buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Appends everything `fd` (borrowed) holds up to its end: IM_ETOOBIG past
  * the cap, IM_EIO on a read error. */
 enum im_rc buf_read_fd(struct buf *b, int fd);

@@ -2,7 +2,6 @@
 #include "metrics.h"
 
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -169,23 +168,9 @@ void metrics_endpoint(struct hoststate *hs, const char *group, const struct endp
 
 /* ---- rendering ------------------------------------------------------------ */
 
-static void metrics_printf(struct buf *out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void metrics_printf(struct buf *out, const char *fmt, ...)
-{
-	char line[1024];
-	va_list ap;
-
-	va_start(ap, fmt);
-	int n = vsnprintf(line, sizeof line, fmt, ap);
-	va_end(ap);
-	if (n > 0)
-		(void)buf_append(out, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
-}
-
 static void metrics_head(struct buf *out, const char *name, const char *type, const char *help)
 {
-	metrics_printf(out, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+	(void)buf_printf(out, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
 /* Label values are group and endpoint names from the config: escape them. */
@@ -207,12 +192,12 @@ static void metrics_histogram(struct buf *out, const char *name, const char *lab
 	for (size_t i = 0; i < HOSTSTATE_BUCKETS; i++) {
 		cum += h->buckets[i];
 		if (i == HOSTSTATE_BUCKETS - 1)
-			metrics_printf(out, "%s_bucket{%s,le=\"+Inf\"} %" PRIu64 "\n", name, labels, cum);
+			(void)buf_printf(out, "%s_bucket{%s,le=\"+Inf\"} %" PRIu64 "\n", name, labels, cum);
 		else
-			metrics_printf(out, "%s_bucket{%s,le=\"%g\"} %" PRIu64 "\n", name, labels,
+			(void)buf_printf(out, "%s_bucket{%s,le=\"%g\"} %" PRIu64 "\n", name, labels,
 				       hoststate_bounds[i], cum);
 	}
-	metrics_printf(out, "%s_sum{%s} %.6f\n%s_count{%s} %" PRIu64 "\n", name, labels, h->sum_s,
+	(void)buf_printf(out, "%s_sum{%s} %.6f\n%s_count{%s} %" PRIu64 "\n", name, labels, h->sum_s,
 		       name, labels, h->count);
 }
 
@@ -254,7 +239,7 @@ static void metrics_endpoints(const struct metrics_row *rows, size_t n, struct b
 	metrics_head(out, "immortal_attempts_total", "counter", "Requests sent upstream, by endpoint and error kind (ok: success).");
 	for (size_t i = 0; i < n; i++)
 		for (int k = 0; k < ERRKIND_COUNT; k++)
-			metrics_printf(out, "immortal_attempts_total{%s,kind=\"%s\"} %" PRIu64 "\n", rows[i].labels,
+			(void)buf_printf(out, "immortal_attempts_total{%s,kind=\"%s\"} %" PRIu64 "\n", rows[i].labels,
 				       errkind_name((enum errkind)k), rows[i].slot.attempts[k]);
 	metrics_head(out, "immortal_first_token_seconds", "histogram", "Time from an attempt's start to its first content.");
 	for (size_t i = 0; i < n; i++)
@@ -264,19 +249,19 @@ static void metrics_endpoints(const struct metrics_row *rows, size_t n, struct b
 		metrics_histogram(out, "immortal_attempt_duration_seconds", rows[i].labels, &rows[i].slot.duration);
 	metrics_head(out, "immortal_endpoint_healthy", "gauge", "1 when the endpoint is healthy (not cooling down or on trial).");
 	for (size_t i = 0; i < n; i++)
-		metrics_printf(out, "immortal_endpoint_healthy{%s} %d\n", rows[i].labels,
+		(void)buf_printf(out, "immortal_endpoint_healthy{%s} %d\n", rows[i].labels,
 			       rows[i].health.state == HEALTH_HEALTHY);
 	metrics_head(out, "immortal_endpoint_state", "gauge", "The endpoint's health state (healthy, cooling, half_open, trial).");
 	for (size_t i = 0; i < n; i++)
-		metrics_printf(out, "immortal_endpoint_state{%s,state=\"%s\"} 1\n", rows[i].labels,
+		(void)buf_printf(out, "immortal_endpoint_state{%s,state=\"%s\"} 1\n", rows[i].labels,
 			       health_state_name(rows[i].health.state));
 	metrics_head(out, "immortal_endpoint_cooldown_seconds", "gauge", "Seconds until the endpoint's cooldown ends.");
 	for (size_t i = 0; i < n; i++)
-		metrics_printf(out, "immortal_endpoint_cooldown_seconds{%s} %.3f\n", rows[i].labels,
+		(void)buf_printf(out, "immortal_endpoint_cooldown_seconds{%s} %.3f\n", rows[i].labels,
 			       rows[i].health.cooldown_left_s);
 	metrics_head(out, "immortal_endpoint_consecutive_failures", "gauge", "Failures in a row of the endpoint.");
 	for (size_t i = 0; i < n; i++)
-		metrics_printf(out, "immortal_endpoint_consecutive_failures{%s} %u\n", rows[i].labels,
+		(void)buf_printf(out, "immortal_endpoint_consecutive_failures{%s} %u\n", rows[i].labels,
 			       rows[i].health.failures);
 }
 
@@ -290,7 +275,7 @@ static void metrics_requests(struct hoststate *hs, const struct catalog *cat, st
 						  false, metrics_copy_rec, &c));
 		metrics_label(gl, sizeof gl, cat->groups[g]->name);
 		for (int o = 0; o < OUTCOME_COUNT; o++)
-			metrics_printf(out, "immortal_requests_total{group=\"%s\",outcome=\"%s\"} %" PRIu64 "\n",
+			(void)buf_printf(out, "immortal_requests_total{group=\"%s\",outcome=\"%s\"} %" PRIu64 "\n",
 				       gl, metrics_outcomes[o], slot.outcomes[o]);
 	}
 }
@@ -309,10 +294,10 @@ void metrics_render(struct hoststate *hs, const struct catalog *cat, int64_t now
 	free(rows);
 	metrics_check(hs, hoststate_totals(hs, flights, &full));
 	metrics_head(out, "immortal_requests_in_flight", "gauge", "Chat requests in progress on this host.");
-	metrics_printf(out, "immortal_requests_in_flight %" PRId64 "\n", flights[HOSTSTATE_REQUESTS]);
+	(void)buf_printf(out, "immortal_requests_in_flight %" PRId64 "\n", flights[HOSTSTATE_REQUESTS]);
 	metrics_head(out, "immortal_streams_in_flight", "gauge", "Streamed answers in progress on this host.");
-	metrics_printf(out, "immortal_streams_in_flight %" PRId64 "\n", flights[HOSTSTATE_STREAMS]);
+	(void)buf_printf(out, "immortal_streams_in_flight %" PRId64 "\n", flights[HOSTSTATE_STREAMS]);
 	metrics_head(out, "immortal_state_table_full_total", "counter",
 		     "Times a shared health or metrics record could not be had: the state file's tables were full.");
-	metrics_printf(out, "immortal_state_table_full_total %" PRIu64 "\n", full);
+	(void)buf_printf(out, "immortal_state_table_full_total %" PRIu64 "\n", full);
 }

@@ -6,7 +6,6 @@
  * external asset), reads fine without JavaScript, and a small inline script
  * reloads it every few seconds. Every name from the config is HTML-escaped. */
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -44,21 +43,6 @@ static const char status_head[] =
 	"footer{margin-top:1em;color:#8a929e;font-size:.9em}\n"
 	"</style></head><body>\n";
 
-static void status_printf(struct buf *out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-/* Only for numbers and fixed words: names go through status_text. */
-static void status_printf(struct buf *out, const char *fmt, ...)
-{
-	char s[512];
-	va_list ap;
-
-	va_start(ap, fmt);
-	int n = vsnprintf(s, sizeof s, fmt, ap);
-	va_end(ap);
-	if (n > 0)
-		(void)buf_append(out, s, (size_t)n < sizeof s ? (size_t)n : sizeof s - 1);
-}
-
 /* Appends `s` HTML-escaped (fit for text and quoted attribute values). */
 static void status_text(struct buf *out, const char *s)
 {
@@ -79,9 +63,9 @@ static void status_seconds(struct buf *out, double s)
 	if (isnan(s))
 		buf_append_str(out, "<span class=\"muted\">&ndash;</span>");
 	else if (s < 1)
-		status_printf(out, "%.0f ms", s * 1000);
+		(void)buf_printf(out, "%.0f ms", s * 1000);
 	else
-		status_printf(out, "%.2f s", s);
+		(void)buf_printf(out, "%.2f s", s);
 }
 
 /* The time of day of `unix_ms`; with how long ago when now_ms > 0. */
@@ -95,7 +79,7 @@ static void status_clock(struct buf *out, int64_t unix_ms, int64_t now_ms)
 	strftime(when, sizeof when, "%H:%M:%S UTC", &tm);
 	buf_append_str(out, when);
 	if (now_ms > 0)
-		status_printf(out, " <span class=\"muted\">(%lld s ago)</span>",
+		(void)buf_printf(out, " <span class=\"muted\">(%lld s ago)</span>",
 			      (long long)((now_ms - unix_ms) / 1000));
 }
 
@@ -138,17 +122,17 @@ static void status_endpoint(struct buf *out, struct request *req, const struct g
 	status_text(out, g->name);
 	buf_append_str(out, "\" data-endpoint=\"");
 	status_text(out, ep->name);
-	status_printf(out, "\" data-state=\"%s\"><td></td><td class=\"name\">", state);
+	(void)buf_printf(out, "\" data-state=\"%s\"><td></td><td class=\"name\">", state);
 	status_text(out, ep->name);
-	status_printf(out, "</td><td>%s</td><td><span class=\"state %s\">%s</span></td>",
+	(void)buf_printf(out, "</td><td>%s</td><td><span class=\"state %s\">%s</span></td>",
 		      endpoint_type_name(ep->type), state, state);
 	if (h.state == HEALTH_COOLING)
-		status_printf(out, "<td class=\"num cooldown\">%.1f s</td>", h.cooldown_left_s);
+		(void)buf_printf(out, "<td class=\"num cooldown\">%.1f s</td>", h.cooldown_left_s);
 	else
 		buf_append_str(out, "<td class=\"num cooldown muted\">&ndash;</td>");
-	status_printf(out, "<td class=\"num\">%u</td>", h.failures);
+	(void)buf_printf(out, "<td class=\"num\">%u</td>", h.failures);
 	status_last_failure(out, &slot, wall);
-	status_printf(out, "<td class=\"num attempts\">%llu</td><td class=\"num failed\">%llu</td>",
+	(void)buf_printf(out, "<td class=\"num attempts\">%llu</td><td class=\"num failed\">%llu</td>",
 		      (unsigned long long)attempts, (unsigned long long)failed);
 	for (int i = 0; i < 2; i++) {
 		buf_append_str(out, "<td class=\"num\">");
@@ -171,7 +155,7 @@ static void status_group(struct buf *out, struct request *req, const struct grou
 	}
 	buf_append_str(out, "<tr class=\"group\"><th colspan=\"11\">");
 	status_text(out, g->name);
-	status_printf(out, " <span class=\"%s\">%s</span></th></tr>\n",
+	(void)buf_printf(out, " <span class=\"%s\">%s</span></th></tr>\n",
 		      any_healthy ? "ok" : "degraded", any_healthy ? "ok" : "degraded");
 	for (size_t i = 0; i < g->n_endpoints; i++)
 		status_endpoint(out, req, g, &g->endpoints[i], now, wall);
@@ -189,11 +173,11 @@ static void status_tiles(struct buf *out, struct request *req, int64_t wall)
 			    " &middot; page made at ");
 	status_clock(out, wall, 0);
 	buf_append_str(out, " &middot; host-wide figures</p>\n<div class=\"tiles\">");
-	status_printf(out, "<div class=\"tile\" id=\"requests\"><b>%lld</b>requests in flight</div>",
+	(void)buf_printf(out, "<div class=\"tile\" id=\"requests\"><b>%lld</b>requests in flight</div>",
 		      (long long)requests);
-	status_printf(out, "<div class=\"tile\" id=\"streams\"><b>%lld</b>streams in flight</div>",
+	(void)buf_printf(out, "<div class=\"tile\" id=\"streams\"><b>%lld</b>streams in flight</div>",
 		      (long long)streams);
-	status_printf(out, "<div class=\"tile\"><b>%zu</b>groups</div><div class=\"tile\"><b>%zu</b>endpoints</div>",
+	(void)buf_printf(out, "<div class=\"tile\"><b>%zu</b>groups</div><div class=\"tile\"><b>%zu</b>endpoints</div>",
 		      req->catalog->n_groups, n_eps);
 	buf_append_str(out, "</div>\n");
 }
@@ -220,7 +204,7 @@ void handle_status(struct request *req)
 		status_group(&out, req, req->catalog->groups[i], now, wall);
 	if (req->catalog->n_groups == 0)
 		buf_append_str(&out, "<tr><td colspan=\"11\" class=\"muted\">no group is loaded</td></tr>\n");
-	status_printf(&out, "</tbody></table>\n<footer>Attempts and times count since the state file "
+	(void)buf_printf(&out, "</tbody></table>\n<footer>Attempts and times count since the state file "
 			    "was created; a group's endpoints are tried top to bottom. "
 			    "<label><input type=\"checkbox\" id=\"auto\" checked> reload every %d s</label>"
 			    "</footer>\n<script>\n"
