@@ -180,3 +180,19 @@ t_anthropic_errors_in_the_taxonomy() {
 	expect_json "$T/b" .error.type invalid_request_error || return 1
 	expect_match "$(jq -r .error.message "$T/b")" '^prompt is too long' message
 }
+
+# openai_client GROUP text|tools stream|plain: what the official openai npm
+# client, unchanged, makes of GROUP's answer (tests/clients/openai_chat.cjs).
+openai_client() {
+	node "$TOP/tests/clients/openai_chat.cjs" "$BUILD/npm/node_modules" "$URL/v1" "$@" 2>&1
+}
+
+t_anthropic_through_the_openai_npm_client() {
+	[ -d "$BUILD/npm/node_modules/openai" ] || { echo "the openai npm client is not installed"; return 77; }
+	expect_eq "$(openai_client an_text text stream)" 'w1 w2 w3 w4 w5 | stop' "streamed text" || return 1
+	expect_eq "$(openai_client an_text text plain)" 'w1 w2 w3 w4 w5 | stop' "text" || return 1
+	expect_eq "$(openai_client an_tools tools stream)" 'get_weather {"city":"Paris"} | tool_calls' "streamed tool call" || return 1
+	expect_eq "$(openai_client an_tools tools plain)" 'get_weather {"city":"Paris"} | tool_calls' "tool call" || return 1
+	# a break mid-stream, continued on the other API family, is one stream to the client
+	expect_eq "$(openai_client an_cut_to_oa text stream)" 'w1 w2 w3 w4 w5 | stop' "continued stream"
+}

@@ -3,7 +3,7 @@
 setup_40_input() {
 	group broken '[{"baseurl": "http://127.0.0.1:1/v1", "model": "m", "timeout": "soon"}]'
 	printf '{"endpoints": [' >"$CONF/truncated.json"
-	group unknowntype '[{"baseurl": "http://127.0.0.1:1/v1", "model": "m", "type": "anthropic"}]'
+	group unknowntype '[{"baseurl": "http://127.0.0.1:1/v1", "model": "m", "type": "azure"}]'
 }
 
 # post BODY [PATH] [METHOD]: raw request; body to $T/b, prints the status.
@@ -70,7 +70,7 @@ t_group_with_config_error_is_not_served() {
 	expect_eq "$(post '{"model": "broken", "messages": [{"role":"user","content":"x"}]}')" 404 status || return 1
 	expect_match "$(grep 'config: ' "$LOG")" 'broken.json: endpoint 1: field "timeout": must be a number' "log" || return 1
 	expect_match "$(grep 'config: ' "$LOG")" 'truncated.json: invalid JSON' "log" || return 1
-	expect_match "$(grep 'config: ' "$LOG")" 'unknowntype.json: endpoint 1: field "type": unknown type "anthropic"' "log"
+	expect_match "$(grep 'config: ' "$LOG")" 'unknowntype.json: endpoint 1: field "type": unknown type "azure"' "log"
 }
 
 t_models_lists_groups() {
