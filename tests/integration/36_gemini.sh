@@ -196,3 +196,18 @@ t_gemini_errors_in_the_taxonomy() {
 	expect_json "$T/b" .error.type INVALID_ARGUMENT || return 1
 	expect_match "$(jq -r .error.message "$T/b")" 'input token count' message
 }
+
+# The official openai npm client, unchanged, against a gemini group and an
+# openai one (openai_client: 35_anthropic.sh).
+t_gemini_through_the_openai_npm_client() {
+	[ -d "$BUILD/npm/node_modules/openai" ] || { echo "the openai npm client is not installed (tests/run installs it into $BUILD/npm)"; return 77; }
+	local g
+	for g in oa gm; do
+		expect_eq "$(openai_client ${g}_text text stream)" 'w1 w2 w3 w4 w5 | stop' "$g streamed text" || return 1
+		expect_eq "$(openai_client ${g}_text text plain)" 'w1 w2 w3 w4 w5 | stop' "$g text" || return 1
+		expect_eq "$(openai_client ${g}_tools tools stream)" 'get_weather {"city":"Paris"} | tool_calls' "$g streamed tool call" || return 1
+		expect_eq "$(openai_client ${g}_tools tools plain)" 'get_weather {"city":"Paris"} | tool_calls' "$g tool call" || return 1
+	done
+	# a gemini break mid-stream, continued on an openai endpoint, is one stream to the client
+	expect_eq "$(openai_client gm_cut_to_oa text stream)" 'w1 w2 w3 w4 w5 | stop' "continued stream"
+}
