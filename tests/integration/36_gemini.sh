@@ -211,3 +211,27 @@ t_gemini_through_the_openai_npm_client() {
 	# a gemini break mid-stream, continued on an openai endpoint, is one stream to the client
 	expect_eq "$(openai_client gm_cut_to_oa text stream)" 'w1 w2 w3 w4 w5 | stop' "continued stream"
 }
+
+# The usual tool loop of the openai npm client (the assistant message sent
+# back as it came) returns the thought signature Gemini demands.
+t_gemini_signature_through_the_openai_npm_client() {
+	[ -d "$BUILD/npm/node_modules/openai" ] || { echo "the openai npm client is not installed (tests/run installs it into $BUILD/npm)"; return 77; }
+	local out
+	out=$(node - "$BUILD/npm/node_modules" "$URL/v1" 2>&1 <<'JS'
+const [moduleDir, baseURL] = process.argv.slice(2);
+const { OpenAI } = require(moduleDir + '/openai');
+const client = new OpenAI({ baseURL, apiKey: 'unused', maxRetries: 0, timeout: 30000 });
+(async () => {
+	const messages = [{ role: 'user', content: 'weather?' }];
+	const first = await client.chat.completions.create({ model: 'gm_sig', messages });
+	const msg = first.choices[0].message;
+	messages.push(msg);
+	for (const c of msg.tool_calls)
+		messages.push({ role: 'tool', tool_call_id: c.id, content: '{"temp":20}' });
+	const second = await client.chat.completions.create({ model: 'gm_sig', messages });
+	console.log(`${first.choices[0].finish_reason} ${second.choices[0].finish_reason}`);
+})().catch((e) => { console.log(`error: ${e.status} ${e.message}`); process.exit(1); });
+JS
+)
+	expect_eq "$out" 'tool_calls tool_calls' "two turns through the client"
+}
