@@ -14,6 +14,7 @@ setup_36_gemini() {
 	group gm_reason "[$(ep_gem one reasoning=2,id=gmt3)]"
 	group gm_req "[$(ep_gem one ok,id=gmreq '"max_tokens":200,"temperature":0.3')]"
 	group gm_sig "[$(ep_gem one tools,require=signature,id=gmsig)]"
+	group gm_sig_streamed "[$(ep_gem one tools,id=gmsigs '"stream":true')]"
 	group gm_to_oa "[$(ep_gem one overloaded,id=go1 '"retries":0'), $(ep two ok,id=go2)]"
 	group oa_to_gm "[$(ep one status=503,id=og1 '"retries":0'), $(ep_gem two ok,id=og2)]"
 	group gm_sse_error "[$(ep_gem one sse_error,id=gse1), $(ep two ok,id=gse2)]"
@@ -122,7 +123,10 @@ t_gemini_thought_signature_round_trip() {
 	expect_json "$T/body" '.contents[2].parts[0].functionResponse | "\(.name) \(.response.temp)"' 'get_weather 20' "result named by its call" || return 1
 	# the mock refuses a call handed back without it, as Gemini does
 	expect_eq "$(sig_turn "$(jq -c 'del(.thought_signature)' <<<"$call")")" 400 "second turn without the signature" || return 1
-	expect_match "$(jq -r .error.message "$T/b")" 'thought_signature' message
+	expect_match "$(jq -r .error.message "$T/b")" 'thought_signature' message || return 1
+	# a streamed upstream's answer, aggregated for a client that does not stream, keeps it
+	expect_eq "$(chat gm_sig_streamed false)" 200 "aggregated status" || return 1
+	expect_json "$T/b" '.choices[0].message.tool_calls[0].thought_signature' "$(jq -r .thought_signature <<<"$call")" "aggregated signature"
 }
 
 t_gemini_fails_over_to_openai_before_first_token() {
