@@ -21,6 +21,7 @@ setup_35_anthropic() {
 	group an_broke_error "[$(ep_anth one sse_error_after=2,id=abe1 '"continuation":"none"')]"
 	group an_auth "[$(ep_anth one status=401,id=aau1), $(ep two ok,id=aau2)]"
 	group an_request "[$(ep_anth one status=400,code=context_length_exceeded,id=arq1)]"
+	group an_pings "[$(ep_anth one comments=20,delay=200,id=apg1 '"timeout":1,"retries":0'), $(ep two ok,id=apg2)]"
 }
 
 # The visible part of a non-streamed answer: content, finish, usage.
@@ -138,6 +139,14 @@ t_openai_fails_over_to_anthropic_before_first_token() {
 last_anth_prefill() {
 	curl -s "$MOCK/control/last?key=$1" | jq -r '.body | if type == "string" then fromjson else . end |
 		.messages[-1] | "\(.role) \(.content | if type == "string" then . else map(.text) | join("") end)"'
+}
+
+t_anthropic_pings_are_not_progress() {
+	stream_to an_pings
+	expect_eq "$(stream_summary "$T/s" | cut -d'|' -f1,4)" 'w1 w2 w3 w4 w5|1' "stream from the next endpoint" || return 1
+	# (keep-alives sent the headers before an endpoint was known)
+	expect_match "$(grep 'group=an_pings endpoint=one' "$LOG" | tail -1)" 'kind=timeout .*no first token within 1s' "log of the pinging endpoint" || return 1
+	expect_match "$(grep 'group=an_pings outcome=' "$LOG" | tail -1)" 'endpoint=two' "the next endpoint answered"
 }
 
 t_anthropic_break_continued_on_openai() {
