@@ -96,14 +96,14 @@ const char *gemini_str(struct json_object *obj, const char *key)
 	return json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
 }
 
-static void gem_set(struct json_object *obj, const char *key, struct json_object *v)
+void gemini_set(struct json_object *obj, const char *key, struct json_object *v)
 {
 	json_object_object_add(obj, key, xcheck(v));
 }
 
 static void gem_set_str(struct json_object *obj, const char *key, const char *s)
 {
-	gem_set(obj, key, json_object_new_string(s));
+	gemini_set(obj, key, json_object_new_string(s));
 }
 
 static size_t gem_len(struct json_object *array)
@@ -118,7 +118,7 @@ static void gem_push_text(struct json_object *parts, const char *s, size_t len)
 	if (s == NULL || len == 0)
 		return;   /* empty text parts are refused */
 	struct json_object *p = xcheck(json_object_new_object());
-	gem_set(p, "text", json_object_new_string_len(s, (int)len));
+	gemini_set(p, "text", json_object_new_string_len(s, (int)len));
 	json_object_array_add(parts, p);
 }
 
@@ -156,14 +156,14 @@ static struct json_object *gem_image(struct json_object *part)
 		gem_set_str(data, "data", b64 + 8);
 		free(media);
 		p = xcheck(json_object_new_object());
-		gem_set(p, "inlineData", data);
+		gemini_set(p, "inlineData", data);
 		return p;
 	}
 	if (url != NULL && (strncmp(url, "http://", 7) == 0 || strncmp(url, "https://", 8) == 0)) {
 		gem_set_str(data, "mimeType", gem_image_type(url));
 		gem_set_str(data, "fileUri", url);
 		p = xcheck(json_object_new_object());
-		gem_set(p, "fileData", data);
+		gemini_set(p, "fileData", data);
 		return p;
 	}
 	json_object_put(data);
@@ -210,8 +210,8 @@ static void gem_push_calls(struct json_object *parts, struct json_object *calls)
 			parsed = xcheck(json_object_new_object());
 		}
 		gem_set_str(fc, "name", gemini_str(fn, "name") ? gemini_str(fn, "name") : "");
-		gem_set(fc, "args", parsed);
-		gem_set(p, "functionCall", fc);
+		gemini_set(fc, "args", parsed);
+		gemini_set(p, "functionCall", fc);
 		if (sig != NULL)
 			gem_set_str(p, "thoughtSignature", sig);
 		json_object_array_add(parts, p);
@@ -254,14 +254,14 @@ static void gem_push_result(struct json_object *parts, struct json_object *messa
 		gem_push_content(texts, content);
 		if (gem_len(texts) == 1 && gemini_get(json_object_array_get_idx(texts, 0), "text"))
 			joined = json_object_get(gemini_get(json_object_array_get_idx(texts, 0), "text"));
-		gem_set(response, "content", joined ? joined : json_object_new_string(""));
+		gemini_set(response, "content", joined ? joined : json_object_new_string(""));
 		json_object_put(texts);
 	}
 	if (name == NULL)
 		name = gemini_str(msg, "name") ? gemini_str(msg, "name") : "unknown";
 	gem_set_str(fr, "name", name);
-	gem_set(fr, "response", response);
-	gem_set(p, "functionResponse", fr);
+	gemini_set(fr, "response", response);
+	gemini_set(p, "functionResponse", fr);
 	json_object_array_add(parts, p);
 }
 
@@ -284,7 +284,7 @@ static void gem_turn(struct json_object *contents, const char *role, struct json
 	} else {
 		struct json_object *c = xcheck(json_object_new_object());
 		gem_set_str(c, "role", role);
-		gem_set(c, "parts", parts);
+		gemini_set(c, "parts", parts);
 		json_object_array_add(contents, c);
 	}
 }
@@ -379,7 +379,7 @@ static void gem_number(struct json_object *config, const char *to, struct json_o
 {
 	struct json_object *v = gemini_get(client, from);
 	if (gem_is_number(v))
-		gem_set(config, to, json_object_get(v));
+		gemini_set(config, to, json_object_get(v));
 }
 
 /* response_format json_schema / json_object: JSON out, by the schema given
@@ -394,7 +394,7 @@ static void gem_response_format(struct json_object *config, struct json_object *
 		return;
 	gem_set_str(config, "responseMimeType", "application/json");
 	if (strcmp(type, "json_schema") == 0 && json_object_is_type(schema, json_type_object))
-		gem_set(config, "responseJsonSchema", json_object_get(schema));
+		gemini_set(config, "responseJsonSchema", json_object_get(schema));
 }
 
 static long gem_budget(const char *effort)
@@ -415,23 +415,23 @@ static struct json_object *gem_config(struct json_object *client, const struct e
 	if (gem_is_number(gemini_get(client, "temperature")))
 		gem_number(config, "temperature", client, "temperature");
 	else if (ep->has_temperature)
-		gem_set(config, "temperature", json_object_new_double(ep->temperature));
+		gemini_set(config, "temperature", json_object_new_double(ep->temperature));
 	gem_number(config, "topP", client, "top_p");
 	gem_number(config, "presencePenalty", client, "presence_penalty");
 	gem_number(config, "frequencyPenalty", client, "frequency_penalty");
 	if (json_object_is_type(gemini_get(client, "seed"), json_type_int))
 		gem_number(config, "seed", client, "seed");
 	if (max > 0)
-		gem_set(config, "maxOutputTokens", json_object_new_int64(max));
+		gemini_set(config, "maxOutputTokens", json_object_new_int64(max));
 	if ((v = gem_stop(gemini_get(client, "stop"))) != NULL)
-		gem_set(config, "stopSequences", v);
+		gemini_set(config, "stopSequences", v);
 	gem_response_format(config, client);
 	if (budget >= 0) {
 		struct json_object *thinking = xcheck(json_object_new_object());
-		gem_set(thinking, "thinkingBudget", json_object_new_int64(budget));
+		gemini_set(thinking, "thinkingBudget", json_object_new_int64(budget));
 		if (budget > 0)
-			gem_set(thinking, "includeThoughts", json_object_new_boolean(1));
-		gem_set(config, "thinkingConfig", thinking);
+			gemini_set(thinking, "includeThoughts", json_object_new_boolean(1));
+		gemini_set(config, "thinkingConfig", thinking);
 	}
 	if (json_object_object_length(config) == 0) {
 		json_object_put(config);
@@ -458,7 +458,7 @@ static struct json_object *gem_tools(struct json_object *tools)
 		if (gemini_str(fn, "description") != NULL)
 			gem_set_str(d, "description", gemini_str(fn, "description"));
 		if (json_object_is_type(params, json_type_object))
-			gem_set(d, "parametersJsonSchema", json_object_get(params));
+			gemini_set(d, "parametersJsonSchema", json_object_get(params));
 		json_object_array_add(decls, d);
 	}
 	if (json_object_array_length(decls) == 0) {
@@ -466,7 +466,7 @@ static struct json_object *gem_tools(struct json_object *tools)
 		return NULL;
 	}
 	holder = xcheck(json_object_new_object());
-	gem_set(holder, "functionDeclarations", decls);
+	gemini_set(holder, "functionDeclarations", decls);
 	out = xcheck(json_object_new_array());
 	json_object_array_add(out, holder);
 	return out;
@@ -486,7 +486,7 @@ static struct json_object *gem_tool_config(struct json_object *client)
 		struct json_object *names = xcheck(json_object_new_array());
 		json_object_array_add(names, xcheck(json_object_new_string(named)));
 		gem_set_str(fcc, "mode", "ANY");
-		gem_set(fcc, "allowedFunctionNames", names);
+		gemini_set(fcc, "allowedFunctionNames", names);
 	} else if (s != NULL && strcmp(s, "required") == 0) {
 		gem_set_str(fcc, "mode", "ANY");
 	} else if (s != NULL && strcmp(s, "none") == 0) {
@@ -498,7 +498,7 @@ static struct json_object *gem_tool_config(struct json_object *client)
 		return NULL;
 	}
 	out = xcheck(json_object_new_object());
-	gem_set(out, "functionCallingConfig", fcc);
+	gemini_set(out, "functionCallingConfig", fcc);
 	return out;
 }
 
@@ -532,20 +532,20 @@ struct json_object *gemini_request(struct json_object *client, const struct endp
 	struct json_object *contents = gem_contents(gemini_get(client, "messages"), system, call);
 	struct json_object *v;
 
-	gem_set(body, "contents", contents);
+	gemini_set(body, "contents", contents);
 	if (json_object_array_length(system) > 0) {
 		struct json_object *si = xcheck(json_object_new_object());
-		gem_set(si, "parts", system);
-		gem_set(body, "systemInstruction", si);
+		gemini_set(si, "parts", system);
+		gemini_set(body, "systemInstruction", si);
 	} else {
 		json_object_put(system);
 	}
 	if ((v = gem_config(client, ep)) != NULL)
-		gem_set(body, "generationConfig", v);
+		gemini_set(body, "generationConfig", v);
 	if ((v = gem_tools(gemini_get(client, "tools"))) != NULL) {
-		gem_set(body, "tools", v);
+		gemini_set(body, "tools", v);
 		if ((v = gem_tool_config(client)) != NULL)
-			gem_set(body, "toolConfig", v);
+			gemini_set(body, "toolConfig", v);
 	}
 	gem_log_dropped(client, ep, call);
 	return body;

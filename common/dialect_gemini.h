@@ -34,9 +34,11 @@ const char *gemini_finish_reason(const char *reason);
 /* The kind of an error status, or ERRKIND_COUNT when unknown. */
 enum errkind gemini_error_kind(const char *status);
 
-/* Borrowed member of an object, or NULL; its string, or NULL. */
+/* Borrowed member of an object, or NULL; its string, or NULL; setting a
+ * member to `v` (taken; NULL aborts as out of memory). */
 struct json_object *gemini_get(struct json_object *obj, const char *key);
 const char *gemini_str(struct json_object *obj, const char *key);
+void gemini_set(struct json_object *obj, const char *key, struct json_object *v);
 
 /* The generateContent request for `client` (a new object, caller puts).
  * Fields with no Gemini meaning are dropped with a log line. */

@@ -48,11 +48,6 @@ struct dialect_stream {
 
 /* ---- helpers ------------------------------------------------------------------------ */
 
-static void gem_set(struct json_object *obj, const char *key, struct json_object *v)
-{
-	json_object_object_add(obj, key, xcheck(v));
-}
-
 static int64_t gem_tokens(struct json_object *usage, const char *key)
 {
 	struct json_object *v = gemini_get(usage, key);
@@ -73,9 +68,9 @@ static void gem_usage_read(struct json_object *usage, int64_t *prompt, int64_t *
 static struct json_object *gem_usage(int64_t prompt, int64_t completion)
 {
 	struct json_object *u = xcheck(json_object_new_object());
-	gem_set(u, "prompt_tokens", json_object_new_int64(prompt));
-	gem_set(u, "completion_tokens", json_object_new_int64(completion));
-	gem_set(u, "total_tokens", json_object_new_int64(prompt + completion));
+	gemini_set(u, "prompt_tokens", json_object_new_int64(prompt));
+	gemini_set(u, "completion_tokens", json_object_new_int64(completion));
+	gemini_set(u, "total_tokens", json_object_new_int64(prompt + completion));
 	return u;
 }
 
@@ -135,16 +130,16 @@ static struct json_object *gem_tool_call(struct json_object *part, int index)
 	char *id = xasprintf("call_%08x%08x%08x", arc4random(), arc4random(), arc4random());
 
 	if (index >= 0)
-		gem_set(call, "index", json_object_new_int(index));
-	gem_set(call, "id", json_object_new_string(id));
-	gem_set(call, "type", json_object_new_string("function"));
-	gem_set(fn, "name", json_object_new_string(gemini_str(fc, "name") ? gemini_str(fc, "name") : ""));
-	gem_set(fn, "arguments", json_object_new_string(
+		gemini_set(call, "index", json_object_new_int(index));
+	gemini_set(call, "id", json_object_new_string(id));
+	gemini_set(call, "type", json_object_new_string("function"));
+	gemini_set(fn, "name", json_object_new_string(gemini_str(fc, "name") ? gemini_str(fc, "name") : ""));
+	gemini_set(fn, "arguments", json_object_new_string(
 			args ? json_object_to_json_string_ext(args, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
 			     : "{}"));
-	gem_set(call, "function", fn);
+	gemini_set(call, "function", fn);
 	if (sig != NULL)
-		gem_set(call, "thought_signature", json_object_new_string(sig));
+		gemini_set(call, "thought_signature", json_object_new_string(sig));
 	free(id);
 	return call;
 }
@@ -167,10 +162,10 @@ static struct json_object *gem_chunk_new(struct dialect_stream *st)
 	struct json_object *o = xcheck(json_object_new_object());
 
 	gem_identify(st, NULL);
-	gem_set(o, "id", json_object_get(st->id));
-	gem_set(o, "object", json_object_new_string("chat.completion.chunk"));
-	gem_set(o, "created", json_object_new_int64(st->created));
-	gem_set(o, "model", json_object_get(st->model));
+	gemini_set(o, "id", json_object_get(st->id));
+	gemini_set(o, "object", json_object_new_string("chat.completion.chunk"));
+	gemini_set(o, "created", json_object_new_int64(st->created));
+	gemini_set(o, "model", json_object_get(st->model));
 	return o;
 }
 
@@ -189,11 +184,11 @@ static enum im_rc gem_emit_delta(struct dialect_stream *st, struct json_object *
 	struct json_object *choice = xcheck(json_object_new_object());
 	struct json_object *choices = xcheck(json_object_new_array());
 
-	gem_set(choice, "index", json_object_new_int(0));
-	gem_set(choice, "delta", delta);
+	gemini_set(choice, "index", json_object_new_int(0));
+	gemini_set(choice, "delta", delta);
 	json_object_object_add(choice, "finish_reason", finish ? xcheck(json_object_new_string(finish)) : NULL);
 	json_object_array_add(choices, choice);
-	gem_set(o, "choices", choices);
+	gemini_set(o, "choices", choices);
 	return gem_emit(st, o);
 }
 
@@ -202,8 +197,8 @@ static enum im_rc gem_emit_role(struct dialect_stream *st)
 	struct json_object *delta = xcheck(json_object_new_object());
 
 	st->role_sent = true;
-	gem_set(delta, "role", json_object_new_string("assistant"));
-	gem_set(delta, "content", json_object_new_string(""));
+	gemini_set(delta, "role", json_object_new_string("assistant"));
+	gemini_set(delta, "content", json_object_new_string(""));
 	return gem_emit_delta(st, delta, NULL);
 }
 
@@ -219,14 +214,14 @@ static enum im_rc gem_emit_part(struct dialect_stream *st, struct json_object *p
 		json_object_array_add(calls, gem_tool_call(part, st->n_tools++));
 		st->said = true;
 		delta = xcheck(json_object_new_object());
-		gem_set(delta, "tool_calls", calls);
+		gemini_set(delta, "tool_calls", calls);
 		return gem_emit_delta(st, delta, NULL);
 	}
 	if (text == NULL || *text == '\0')
 		return IM_OK;
 	st->said = true;
 	delta = xcheck(json_object_new_object());
-	gem_set(delta, gem_is_thought(part) ? "reasoning_content" : "content", json_object_new_string(text));
+	gemini_set(delta, gem_is_thought(part) ? "reasoning_content" : "content", json_object_new_string(text));
 	return gem_emit_delta(st, delta, NULL);
 }
 
@@ -244,8 +239,8 @@ static enum im_rc gem_emit_finish(struct dialect_stream *st, const char *reason)
 	if (rc != IM_OK || !st->usage_wanted)
 		return rc;
 	struct json_object *o = gem_chunk_new(st);
-	gem_set(o, "choices", json_object_new_array());
-	gem_set(o, "usage", gem_usage(st->prompt_tokens, st->completion_tokens));
+	gemini_set(o, "choices", json_object_new_array());
+	gemini_set(o, "usage", gem_usage(st->prompt_tokens, st->completion_tokens));
 	return gem_emit(st, o);
 }
 
@@ -374,14 +369,14 @@ static struct json_object *gem_message(struct json_object *parts, bool *tools)
 		else if (s != NULL)
 			(void)buf_append_str(gem_is_thought(part) ? &reasoning : &text, s);
 	}
-	gem_set(msg, "role", json_object_new_string("assistant"));
+	gemini_set(msg, "role", json_object_new_string("assistant"));
 	json_object_object_add(msg, "content", text.len || json_object_array_length(calls) == 0
 		? xcheck(json_object_new_string_len(buf_str(&text), (int)text.len)) : NULL);
 	if (reasoning.len > 0)
-		gem_set(msg, "reasoning_content", json_object_new_string_len(buf_str(&reasoning), (int)reasoning.len));
+		gemini_set(msg, "reasoning_content", json_object_new_string_len(buf_str(&reasoning), (int)reasoning.len));
 	*tools = json_object_array_length(calls) > 0;
 	if (*tools)
-		gem_set(msg, "tool_calls", calls);
+		gemini_set(msg, "tool_calls", calls);
 	else
 		json_object_put(calls);
 	buf_free(&text);
@@ -400,17 +395,17 @@ static struct json_object *gem_completion(struct json_object *root)
 	bool tools;
 
 	gem_usage_read(gemini_get(root, "usageMetadata"), &prompt, &completion);
-	gem_set(c, "id", gem_chat_id(root));
-	gem_set(c, "object", json_object_new_string("chat.completion"));
-	gem_set(c, "created", json_object_new_int64((int64_t)time(NULL)));
-	gem_set(c, "model", json_object_new_string(model ? model : ""));
-	gem_set(choice, "index", json_object_new_int(0));
-	gem_set(choice, "message", gem_message(gem_parts(candidate), &tools));
-	gem_set(choice, "finish_reason", json_object_new_string(
+	gemini_set(c, "id", gem_chat_id(root));
+	gemini_set(c, "object", json_object_new_string("chat.completion"));
+	gemini_set(c, "created", json_object_new_int64((int64_t)time(NULL)));
+	gemini_set(c, "model", json_object_new_string(model ? model : ""));
+	gemini_set(choice, "index", json_object_new_int(0));
+	gemini_set(choice, "message", gem_message(gem_parts(candidate), &tools));
+	gemini_set(choice, "finish_reason", json_object_new_string(
 			gem_finish(gemini_str(candidate, "finishReason"), tools, NULL)));
 	json_object_array_add(choices, choice);
-	gem_set(c, "choices", choices);
-	gem_set(c, "usage", gem_usage(prompt, completion));
+	gemini_set(c, "choices", choices);
+	gemini_set(c, "usage", gem_usage(prompt, completion));
 	return c;
 }
 
