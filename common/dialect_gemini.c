@@ -20,8 +20,11 @@
 
 #include "alloc.h"
 #include "apierror.h"
+#include "buf.h"
 #include "log.h"
 #include "upreq.h"
+
+#define GEMINI_RESULT_MAX (16u << 20)   /* one tool result's text */
 
 /* ---- the tables --------------------------------------------------------------- */
 
@@ -233,34 +236,44 @@ static const char *gem_call_name(struct json_object *messages, size_t upto, cons
 	return NULL;
 }
 
-/* A role:tool message (messages[i]) as a functionResponse part. Its
- * content is the response when it is a JSON object, else {"content": text}. */
+/* A tool result's content as a functionResponse response: a JSON object
+ * as it is, any other content's text as {"content": TEXT}. */
+static struct json_object *gem_result_response(struct json_object *content)
+{
+	struct json_object *response = NULL, *texts;
+	struct buf text;
+
+	if (json_object_is_type(content, json_type_string))
+		response = json_tokener_parse(json_object_get_string(content));
+	if (json_object_is_type(response, json_type_object))
+		return response;
+	json_object_put(response);
+	texts = xcheck(json_object_new_array());
+	buf_init(&text, GEMINI_RESULT_MAX);
+	gem_push_content(texts, content);
+	for (size_t k = 0; k < gem_len(texts); k++)
+		if (gemini_str(json_object_array_get_idx(texts, k), "text") != NULL)
+			(void)buf_append_str(&text, gemini_str(json_object_array_get_idx(texts, k), "text"));
+	response = xcheck(json_object_new_object());
+	gemini_set(response, "content", json_object_new_string_len(buf_str(&text), (int)text.len));
+	buf_free(&text);
+	json_object_put(texts);
+	return response;
+}
+
+/* A role:tool message (messages[i]) as a functionResponse part, named
+ * after the function of the call it answers. */
 static void gem_push_result(struct json_object *parts, struct json_object *messages, size_t i)
 {
 	struct json_object *msg = json_object_array_get_idx(messages, i);
 	const char *name = gem_call_name(messages, i, gemini_str(msg, "tool_call_id"));
-	struct json_object *content = gemini_get(msg, "content");
-	struct json_object *response = NULL;
 	struct json_object *fr = xcheck(json_object_new_object());
 	struct json_object *p = xcheck(json_object_new_object());
 
-	if (json_object_is_type(content, json_type_string))
-		response = json_tokener_parse(json_object_get_string(content));
-	if (!json_object_is_type(response, json_type_object)) {
-		struct json_object *texts = xcheck(json_object_new_array());
-		struct json_object *joined = NULL;
-		json_object_put(response);
-		response = xcheck(json_object_new_object());
-		gem_push_content(texts, content);
-		if (gem_len(texts) == 1 && gemini_get(json_object_array_get_idx(texts, 0), "text"))
-			joined = json_object_get(gemini_get(json_object_array_get_idx(texts, 0), "text"));
-		gemini_set(response, "content", joined ? joined : json_object_new_string(""));
-		json_object_put(texts);
-	}
 	if (name == NULL)
 		name = gemini_str(msg, "name") ? gemini_str(msg, "name") : "unknown";
 	gem_set_str(fr, "name", name);
-	gemini_set(fr, "response", response);
+	gemini_set(fr, "response", gem_result_response(gemini_get(msg, "content")));
 	gemini_set(p, "functionResponse", fr);
 	json_object_array_add(parts, p);
 }

@@ -149,7 +149,7 @@ static void test_request_messages(void **state)
 		"  {\"id\":\"call_1\",\"type\":\"function\",\"thought_signature\":\"c2ln\","
 		"   \"function\":{\"name\":\"get_weather\",\"arguments\":\"{\\\"city\\\":\\\"Paris\\\"}\"}},"
 		"  {\"id\":\"call_2\",\"type\":\"function\",\"function\":{\"name\":\"get_time\",\"arguments\":\"bad\"}}]},"
-		"{\"role\":\"tool\",\"tool_call_id\":\"call_2\",\"content\":\"noon\"},"
+		"{\"role\":\"tool\",\"tool_call_id\":\"call_2\",\"content\":[{\"type\":\"text\",\"text\":\"no\"},{\"type\":\"text\",\"text\":\"on\"}]},"
 		"{\"role\":\"tool\",\"tool_call_id\":\"call_1\",\"content\":\"{\\\"temp\\\":18}\"},"
 		"{\"role\":\"user\",\"content\":\"Thanks\"}]}", 0);
 
