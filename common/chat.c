@@ -88,6 +88,7 @@ bool chat_completion_usable(struct json_object *completion)
 struct chat_tool_acc {
 	struct json_object *id;      /* owned references, or NULL */
 	struct json_object *type;
+	struct json_object *signature;   /* Gemini's thought_signature (dialect_gemini.h) */
 	struct buf name;
 	struct buf args;
 };
@@ -155,6 +156,7 @@ static enum im_rc chat_acc_tool(struct chat_aggregate *agg, struct chat_choice_a
 		c->n_tools = i + 1;
 	chat_keep(&c->tools[i].id, chat_get(tc, "id"));
 	chat_keep(&c->tools[i].type, chat_get(tc, "type"));
+	chat_keep(&c->tools[i].signature, chat_get(tc, "thought_signature"));
 	if ((rc = chat_acc_append(agg, &c->tools[i].name, chat_get(fn, "name"))) != IM_OK)
 		return rc;
 	return chat_acc_append(agg, &c->tools[i].args, chat_get(fn, "arguments"));
@@ -230,6 +232,8 @@ static struct json_object *chat_tool_json(struct chat_tool_acc *t)
 	json_object_object_add(fn, "name", chat_str(buf_str(&t->name)));
 	json_object_object_add(fn, "arguments", chat_str(buf_str(&t->args)));
 	json_object_object_add(o, "function", fn);
+	if (t->signature)
+		json_object_object_add(o, "thought_signature", json_object_get(t->signature));
 	return o;
 }
 
@@ -304,6 +308,7 @@ void chat_aggregate_free(struct chat_aggregate *agg)
 		for (size_t k = 0; k < c->n_tools; k++) {
 			json_object_put(c->tools[k].id);
 			json_object_put(c->tools[k].type);
+			json_object_put(c->tools[k].signature);
 			buf_free(&c->tools[k].name);
 			buf_free(&c->tools[k].args);
 		}

@@ -10,6 +10,8 @@ const struct dialect *dialect_for(enum endpoint_type type)
 		break;
 	case ENDPOINT_ANTHROPIC:
 		return &dialect_anthropic;
+	case ENDPOINT_GEMINI:
+		return &dialect_gemini;
 	}
 	return &dialect_openai;
 }

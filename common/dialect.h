@@ -87,5 +87,7 @@ const struct dialect *dialect_for(enum endpoint_type type);
 extern const struct dialect dialect_openai;
 /* Anthropic's Messages API. */
 extern const struct dialect dialect_anthropic;
+/* Google's Gemini generateContent API. */
+extern const struct dialect dialect_gemini;
 
 #endif

@@ -83,6 +83,7 @@ const char *endpoint_type_name(enum endpoint_type type)
 	case ENDPOINT_CHUTES: return "chutes";
 	case ENDPOINT_OPENROUTER: return "openrouter";
 	case ENDPOINT_ANTHROPIC: return "anthropic";
+	case ENDPOINT_GEMINI: return "gemini";
 	default: return "openai";
 	}
 }
@@ -169,7 +170,7 @@ static enum im_rc group_get_bool(struct group_ctx *c, struct json_object *v,
 static enum im_rc group_field_type(struct group_ctx *c, struct json_object *v,
 				   struct endpoint *ep)
 {
-	static const char *const names[] = { "openai", "chutes", "openrouter", "anthropic" };
+	static const char *const names[] = { "openai", "chutes", "openrouter", "anthropic", "gemini" };
 	const char *s = json_object_is_type(v, json_type_string) ? json_object_get_string(v) : "";
 
 	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
@@ -178,7 +179,7 @@ static enum im_rc group_field_type(struct group_ctx *c, struct json_object *v,
 			return IM_OK;
 		}
 	}
-	return group_fail(c, "type", "unknown type \"%s\" (expected openai, chutes, openrouter or anthropic)", s);
+	return group_fail(c, "type", "unknown type \"%s\" (expected openai, chutes, openrouter, anthropic or gemini)", s);
 }
 
 const char *continuation_name(enum continuation c)
@@ -386,7 +387,9 @@ static enum im_rc group_parse_endpoint(struct group_ctx *c, struct json_object *
 	if (ep->name == NULL)
 		ep->name = xasprintf("%s#%d", c->group, c->index);
 	if (!ep->continuation_set)
-		ep->continuation = ep->type == ENDPOINT_CHUTES ? CONTINUATION_VLLM : CONTINUATION_PREFILL;
+		ep->continuation = ep->type == ENDPOINT_CHUTES ? CONTINUATION_VLLM
+				 : ep->type == ENDPOINT_GEMINI ? CONTINUATION_NONE   /* README: type gemini */
+				 : CONTINUATION_PREFILL;
 	if (ep->connect_timeout_s <= 0)
 		ep->connect_timeout_s = ep->timeout_s < 10 ? ep->timeout_s : 10;
 	ep->key = group_hash(group_hash(group_hash(FNV_OFFSET, ep->baseurl), ep->model),

@@ -17,6 +17,7 @@ enum endpoint_type {
 	ENDPOINT_CHUTES,
 	ENDPOINT_OPENROUTER,
 	ENDPOINT_ANTHROPIC,
+	ENDPOINT_GEMINI,
 };
 
 enum endpoint_stream {

@@ -1,7 +1,8 @@
 /* fuzz_dialect.c: libFuzzer harness for the dialects' decoders and request
- * translation (dialect.h). The first byte picks the dialect, what the rest
- * is (a streamed answer split in two feeds, a whole answer, an error
- * answer, a client request) and where the stream is split. */
+ * translation (dialect.h). The first byte picks the dialect (modulo their
+ * number), what the rest is (a streamed answer split in two feeds, a whole
+ * answer, an error answer, a client request) and where the stream is
+ * split. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -84,7 +85,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static const struct dialect *const dialects[] = { &dialect_openai, &dialect_anthropic };
+	static const struct dialect *const dialects[] = { &dialect_openai, &dialect_anthropic, &dialect_gemini };
 	const size_t n_dialects = sizeof dialects / sizeof dialects[0];
 
 	if (size < 1)

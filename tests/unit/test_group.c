@@ -244,6 +244,7 @@ static void test_endpoint_type_name(void **state)
 	assert_string_equal(endpoint_type_name(ENDPOINT_CHUTES), "chutes");
 	assert_string_equal(endpoint_type_name(ENDPOINT_OPENROUTER), "openrouter");
 	assert_string_equal(endpoint_type_name(ENDPOINT_ANTHROPIC), "anthropic");
+	assert_string_equal(endpoint_type_name(ENDPOINT_GEMINI), "gemini");
 }
 
 /* An anthropic endpoint continues by prefill unless told otherwise. */
@@ -257,6 +258,20 @@ static void test_type_anthropic(void **state)
 	assert_int_equal(g->endpoints[0].type, ENDPOINT_ANTHROPIC);
 	assert_int_equal(g->endpoints[0].continuation, CONTINUATION_PREFILL);
 	assert_int_equal(g->endpoints[1].continuation, CONTINUATION_NONE);
+	group_free(g);
+}
+
+/* A gemini endpoint continues nothing unless told otherwise. */
+static void test_type_gemini(void **state)
+{
+	struct parsed p;
+	struct group *g = parse_ok("[{" EP_OK ", \"type\": \"gemini\"},"
+				   " {" EP_OK ", \"type\": \"gemini\", \"continuation\": \"prefill\"}]", &p);
+
+	(void)state;
+	assert_int_equal(g->endpoints[0].type, ENDPOINT_GEMINI);
+	assert_int_equal(g->endpoints[0].continuation, CONTINUATION_NONE);
+	assert_int_equal(g->endpoints[1].continuation, CONTINUATION_PREFILL);
 	group_free(g);
 }
 
@@ -654,6 +669,7 @@ int main(void)
 		cmocka_unit_test(test_explicit_values),
 		cmocka_unit_test(test_endpoint_type_name),
 		cmocka_unit_test(test_type_anthropic),
+		cmocka_unit_test(test_type_gemini),
 		cmocka_unit_test(test_headers),
 		cmocka_unit_test(test_error_headers),
 		cmocka_unit_test(test_expansion),

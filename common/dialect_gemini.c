@@ -1,0 +1,660 @@
+/* dialect_gemini.c: requests to Gemini's generateContent API, the mapping
+ * tables and its errors (see dialect_gemini.h).
+ *
+ * The client's chat request becomes a generateContent request: system
+ * messages become systemInstruction, turns become contents of role user or
+ * model (adjacent turns of one role merged, so parallel function results
+ * travel together), tool calls and results functionCall and
+ * functionResponse parts. Gemini names a function result by the function's
+ * name, not the call's id, so the name is found from the call earlier in
+ * the conversation. The thoughtSignature a client hands back inside a tool
+ * call goes back on its functionCall part. */
+#include "dialect_gemini.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <json-c/json.h>
+
+#include "alloc.h"
+#include "apierror.h"
+#include "buf.h"
+#include "log.h"
+#include "upreq.h"
+
+#define GEMINI_RESULT_MAX (16u << 20)   /* one tool result's text */
+
+/* ---- the tables --------------------------------------------------------------- */
+
+const struct gemini_pair gemini_finish_reasons[] = {
+	{ "STOP", "stop" },
+	{ "MAX_TOKENS", "length" },
+	{ "SAFETY", "content_filter" },
+	{ "RECITATION", "content_filter" },
+	{ "BLOCKLIST", "content_filter" },
+	{ "PROHIBITED_CONTENT", "content_filter" },
+	{ "SPII", "content_filter" },
+	{ "IMAGE_SAFETY", "content_filter" },
+	{ NULL, NULL },
+};
+
+const struct gemini_error_status gemini_error_statuses[] = {
+	{ "INVALID_ARGUMENT", ERRKIND_REQUEST },
+	{ "FAILED_PRECONDITION", ERRKIND_REQUEST },
+	{ "NOT_FOUND", ERRKIND_REQUEST },
+	{ "OUT_OF_RANGE", ERRKIND_REQUEST },
+	{ "UNAUTHENTICATED", ERRKIND_AUTH },
+	{ "PERMISSION_DENIED", ERRKIND_PERMISSION },
+	{ "RESOURCE_EXHAUSTED", ERRKIND_RATE_LIMIT },
+	{ "INTERNAL", ERRKIND_SERVER },
+	{ "UNAVAILABLE", ERRKIND_SERVER },
+	{ "UNKNOWN", ERRKIND_SERVER },
+	{ "ABORTED", ERRKIND_SERVER },
+	{ "DEADLINE_EXCEEDED", ERRKIND_TIMEOUT },
+	{ NULL, ERRKIND_NONE },
+};
+
+/* OpenAI's efforts as thinking budgets (Gemini 2.5 takes 0..24576 on
+ * Flash; Pro refuses 0, which then fails like any bad request). */
+const struct gemini_budget gemini_budgets[] = {
+	{ "none", 0 },
+	{ "minimal", 512 },
+	{ "low", 1024 },
+	{ "medium", 8192 },
+	{ "high", 24576 },
+	{ NULL, 0 },
+};
+
+const char *gemini_finish_reason(const char *reason)
+{
+	for (size_t i = 0; reason != NULL && gemini_finish_reasons[i].from != NULL; i++)
+		if (strcmp(gemini_finish_reasons[i].from, reason) == 0)
+			return gemini_finish_reasons[i].to;
+	return NULL;
+}
+
+enum errkind gemini_error_kind(const char *status)
+{
+	for (size_t i = 0; status != NULL && gemini_error_statuses[i].status != NULL; i++)
+		if (strcmp(gemini_error_statuses[i].status, status) == 0)
+			return gemini_error_statuses[i].kind;
+	return ERRKIND_COUNT;
+}
+
+/* ---- small JSON helpers --------------------------------------------------------- */
+
+struct json_object *gemini_get(struct json_object *obj, const char *key)
+{
+	struct json_object *v = NULL;
+	if (json_object_is_type(obj, json_type_object))
+		json_object_object_get_ex(obj, key, &v);
+	return v;
+}
+
+const char *gemini_str(struct json_object *obj, const char *key)
+{
+	struct json_object *v = gemini_get(obj, key);
+	return json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
+}
+
+void gemini_set(struct json_object *obj, const char *key, struct json_object *v)
+{
+	json_object_object_add(obj, key, xcheck(v));
+}
+
+static void gem_set_str(struct json_object *obj, const char *key, const char *s)
+{
+	gemini_set(obj, key, json_object_new_string(s));
+}
+
+static size_t gem_len(struct json_object *array)
+{
+	return json_object_is_type(array, json_type_array) ? json_object_array_length(array) : 0;
+}
+
+/* ---- parts ------------------------------------------------------------------------ */
+
+static void gem_push_text(struct json_object *parts, const char *s, size_t len)
+{
+	if (s == NULL || len == 0)
+		return;   /* empty text parts are refused */
+	struct json_object *p = xcheck(json_object_new_object());
+	gemini_set(p, "text", json_object_new_string_len(s, (int)len));
+	json_object_array_add(parts, p);
+}
+
+/* The image type a URL's extension names; JPEG when it names none. */
+static const char *gem_image_type(const char *url)
+{
+	static const struct gemini_pair types[] = {
+		{ ".png", "image/png" }, { ".webp", "image/webp" }, { ".gif", "image/gif" },
+		{ ".heic", "image/heic" }, { ".heif", "image/heif" }, { NULL, NULL },
+	};
+	size_t len = strcspn(url, "?#");
+
+	for (size_t i = 0; types[i].from != NULL; i++) {
+		size_t n = strlen(types[i].from);
+		if (len >= n && strncasecmp(url + len - n, types[i].from, n) == 0)
+			return types[i].to;
+	}
+	return "image/jpeg";
+}
+
+/* An image_url part: a data: URL becomes inlineData, an http(s) URL
+ * fileData (Gemini fetches public URLs itself); anything else NULL. */
+static struct json_object *gem_image(struct json_object *part)
+{
+	struct json_object *iu = gemini_get(part, "image_url");
+	const char *url = json_object_is_type(iu, json_type_string) ? json_object_get_string(iu)
+								    : gemini_str(iu, "url");
+	struct json_object *data = xcheck(json_object_new_object());
+	struct json_object *p;
+
+	if (url != NULL && strncmp(url, "data:", 5) == 0 && strstr(url, ";base64,") != NULL) {
+		const char *b64 = strstr(url, ";base64,");
+		char *media = xstrndup(url + 5, (size_t)(b64 - url - 5));
+		gem_set_str(data, "mimeType", media);
+		gem_set_str(data, "data", b64 + 8);
+		free(media);
+		p = xcheck(json_object_new_object());
+		gemini_set(p, "inlineData", data);
+		return p;
+	}
+	if (url != NULL && (strncmp(url, "http://", 7) == 0 || strncmp(url, "https://", 8) == 0)) {
+		gem_set_str(data, "mimeType", gem_image_type(url));
+		gem_set_str(data, "fileUri", url);
+		p = xcheck(json_object_new_object());
+		gemini_set(p, "fileData", data);
+		return p;
+	}
+	json_object_put(data);
+	return NULL;
+}
+
+/* A message's content, a string or an array of parts, as parts. */
+static void gem_push_content(struct json_object *parts, struct json_object *content)
+{
+	if (json_object_is_type(content, json_type_string)) {
+		gem_push_text(parts, json_object_get_string(content),
+			      (size_t)json_object_get_string_len(content));
+		return;
+	}
+	for (size_t i = 0; i < gem_len(content); i++) {
+		struct json_object *part = json_object_array_get_idx(content, i);
+		const char *type = gemini_str(part, "type");
+		const char *text = gemini_str(part, "text");
+		if (type != NULL && strcmp(type, "text") == 0 && text != NULL) {
+			gem_push_text(parts, text, strlen(text));
+		} else if (type != NULL && strcmp(type, "image_url") == 0) {
+			struct json_object *img = gem_image(part);
+			if (img != NULL)
+				json_object_array_add(parts, img);
+		}
+	}
+}
+
+/* An assistant's tool_calls as functionCall parts, each with the
+ * thoughtSignature the client kept in it. */
+static void gem_push_calls(struct json_object *parts, struct json_object *calls)
+{
+	for (size_t i = 0; i < gem_len(calls); i++) {
+		struct json_object *call = json_object_array_get_idx(calls, i);
+		struct json_object *fn = gemini_get(call, "function");
+		const char *args = gemini_str(fn, "arguments");
+		const char *sig = gemini_str(call, "thought_signature");
+		struct json_object *parsed = args ? json_tokener_parse(args) : NULL;
+		struct json_object *fc = xcheck(json_object_new_object());
+		struct json_object *p = xcheck(json_object_new_object());
+
+		if (!json_object_is_type(parsed, json_type_object)) {
+			json_object_put(parsed);
+			parsed = xcheck(json_object_new_object());
+		}
+		gem_set_str(fc, "name", gemini_str(fn, "name") ? gemini_str(fn, "name") : "");
+		gemini_set(fc, "args", parsed);
+		gemini_set(p, "functionCall", fc);
+		if (sig != NULL)
+			gem_set_str(p, "thoughtSignature", sig);
+		json_object_array_add(parts, p);
+	}
+}
+
+/* The function name of the tool call `id` among the messages before `upto`. */
+static const char *gem_call_name(struct json_object *messages, size_t upto, const char *id)
+{
+	for (size_t i = upto; id != NULL && i-- > 0;) {
+		struct json_object *calls = gemini_get(json_object_array_get_idx(messages, i), "tool_calls");
+		for (size_t k = 0; k < gem_len(calls); k++) {
+			struct json_object *call = json_object_array_get_idx(calls, k);
+			const char *cid = gemini_str(call, "id");
+			if (cid != NULL && strcmp(cid, id) == 0)
+				return gemini_str(gemini_get(call, "function"), "name");
+		}
+	}
+	return NULL;
+}
+
+/* A tool result's content as a functionResponse response: a JSON object
+ * as it is, any other content's text as {"content": TEXT}. */
+static struct json_object *gem_result_response(struct json_object *content)
+{
+	struct json_object *response = NULL, *texts;
+	struct buf text;
+
+	if (json_object_is_type(content, json_type_string))
+		response = json_tokener_parse(json_object_get_string(content));
+	if (json_object_is_type(response, json_type_object))
+		return response;
+	json_object_put(response);
+	texts = xcheck(json_object_new_array());
+	buf_init(&text, GEMINI_RESULT_MAX);
+	gem_push_content(texts, content);
+	for (size_t k = 0; k < gem_len(texts); k++)
+		if (gemini_str(json_object_array_get_idx(texts, k), "text") != NULL)
+			(void)buf_append_str(&text, gemini_str(json_object_array_get_idx(texts, k), "text"));
+	response = xcheck(json_object_new_object());
+	gemini_set(response, "content", json_object_new_string_len(buf_str(&text), (int)text.len));
+	buf_free(&text);
+	json_object_put(texts);
+	return response;
+}
+
+/* A role:tool message (messages[i]) as a functionResponse part, named
+ * after the function of the call it answers. */
+static void gem_push_result(struct json_object *parts, struct json_object *messages, size_t i)
+{
+	struct json_object *msg = json_object_array_get_idx(messages, i);
+	const char *name = gem_call_name(messages, i, gemini_str(msg, "tool_call_id"));
+	struct json_object *fr = xcheck(json_object_new_object());
+	struct json_object *p = xcheck(json_object_new_object());
+
+	if (name == NULL)
+		name = gemini_str(msg, "name") ? gemini_str(msg, "name") : "unknown";
+	gem_set_str(fr, "name", name);
+	gemini_set(fr, "response", gem_result_response(gemini_get(msg, "content")));
+	gemini_set(p, "functionResponse", fr);
+	json_object_array_add(parts, p);
+}
+
+/* ---- turns ---------------------------------------------------------------------------- */
+
+/* Appends `parts` (taken) as a content of `role`, merged into the last
+ * content when that has the same role. */
+static void gem_turn(struct json_object *contents, const char *role, struct json_object *parts)
+{
+	size_t n = json_object_array_length(contents);
+	struct json_object *last = n ? json_object_array_get_idx(contents, n - 1) : NULL;
+
+	if (json_object_array_length(parts) == 0) {
+		json_object_put(parts);
+	} else if (last != NULL && strcmp(gemini_str(last, "role"), role) == 0) {
+		struct json_object *have = gemini_get(last, "parts");
+		for (size_t i = 0; i < json_object_array_length(parts); i++)
+			json_object_array_add(have, json_object_get(json_object_array_get_idx(parts, i)));
+		json_object_put(parts);
+	} else {
+		struct json_object *c = xcheck(json_object_new_object());
+		gem_set_str(c, "role", role);
+		gemini_set(c, "parts", parts);
+		json_object_array_add(contents, c);
+	}
+}
+
+static bool gem_is_system(const char *role)
+{
+	return role != NULL && (strcmp(role, "system") == 0 || strcmp(role, "developer") == 0);
+}
+
+/* The contents; system messages' parts go to `system`. */
+static struct json_object *gem_contents(struct json_object *messages, struct json_object *system,
+					const struct dialect_call *call)
+{
+	struct json_object *contents = xcheck(json_object_new_array());
+	const char *prefill;
+	size_t prefill_len;
+
+	for (size_t i = 0; i < gem_len(messages); i++) {
+		struct json_object *msg = json_object_array_get_idx(messages, i);
+		const char *role = gemini_str(msg, "role");
+		struct json_object *parts;
+
+		if (gem_is_system(role)) {
+			gem_push_content(system, gemini_get(msg, "content"));
+			continue;
+		}
+		parts = xcheck(json_object_new_array());
+		if (role != NULL && (strcmp(role, "tool") == 0 || strcmp(role, "function") == 0)) {
+			gem_push_result(parts, messages, i);
+			gem_turn(contents, "user", parts);
+		} else if (role != NULL && strcmp(role, "assistant") == 0) {
+			gem_push_content(parts, gemini_get(msg, "content"));
+			gem_push_calls(parts, gemini_get(msg, "tool_calls"));
+			gem_turn(contents, "model", parts);
+		} else {
+			gem_push_content(parts, gemini_get(msg, "content"));
+			gem_turn(contents, "user", parts);
+		}
+	}
+	if (call->prefill != NULL && resume_prefill(call->prefill, &prefill, &prefill_len)) {
+		struct json_object *parts = xcheck(json_object_new_array());
+		gem_push_text(parts, prefill, prefill_len);
+		gem_turn(contents, "model", parts);
+	}
+	return contents;
+}
+
+/* ---- generationConfig, tools --------------------------------------------------------- */
+
+static bool gem_is_number(struct json_object *v)
+{
+	return json_object_is_type(v, json_type_double) || json_object_is_type(v, json_type_int);
+}
+
+static long gem_max_tokens(struct json_object *client, const struct endpoint *ep)
+{
+	static const char *const keys[] = { "max_completion_tokens", "max_tokens" };
+	long max = 0;
+
+	for (size_t i = 0; i < 2 && max <= 0; i++) {
+		struct json_object *v = gemini_get(client, keys[i]);
+		if (json_object_is_type(v, json_type_int) && json_object_get_int64(v) > 0 &&
+		    json_object_get_int64(v) <= 1000000000)
+			max = (long)json_object_get_int64(v);
+	}
+	if (ep->max_tokens > 0 && (max <= 0 || max > ep->max_tokens))
+		max = ep->max_tokens;
+	return max;
+}
+
+static struct json_object *gem_stop(struct json_object *stop)
+{
+	struct json_object *out = xcheck(json_object_new_array());
+
+	if (json_object_is_type(stop, json_type_string) && json_object_get_string_len(stop) > 0)
+		json_object_array_add(out, json_object_get(stop));
+	for (size_t i = 0; i < gem_len(stop); i++) {
+		struct json_object *s = json_object_array_get_idx(stop, i);
+		if (json_object_is_type(s, json_type_string) && json_object_get_string_len(s) > 0)
+			json_object_array_add(out, json_object_get(s));
+	}
+	if (json_object_array_length(out) == 0) {
+		json_object_put(out);
+		return NULL;
+	}
+	return out;
+}
+
+/* Copies client[from], a number, to config[to]. */
+static void gem_number(struct json_object *config, const char *to, struct json_object *client,
+		       const char *from)
+{
+	struct json_object *v = gemini_get(client, from);
+	if (gem_is_number(v))
+		gemini_set(config, to, json_object_get(v));
+}
+
+/* response_format json_schema / json_object: JSON out, by the schema given
+ * (in Gemini's JSON Schema member, as OpenAI's schemas are JSON Schema). */
+static void gem_response_format(struct json_object *config, struct json_object *client)
+{
+	struct json_object *rf = gemini_get(client, "response_format");
+	const char *type = gemini_str(rf, "type");
+	struct json_object *schema = gemini_get(gemini_get(rf, "json_schema"), "schema");
+
+	if (type == NULL || (strcmp(type, "json_schema") != 0 && strcmp(type, "json_object") != 0))
+		return;
+	gem_set_str(config, "responseMimeType", "application/json");
+	if (strcmp(type, "json_schema") == 0 && json_object_is_type(schema, json_type_object))
+		gemini_set(config, "responseJsonSchema", json_object_get(schema));
+}
+
+static long gem_budget(const char *effort)
+{
+	for (size_t i = 0; effort != NULL && gemini_budgets[i].effort != NULL; i++)
+		if (strcmp(gemini_budgets[i].effort, effort) == 0)
+			return gemini_budgets[i].tokens;
+	return -1;
+}
+
+static struct json_object *gem_config(struct json_object *client, const struct endpoint *ep)
+{
+	struct json_object *config = xcheck(json_object_new_object());
+	long max = gem_max_tokens(client, ep);
+	long budget = gem_budget(gemini_str(client, "reasoning_effort"));
+	struct json_object *v;
+
+	if (gem_is_number(gemini_get(client, "temperature")))
+		gem_number(config, "temperature", client, "temperature");
+	else if (ep->has_temperature)
+		gemini_set(config, "temperature", json_object_new_double(ep->temperature));
+	gem_number(config, "topP", client, "top_p");
+	gem_number(config, "presencePenalty", client, "presence_penalty");
+	gem_number(config, "frequencyPenalty", client, "frequency_penalty");
+	if (json_object_is_type(gemini_get(client, "seed"), json_type_int))
+		gem_number(config, "seed", client, "seed");
+	if (max > 0)
+		gemini_set(config, "maxOutputTokens", json_object_new_int64(max));
+	if ((v = gem_stop(gemini_get(client, "stop"))) != NULL)
+		gemini_set(config, "stopSequences", v);
+	gem_response_format(config, client);
+	if (budget >= 0) {
+		struct json_object *thinking = xcheck(json_object_new_object());
+		gemini_set(thinking, "thinkingBudget", json_object_new_int64(budget));
+		if (budget > 0)
+			gemini_set(thinking, "includeThoughts", json_object_new_boolean(1));
+		gemini_set(config, "thinkingConfig", thinking);
+	}
+	if (json_object_object_length(config) == 0) {
+		json_object_put(config);
+		return NULL;
+	}
+	return config;
+}
+
+/* tools as one functionDeclarations list; the parameters in Gemini's JSON
+ * Schema member, which takes OpenAI's schemas as they are. */
+static struct json_object *gem_tools(struct json_object *tools)
+{
+	struct json_object *decls = xcheck(json_object_new_array());
+	struct json_object *holder, *out;
+
+	for (size_t i = 0; i < gem_len(tools); i++) {
+		struct json_object *fn = gemini_get(json_object_array_get_idx(tools, i), "function");
+		struct json_object *params = gemini_get(fn, "parameters");
+		struct json_object *d;
+		if (gemini_str(fn, "name") == NULL)
+			continue;
+		d = xcheck(json_object_new_object());
+		gem_set_str(d, "name", gemini_str(fn, "name"));
+		if (gemini_str(fn, "description") != NULL)
+			gem_set_str(d, "description", gemini_str(fn, "description"));
+		if (json_object_is_type(params, json_type_object))
+			gemini_set(d, "parametersJsonSchema", json_object_get(params));
+		json_object_array_add(decls, d);
+	}
+	if (json_object_array_length(decls) == 0) {
+		json_object_put(decls);
+		return NULL;
+	}
+	holder = xcheck(json_object_new_object());
+	gemini_set(holder, "functionDeclarations", decls);
+	out = xcheck(json_object_new_array());
+	json_object_array_add(out, holder);
+	return out;
+}
+
+/* tool_choice auto / none / required / a named function as
+ * functionCallingConfig; NULL when there is nothing to say. */
+static struct json_object *gem_tool_config(struct json_object *client)
+{
+	struct json_object *choice = gemini_get(client, "tool_choice");
+	const char *s = json_object_is_type(choice, json_type_string) ? json_object_get_string(choice) : NULL;
+	const char *named = gemini_str(gemini_get(choice, "function"), "name");
+	struct json_object *fcc = xcheck(json_object_new_object());
+	struct json_object *out;
+
+	if (named != NULL) {
+		struct json_object *names = xcheck(json_object_new_array());
+		json_object_array_add(names, xcheck(json_object_new_string(named)));
+		gem_set_str(fcc, "mode", "ANY");
+		gemini_set(fcc, "allowedFunctionNames", names);
+	} else if (s != NULL && strcmp(s, "required") == 0) {
+		gem_set_str(fcc, "mode", "ANY");
+	} else if (s != NULL && strcmp(s, "none") == 0) {
+		gem_set_str(fcc, "mode", "NONE");
+	} else if (s != NULL && strcmp(s, "auto") == 0) {
+		gem_set_str(fcc, "mode", "AUTO");
+	} else {
+		json_object_put(fcc);
+		return NULL;
+	}
+	out = xcheck(json_object_new_object());
+	gemini_set(out, "functionCallingConfig", fcc);
+	return out;
+}
+
+/* The client fields the translation reads; stream and stream_options are
+ * honoured by immortal itself (the URL, the usage chunk). */
+static const char *const gem_read[] = {
+	"model", "messages", "max_tokens", "max_completion_tokens", "temperature", "top_p",
+	"presence_penalty", "frequency_penalty", "seed", "stream", "stream_options", "stop",
+	"tools", "tool_choice", "response_format", "reasoning_effort", NULL,
+};
+
+static void gem_log_dropped(struct json_object *client, const struct endpoint *ep,
+			    const struct dialect_call *call)
+{
+	json_object_object_foreach(client, key, val) {
+		size_t i = 0;
+		(void)val;
+		while (gem_read[i] != NULL && strcmp(gem_read[i], key) != 0)
+			i++;
+		if (gem_read[i] == NULL)
+			log_info("req=%s endpoint=%s dropped field \"%.64s\": it has no meaning in Gemini's API",
+				 call->request_id ? call->request_id : "-", ep->name, key);
+	}
+}
+
+struct json_object *gemini_request(struct json_object *client, const struct endpoint *ep,
+				   const struct dialect_call *call)
+{
+	struct json_object *body = xcheck(json_object_new_object());
+	struct json_object *system = xcheck(json_object_new_array());
+	struct json_object *contents = gem_contents(gemini_get(client, "messages"), system, call);
+	struct json_object *v;
+
+	gemini_set(body, "contents", contents);
+	if (json_object_array_length(system) > 0) {
+		struct json_object *si = xcheck(json_object_new_object());
+		gemini_set(si, "parts", system);
+		gemini_set(body, "systemInstruction", si);
+	} else {
+		json_object_put(system);
+	}
+	if ((v = gem_config(client, ep)) != NULL)
+		gemini_set(body, "generationConfig", v);
+	if ((v = gem_tools(gemini_get(client, "tools"))) != NULL) {
+		gemini_set(body, "tools", v);
+		if ((v = gem_tool_config(client)) != NULL)
+			gemini_set(body, "toolConfig", v);
+	}
+	gem_log_dropped(client, ep, call);
+	return body;
+}
+
+/* ---- the dialect ---------------------------------------------------------------------- */
+
+static char *gemini_url(const struct endpoint *ep, const struct dialect_call *call)
+{
+	return xasprintf("%s/models/%s:%s", ep->baseurl, ep->model,
+			 call->up_stream ? "streamGenerateContent?alt=sse" : "generateContent");
+}
+
+static char *gemini_body(struct json_object *client, const struct endpoint *ep,
+			 const struct dialect_call *call)
+{
+	struct json_object *body = gemini_request(client, ep, call);
+	char *text = upreq_serialize(body);
+	json_object_put(body);
+	return text;
+}
+
+static struct curl_slist *gemini_headers(const struct endpoint *ep, const struct dialect_call *call)
+{
+	struct curl_slist *h = upreq_headers_common(ep, call->up_stream);
+
+	if (ep->apikey)
+		h = upreq_header(h, ep, "x-goog-api-key", ep->apikey);
+	return upreq_headers_own(h, ep);
+}
+
+struct json_object *gemini_error_object(struct json_object *root)
+{
+	struct json_object *error = gemini_get(root, "error");
+
+	/* a streamed error may come as the one element of an array */
+	if (error == NULL && json_object_is_type(root, json_type_array) && json_object_array_length(root) == 1)
+		error = gemini_get(json_object_array_get_idx(root, 0), "error");
+	if (!json_object_is_type(error, json_type_object) || gemini_str(error, "message") == NULL)
+		return NULL;
+	return error;
+}
+
+/* Gemini says a prompt is too long only in words. */
+static bool gem_prompt_too_long(struct json_object *error)
+{
+	const char *msg = gemini_str(error, "message");
+	return msg != NULL && (strstr(msg, "input token count") != NULL ||
+			       strstr(msg, "exceeds the maximum number of tokens") != NULL);
+}
+
+static enum errkind gemini_error(long status, const char *body, char *message, size_t n)
+{
+	struct json_object *root = json_tokener_parse(body);
+	struct json_object *error = gemini_error_object(root);
+	enum errkind kind;
+
+	if (error == NULL || gemini_str(error, "status") == NULL) {
+		/* not Gemini's shape: a proxy on the way answered */
+		json_object_put(root);
+		return dialect_openai.error(status, body, message, n);
+	}
+	snprintf(message, n, "%s", gemini_str(error, "message"));
+	kind = gemini_error_kind(gemini_str(error, "status"));
+	json_object_put(root);
+	return kind != ERRKIND_COUNT ? kind : errkind_from_http(status, NULL);
+}
+
+/* OpenAI's shape, so OpenAI clients raise it as they would their own;
+ * a prompt too long gets OpenAI's code for it. */
+static char *gemini_error_body(const char *body)
+{
+	struct json_object *root = json_tokener_parse(body);
+	struct json_object *error = gemini_error_object(root);
+	char *text = NULL;
+
+	if (error != NULL) {
+		const char *status = gemini_str(error, "status");
+		text = apierror_text(gemini_str(error, "message"), status ? status : "api_error",
+				     gem_prompt_too_long(error) ? "context_length_exceeded" : NULL, NULL);
+	}
+	json_object_put(root);
+	return text;
+}
+
+const struct dialect dialect_gemini = {
+	.name = "gemini",
+	.url = gemini_url,
+	.body = gemini_body,
+	.headers = gemini_headers,
+	.stream_new = gemini_stream_new,
+	.stream_feed = gemini_stream_feed,
+	.stream_finish = gemini_stream_finish,
+	.stream_began = gemini_stream_began,
+	.stream_free = gemini_stream_free,
+	.answer = gemini_answer,
+	.error = gemini_error,
+	.error_body = gemini_error_body,
+};
