@@ -532,8 +532,8 @@ static void gem_log_dropped(struct json_object *client, const struct endpoint *e
 		while (gem_read[i] != NULL && strcmp(gem_read[i], key) != 0)
 			i++;
 		if (gem_read[i] == NULL)
-			log_info("req=%s endpoint=%s dropped field \"%.64s\": it has no meaning in Gemini's API",
-				 call->request_id ? call->request_id : "-", ep->name, key);
+			log_info(LOG_S("req", call->request_id), LOG_S("endpoint", ep->name),
+				 LOG_MSG("dropped a field with no meaning in Gemini's API"), LOG_S("field", key));
 	}
 }
 

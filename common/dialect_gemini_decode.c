@@ -91,8 +91,8 @@ static const char *gem_finish(const char *reason, bool tools, const char *reques
 	const char *mapped = gemini_finish_reason(reason);
 
 	if (mapped == NULL) {
-		log_info("req=%s gemini finishReason \"%.64s\" has no OpenAI counterpart: stop",
-			 request_id ? request_id : "-", reason ? reason : "");
+		log_info(LOG_S("req", request_id), LOG_MSG("a gemini finishReason with no OpenAI counterpart: stop"),
+			 LOG_S("finish_reason", reason));
 		mapped = "stop";
 	}
 	return tools && strcmp(mapped, "stop") == 0 ? "tool_calls" : mapped;

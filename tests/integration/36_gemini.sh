@@ -103,7 +103,7 @@ t_gemini_request_translated() {
 	expect_json "$T/hdr" '."x-goog-api-key"' "$SECRET" || return 1
 	expect_json "$T/hdr" 'has("authorization")' false || return 1
 	expect_no_match "$(jq -r .path "$T/last")" "$SECRET" "key in the URL" || return 1
-	expect_match "$(grep 'endpoint=one dropped field "logit_bias"' "$LOG" | tail -1)" logit_bias "log of the dropped field"
+	expect_match "$(grep 'endpoint=one dropped a field with no meaning in Gemini.s API field=logit_bias' "$LOG" | tail -1)" logit_bias "log of the dropped field"
 }
 
 # A second turn handing back the call (with or without its signature) and its result.
