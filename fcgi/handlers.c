@@ -13,6 +13,7 @@
 #include "clock.h"
 #include "failover.h"
 #include "health.h"
+#include "jsonraw.h"
 #include "log.h"
 #include "metrics.h"
 #include "respond.h"
@@ -63,6 +64,9 @@ static struct json_object *handlers_parse(struct request *req, const struct buf 
 		handlers_bad_request(req, "the request body must be a JSON object", NULL);
 		return NULL;
 	}
+	/* Forwarded members print as the client spelled them; a body json-c
+	 * accepts beyond strict JSON keeps json-c's spelling past that point. */
+	(void)jsonraw_pin(root, buf_str(body), body->len);
 	return root;
 }
 
