@@ -17,6 +17,9 @@
 #include "upreq.h"
 
 #define ATTEMPT_ERROR_BODY_MAX (64u << 10)
+/* An error answer still coming this far past the kept part is not an error
+ * page: the transfer is dropped, and its connection with it. */
+#define ATTEMPT_ERROR_SLACK (1u << 20)
 #define ATTEMPT_ANSWER_MAX (64u << 20)
 #define ATTEMPT_EVENT_MAX (8u << 20)
 #define ATTEMPT_PENDING_MAX (1u << 20)
@@ -31,13 +34,16 @@ struct attempt {
 	struct sse_parser sse;
 	struct chat_aggregate *agg;
 	struct buf pending;      /* events held back until the first content */
+	struct buf frame;        /* one event as it goes to the client */
+	size_t error_bytes;      /* bytes of an error answer seen so far */
+	bool error_cut;          /* ... and it went on past the slack */
 	bool saw_event;
 	bool saw_content;
 	bool saw_finish;
 	bool saw_done;
 	bool committed;          /* this attempt's content reached the client */
 	bool stopped;            /* the attempt itself decided to stop */
-	bool too_big;
+	const char *too_big;     /* which cap an answer hit, or NULL */
 	bool timed_out;
 	int64_t start_ms;
 	int64_t last_chunk_ms;
@@ -98,35 +104,59 @@ static enum im_rc attempt_relay_continued(struct attempt *a, struct json_object 
 	return IM_OK;
 }
 
-/* Writes an event on to the client exactly as the upstream sent it. */
+/* Appends the event to `out` in the framing the client's parser reads back
+ * as exactly the data the upstream's framing carried: one "data: " line per
+ * line of the data (whatever the upstream's line ends, spaces, comments). */
+static enum im_rc attempt_frame(struct buf *out, const struct sse_event *ev)
+{
+	const char *p = ev->data, *end = ev->data + ev->data_len;
+
+	for (;;) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
+		if (buf_append_str(out, "data: ") != IM_OK || buf_append(out, p, n) != IM_OK ||
+		    buf_append_str(out, "\n") != IM_OK)
+			return IM_ETOOBIG;
+		if (nl == NULL)
+			return buf_append_str(out, "\n");
+		p = nl + 1;
+	}
+}
+
+/* Writes an event on to the client as the upstream sent it. Events before
+ * the first content are held back (within ATTEMPT_PENDING_MAX), so a failed
+ * attempt leaves nothing at the client; the content event itself is never
+ * held, whatever its size. */
 static enum im_rc attempt_relay(struct attempt *a, const struct sse_event *ev,
 				struct json_object *chunk, bool has_content)
 {
-	struct buf *out = &a->pending;
 	enum im_rc rc = IM_OK;
-	const char *data = ev->data;
 
 	if (attempt_continuing(a))
 		return attempt_relay_continued(a, chunk);
-	/* A multi-line event is re-serialised onto one line. */
-	if (memchr(ev->data, '\n', ev->data_len) != NULL)
-		data = json_object_to_json_string_ext(chunk, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
-	if (buf_append_str(out, "data: ") != IM_OK || buf_append_str(out, data) != IM_OK ||
-	    buf_append_str(out, "\n\n") != IM_OK) {
-		a->too_big = true;
-		return IM_ETOOBIG;
-	}
-	if (!a->committed && !has_content)
+	if (!a->committed && !has_content) {
+		if (attempt_frame(&a->pending, ev) != IM_OK) {
+			a->too_big = "events before the first content larger than immortal's cap (1 MiB)";
+			return IM_ETOOBIG;
+		}
 		return IM_OK;
+	}
 	if (!a->committed) {
 		rc = reply_stream_begin(a->in->reply, a->in->ep->name, a->in->number);
 		a->committed = true;
 	}
 	if (a->in->resume != NULL)
 		resume_observe(a->in->resume, chunk);
+	if (rc == IM_OK && a->pending.len > 0)
+		rc = reply_stream_write(a->in->reply, a->pending.data, a->pending.len);
+	buf_reset(&a->pending);
+	buf_reset(&a->frame);
+	if (rc == IM_OK && attempt_frame(&a->frame, ev) != IM_OK) {
+		a->too_big = "an upstream event larger than immortal's cap";
+		return IM_ETOOBIG;
+	}
 	if (rc == IM_OK)
-		rc = reply_stream_write(a->in->reply, out->data, out->len);
-	buf_reset(out);
+		rc = reply_stream_write(a->in->reply, a->frame.data, a->frame.len);
 	if (rc != IM_OK) {
 		a->out->client_gone = true;
 		return IM_EGONE;
@@ -146,7 +176,7 @@ static enum im_rc attempt_on_chunk(struct attempt *a, const struct sse_event *ev
 	a->saw_finish |= chat_chunk_has_finish(chunk);
 	if (a->aggregate) {
 		if (chat_aggregate_feed(a->agg, chunk) != IM_OK) {
-			a->too_big = true;
+			a->too_big = "aggregated answer larger than immortal's cap (64 MiB)";
 			return IM_ETOOBIG;
 		}
 		return IM_OK;
@@ -192,18 +222,30 @@ static bool attempt_ok_status(long status)
 	return status >= 200 && status < 300;
 }
 
+/* An error answer: its first ATTEMPT_ERROR_BODY_MAX bytes are kept, the
+ * rest discarded; past the slack the transfer is aborted. */
+static enum im_rc attempt_error_bytes(struct attempt *a, const char *data, size_t len)
+{
+	size_t room = a->body.len < ATTEMPT_ERROR_BODY_MAX ? ATTEMPT_ERROR_BODY_MAX - a->body.len : 0;
+
+	(void)buf_append(&a->body, data, len < room ? len : room);
+	a->error_bytes += len;
+	if (a->error_bytes > ATTEMPT_ERROR_BODY_MAX + ATTEMPT_ERROR_SLACK) {
+		a->error_cut = true;
+		return IM_ETOOBIG;
+	}
+	return IM_OK;
+}
+
 static enum im_rc attempt_on_body(void *ctx, long status, const char *data, size_t len)
 {
 	struct attempt *a = ctx;
 
-	if (!attempt_ok_status(status)) {
-		/* Past the cap the rest of an error body is not worth keeping. */
-		(void)buf_append(&a->body, data, len);
-		return IM_OK;
-	}
+	if (!attempt_ok_status(status))
+		return attempt_error_bytes(a, data, len);
 	if (!a->up_stream) {
 		if (buf_append(&a->body, data, len) != IM_OK) {
-			a->too_big = true;
+			a->too_big = "answer larger than immortal's cap (64 MiB)";
 			return IM_ETOOBIG;
 		}
 		return IM_OK;
@@ -211,8 +253,8 @@ static enum im_rc attempt_on_body(void *ctx, long status, const char *data, size
 	if (!a->saw_event)
 		(void)buf_append(&a->body, data, len);  /* in case it is not SSE at all */
 	enum im_rc rc = sse_parser_feed(&a->sse, data, len);
-	if (rc == IM_ETOOBIG)
-		a->too_big = true;
+	if (rc == IM_ETOOBIG && a->too_big == NULL)
+		a->too_big = "an upstream event larger than immortal's cap (8 MiB)";
 	return rc;
 }
 
@@ -362,19 +404,26 @@ static void attempt_curl_error(struct attempt *a, const struct transport_result 
 	}
 }
 
+/* The error answer is parsed once, here; the kind and the detail both come
+ * from that one tree. */
 static void attempt_http_error(struct attempt *a, const struct transport_result *tr)
 {
 	const char *text = buf_str(&a->body);
 	struct json_object *root = json_tokener_parse(text);
 	struct json_object *error = NULL;
+	const char *cut = a->error_cut ? " (error answer went on past 1 MiB; connection dropped)" : "";
 	char detail[256];
 
-	if (root && json_object_object_get_ex(root, "error", &error))
-		snprintf(detail, sizeof detail, "HTTP %ld: %s", tr->status, attempt_error_message(error));
+	if (!json_object_is_type(root, json_type_object) ||
+	    !json_object_object_get_ex(root, "error", &error))
+		error = NULL;
+	if (error != NULL)
+		snprintf(detail, sizeof detail, "HTTP %ld: %s%s", tr->status, attempt_error_message(error), cut);
 	else
-		snprintf(detail, sizeof detail, "HTTP %ld: %.160s", tr->status, text);
+		snprintf(detail, sizeof detail, "HTTP %ld: %.160s%s", tr->status, text, cut);
+	attempt_fail(a, errkind_from_http_error(tr->status, error), detail);
+	a->out->error_is_api_error = error != NULL;
 	json_object_put(root);
-	attempt_fail(a, errkind_from_http(tr->status, text), detail);
 	a->out->retryable = errkind_is_transient(a->out->kind);
 	a->out->error_body = redact_secrets(text, a->in->ep->apikey);
 }
@@ -388,7 +437,9 @@ static void attempt_classify(struct attempt *a, const struct transport_result *t
 	if (a->timed_out)
 		attempt_timeout(a);
 	else if (a->too_big)
-		attempt_fail(a, ERRKIND_INVALID_RESPONSE, "answer larger than immortal's cap");
+		attempt_fail(a, ERRKIND_INVALID_RESPONSE, a->too_big);
+	else if (a->error_cut)
+		attempt_http_error(a, tr);
 	else if (tr->code != CURLE_OK && !(a->saw_content && (a->saw_finish || a->saw_done)))
 		attempt_curl_error(a, tr);
 	else if (!attempt_ok_status(tr->status))
@@ -414,6 +465,8 @@ static void attempt_init(struct attempt *a, const struct attempt_input *in,
 	a->aggregate = a->up_stream && !in->client_stream;
 	buf_init(&a->body, a->up_stream ? ATTEMPT_PENDING_MAX : ATTEMPT_ANSWER_MAX);
 	buf_init(&a->pending, ATTEMPT_PENDING_MAX);
+	/* one event, framed: its data plus a "data: " per line at most */
+	buf_init(&a->frame, 8 * (size_t)ATTEMPT_EVENT_MAX);
 	sse_parser_init(&a->sse, ATTEMPT_EVENT_MAX, attempt_on_event, a);
 	if (a->aggregate)
 		a->agg = chat_aggregate_new(ATTEMPT_ANSWER_MAX);
@@ -425,6 +478,7 @@ static void attempt_cleanup(struct attempt *a)
 {
 	buf_free(&a->body);
 	buf_free(&a->pending);
+	buf_free(&a->frame);
 	sse_parser_free(&a->sse);
 	chat_aggregate_free(a->agg);
 }
