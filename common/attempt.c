@@ -104,25 +104,6 @@ static enum im_rc attempt_relay_continued(struct attempt *a, struct json_object 
 	return IM_OK;
 }
 
-/* Appends the event to `out` in the framing the client's parser reads back
- * as exactly the data the upstream's framing carried: one "data: " line per
- * line of the data (whatever the upstream's line ends, spaces, comments). */
-static enum im_rc attempt_frame(struct buf *out, const struct sse_event *ev)
-{
-	const char *p = ev->data, *end = ev->data + ev->data_len;
-
-	for (;;) {
-		const char *nl = memchr(p, '\n', (size_t)(end - p));
-		size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
-		if (buf_append_str(out, "data: ") != IM_OK || buf_append(out, p, n) != IM_OK ||
-		    buf_append_str(out, "\n") != IM_OK)
-			return IM_ETOOBIG;
-		if (nl == NULL)
-			return buf_append_str(out, "\n");
-		p = nl + 1;
-	}
-}
-
 /* Writes an event on to the client as the upstream sent it. Events before
  * the first content are held back (within ATTEMPT_PENDING_MAX), so a failed
  * attempt leaves nothing at the client; the content event itself is never
@@ -135,7 +116,7 @@ static enum im_rc attempt_relay(struct attempt *a, const struct sse_event *ev,
 	if (attempt_continuing(a))
 		return attempt_relay_continued(a, chunk);
 	if (!a->committed && !has_content) {
-		if (attempt_frame(&a->pending, ev) != IM_OK) {
+		if (sse_write_data(&a->pending, ev->data, ev->data_len) != IM_OK) {
 			a->too_big = "events before the first content larger than immortal's cap (1 MiB)";
 			return IM_ETOOBIG;
 		}
@@ -151,7 +132,7 @@ static enum im_rc attempt_relay(struct attempt *a, const struct sse_event *ev,
 		rc = reply_stream_write(a->in->reply, a->pending.data, a->pending.len);
 	buf_reset(&a->pending);
 	buf_reset(&a->frame);
-	if (rc == IM_OK && attempt_frame(&a->frame, ev) != IM_OK) {
+	if (rc == IM_OK && sse_write_data(&a->frame, ev->data, ev->data_len) != IM_OK) {
 		a->too_big = "an upstream event larger than immortal's cap";
 		return IM_ETOOBIG;
 	}
