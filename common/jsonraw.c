@@ -14,11 +14,22 @@
 /* json-c refuses deeper documents before this is ever reached. */
 #define JSONRAW_DEPTH_MAX 256
 
+/* A pin to set (text != NULL) or to drop, applied once the whole text was
+ * scanned: a scan that stops half-way must not leave the pin of an earlier
+ * duplicate key on the value of a later one. */
+struct jsonraw_pin {
+	struct json_object *node;
+	const char *text;
+	size_t len;
+};
+
 struct jsonraw_scan {
 	const char *s;
 	size_t len;
 	size_t pos;
 	int depth;
+	struct jsonraw_pin *pins;
+	size_t npins, cap;
 };
 
 static void jsonraw_ws(struct jsonraw_scan *sc)
@@ -32,17 +43,28 @@ static bool jsonraw_at(const struct jsonraw_scan *sc, char c)
 	return sc->pos < sc->len && sc->s[sc->pos] == c;
 }
 
-/* Makes `node` print as the `len` bytes at `text`. */
-static void jsonraw_set(struct json_object *node, const char *text, size_t len)
+/* Records that `node` prints as the `len` bytes at `text` (NULL: as json-c
+ * prints it, dropping what an earlier duplicate key recorded). */
+static void jsonraw_record(struct jsonraw_scan *sc, struct json_object *node,
+			   const char *text, size_t len)
 {
-	json_object_set_serializer(node, json_object_userdata_to_json_string,
-				   xstrndup(text, len), json_object_free_userdata);
+	if (sc->npins == sc->cap) {
+		sc->cap = sc->cap ? 2 * sc->cap : 16;
+		sc->pins = xrealloc(sc->pins, sc->cap * sizeof *sc->pins);
+	}
+	sc->pins[sc->npins++] = (struct jsonraw_pin){ node, text, len };
 }
 
-/* Drops a pin an earlier duplicate key put on this value. */
-static void jsonraw_unset(struct json_object *node)
+static void jsonraw_apply(const struct jsonraw_scan *sc)
 {
-	json_object_set_serializer(node, NULL, NULL, NULL);
+	for (size_t i = 0; i < sc->npins; i++) {
+		const struct jsonraw_pin *p = &sc->pins[i];
+		if (p->text == NULL)
+			json_object_set_serializer(p->node, NULL, NULL, NULL);
+		else
+			json_object_set_serializer(p->node, json_object_userdata_to_json_string,
+						   xstrndup(p->text, p->len), json_object_free_userdata);
+	}
 }
 
 /* Skips a string starting at its opening quote; false when unterminated. */
@@ -65,7 +87,8 @@ static bool jsonraw_string(struct jsonraw_scan *sc, bool *has_u)
 }
 
 /* An integer json-c would print differently (-0, beyond 64 bits) is pinned. */
-static void jsonraw_number(struct json_object *node, const char *text, size_t len)
+static void jsonraw_number(struct jsonraw_scan *sc, struct json_object *node,
+			   const char *text, size_t len)
 {
 	char mine[32];
 
@@ -76,9 +99,9 @@ static void jsonraw_number(struct json_object *node, const char *text, size_t le
 	else
 		snprintf(mine, sizeof mine, "%" PRIu64, json_object_get_uint64(node));
 	if (strlen(mine) != len || memcmp(mine, text, len) != 0)
-		jsonraw_set(node, text, len);
+		jsonraw_record(sc, node, text, len);
 	else
-		jsonraw_unset(node);
+		jsonraw_record(sc, node, NULL, 0);
 }
 
 static bool jsonraw_value(struct jsonraw_scan *sc, struct json_object *node);
@@ -172,7 +195,7 @@ static bool jsonraw_scalar(struct jsonraw_scan *sc, struct json_object *node)
 		return false;  /* a comment, a single quote: not strict JSON */
 	char c = sc->s[start];
 	if (node != NULL && (c == '-' || (c >= '0' && c <= '9')))
-		jsonraw_number(node, sc->s + start, sc->pos - start);
+		jsonraw_number(sc, node, sc->s + start, sc->pos - start);
 	return true;
 }
 
@@ -198,9 +221,9 @@ static bool jsonraw_value(struct jsonraw_scan *sc, struct json_object *node)
 		 * surrogate, its value) differs from the client's */
 		if (ok && json_object_is_type(node, json_type_string)) {
 			if (has_u)
-				jsonraw_set(node, sc->s + start, sc->pos - start);
+				jsonraw_record(sc, node, sc->s + start, sc->pos - start);
 			else
-				jsonraw_unset(node);
+				jsonraw_record(sc, node, NULL, 0);
 		}
 		break;
 	default:
@@ -213,11 +236,13 @@ static bool jsonraw_value(struct jsonraw_scan *sc, struct json_object *node)
 
 enum im_rc jsonraw_pin(struct json_object *root, const char *text, size_t len)
 {
-	struct jsonraw_scan sc = { .s = text, .len = len, .pos = 0, .depth = 0 };
+	struct jsonraw_scan sc = { .s = text, .len = len };
+	bool ok = text != NULL && jsonraw_value(&sc, root);
 
-	if (text == NULL || !jsonraw_value(&sc, root))
-		return IM_EINVAL;
-	return IM_OK;
+	if (ok)
+		jsonraw_apply(&sc);
+	free(sc.pins);
+	return ok ? IM_OK : IM_EINVAL;
 }
 
 struct json_object *jsonraw_new_double(double v)

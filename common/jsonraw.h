@@ -20,9 +20,9 @@
 struct json_object;
 
 /* `root` is what json-c parsed from `text` (`len` bytes). Returns IM_OK, or
- * IM_EINVAL when the text is not strict JSON (json-c accepts comments and
- * single quotes): the values seen before that point are pinned, the rest
- * print as json-c prints them. */
+ * IM_EINVAL when the text is not strict JSON (json-c accepts comments,
+ * trailing commas, single quotes): then nothing is pinned and the tree
+ * prints as json-c prints it. */
 enum im_rc jsonraw_pin(struct json_object *root, const char *text, size_t len);
 
 /* A double printed as the shortest text that reads back as the same value

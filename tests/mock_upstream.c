@@ -787,7 +787,7 @@ static char *mock_big_tail(long big)
 {
     static const char unit[] = "x\xc3\xa9\xf0\x9f\x98\x80\"\\";
     size_t n = (size_t)(big + (long)sizeof unit - 2) / (sizeof unit - 1);
-    char *t = malloc(n * (sizeof unit - 1) + 3);
+    char *t = malloc(n * (sizeof unit - 1) + 4);   /* quote, text, quote, brace, NUL */
 
     if (t == NULL)
         return NULL;
