@@ -34,11 +34,11 @@ retry_after_absent() {
 	expect_eq "$(mock_stat "$2" requests)" 2 "requests to the cooling 429 endpoint"
 }
 
-t_retry_after_negative_counts_as_absent() {
+t_lie_retry_after_negative_counts_as_absent() {
 	retry_after_absent ranegative status=429,retry_after=-5,id=ran
 }
 
-t_retry_after_huge_counts_as_absent() {
+t_lie_retry_after_huge_counts_as_absent() {
 	retry_after_absent rahuge status=429,retry_after=99999999999999999999999,id=rah
 }
 
@@ -46,7 +46,7 @@ t_retry_after_huge_counts_as_absent() {
 # in tests/unit/test_retryafter.c covers them.)
 
 # 10 s is over the endpoint's retry_after_max (3 s): no retry on it.
-t_retry_after_ms_is_read() {
+t_lie_retry_after_ms_is_read() {
 	expect_eq "$(chat rams)" 200 status || return 1
 	expect_eq "$(header X-Immortal-Endpoint)" next endpoint || return 1
 	expect_eq "$(mock_stat status=429,retry_after_ms=10000,id=ram requests)" 1 "requests to the 429 endpoint"
@@ -54,7 +54,7 @@ t_retry_after_ms_is_read() {
 
 # ---- error answers ------------------------------------------------------------
 
-t_error_body_capped() {
+t_lie_error_body_capped() {
 	expect_eq "$(chat errbig)" 400 status || return 1
 	local size
 	size=$(stat -c %s "$T/b")
@@ -62,7 +62,7 @@ t_error_body_capped() {
 	expect_json "$T/b" '.error.code' request
 }
 
-t_endless_error_body_dropped() {
+t_lie_endless_error_body_dropped() {
 	expect_eq "$(chat errendless)" 200 status || return 1
 	expect_eq "$(header X-Immortal-Endpoint)" next endpoint || return 1
 	expect_match "$(grep 'endpoint=flaky .*status=503' "$LOG" | tail -1)" 'connection dropped' log
@@ -116,19 +116,19 @@ framing_case() {
 	cmp -s "$T/streamed" "$T/plain" || { fail "plain and streamed content differ ($(wc -c <"$T/plain") vs $(wc -c <"$T/streamed") bytes)"; return 1; }
 }
 
-t_framing_crlf() { framing_case 0; }
-t_framing_cr() { framing_case 1; }
-t_framing_data_without_space() { framing_case 2; }
-t_framing_multiline_data_and_comments() { framing_case 3; }
-t_framing_one_byte_writes() { framing_case 4; }
-t_framing_cr_multiline_nospace_split() { framing_case 5; }
-t_framing_crlf_multiline_split() { framing_case 6; }
-t_framing_utf8_split_at_every_byte() { framing_case 7; }
-t_framing_event_of_3mib() { framing_case 8; }
-t_framing_event_of_3mib_every_framing() { framing_case 9; }
+t_lie_framing_crlf() { framing_case 0; }
+t_lie_framing_cr() { framing_case 1; }
+t_lie_framing_data_without_space() { framing_case 2; }
+t_lie_framing_multiline_data_and_comments() { framing_case 3; }
+t_lie_framing_one_byte_writes() { framing_case 4; }
+t_lie_framing_cr_multiline_nospace_split() { framing_case 5; }
+t_lie_framing_crlf_multiline_split() { framing_case 6; }
+t_lie_framing_utf8_split_at_every_byte() { framing_case 7; }
+t_lie_framing_event_of_3mib() { framing_case 8; }
+t_lie_framing_event_of_3mib_every_framing() { framing_case 9; }
 
 # An event past immortal's cap fails over, saying so.
-t_event_over_cap_fails_over() {
+t_lie_event_over_cap_fails_over() {
 	expect_eq "$(chat bigover)" 200 status || return 1
 	expect_eq "$(header X-Immortal-Endpoint)" next endpoint || return 1
 	expect_match "$(grep 'endpoint=huge ' "$LOG" | tail -1)" 'kind=invalid_response.*event larger than' log
@@ -136,7 +136,7 @@ t_event_over_cap_fails_over() {
 
 # ---- the client's values ----------------------------------------------------------
 
-t_client_values_reach_upstream_unchanged() {
+t_lie_client_values_reach_upstream_unchanged() {
 	local body members m
 	members=('"n1":123456789012345678901234567890' '"n2":-0' '"n3":0.10' '"n4":1e-7'
 		'"n5":1E+2' '"n6":18446744073709551616' '"n7":-9223372036854775809'
