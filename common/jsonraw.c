@@ -106,17 +106,29 @@ static void jsonraw_number(struct jsonraw_scan *sc, struct json_object *node,
 
 static bool jsonraw_value(struct jsonraw_scan *sc, struct json_object *node);
 
-/* The member's key, decoded (json-c stores keys decoded). Caller frees. */
-static char *jsonraw_key(const char *text, size_t len)
+/* The member of `node` whose key is the quoted string `text` (`len` bytes),
+ * or NULL. json-c stores keys decoded; a plain short key needs no copy on
+ * the heap, an escaped one is decoded by json-c itself. */
+static struct json_object *jsonraw_member(struct json_object *node, const char *text, size_t len)
 {
-	if (memchr(text, '\\', len) == NULL)
-		return xstrndup(text + 1, len - 2);
+	struct json_object *child = NULL;
+	char small[128];
+
+	if (!json_object_is_type(node, json_type_object))
+		return NULL;
+	if (memchr(text, '\\', len) == NULL && len - 2 < sizeof small) {
+		memcpy(small, text + 1, len - 2);
+		small[len - 2] = '\0';
+		json_object_object_get_ex(node, small, &child);
+		return child;
+	}
 	char *quoted = xstrndup(text, len);
 	struct json_object *k = json_tokener_parse(quoted);
-	char *key = xstrdup(json_object_is_type(k, json_type_string) ? json_object_get_string(k) : "");
+	if (json_object_is_type(k, json_type_string))
+		json_object_object_get_ex(node, json_object_get_string(k), &child);
 	json_object_put(k);
 	free(quoted);
-	return key;
+	return child;
 }
 
 static bool jsonraw_object(struct jsonraw_scan *sc, struct json_object *node)
@@ -133,13 +145,9 @@ static bool jsonraw_object(struct jsonraw_scan *sc, struct json_object *node)
 		size_t kstart = sc->pos;
 		if (!jsonraw_at(sc, '"') || !jsonraw_string(sc, &has_u))
 			return false;
-		char *key = jsonraw_key(sc->s + kstart, sc->pos - kstart);
-		struct json_object *child = NULL;
 		/* With a duplicate key json-c keeps the last value; the last
 		 * occurrence is walked last, so its pins are the ones that stay. */
-		if (json_object_is_type(node, json_type_object))
-			json_object_object_get_ex(node, key, &child);
-		free(key);
+		struct json_object *child = jsonraw_member(node, sc->s + kstart, sc->pos - kstart);
 		jsonraw_ws(sc);
 		if (!jsonraw_at(sc, ':'))
 			return false;
