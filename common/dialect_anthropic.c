@@ -549,7 +549,18 @@ static bool anth_prompt_too_long(struct json_object *error)
 	return msg != NULL && strstr(msg, "prompt is too long") != NULL;
 }
 
-static enum errkind anthropic_error(long status, const char *body, char *message, size_t n)
+/* OpenAI's shape, so OpenAI clients raise it as they would their own;
+ * a prompt too long gets OpenAI's code for it. */
+static char *anthropic_error_shaped(struct json_object *error)
+{
+	const char *type = anth_str(error, "type");
+	const char *msg = anth_str(error, "message");
+
+	return apierror_text(msg ? msg : "", type ? type : "api_error",
+			     anth_prompt_too_long(error) ? "context_length_exceeded" : NULL, NULL);
+}
+
+static void anthropic_error(long status, const char *body, struct dialect_error *out)
 {
 	struct json_object *root = json_tokener_parse(body);
 	struct json_object *error = anthropic_error_object(root);
@@ -557,33 +568,20 @@ static enum errkind anthropic_error(long status, const char *body, char *message
 
 	if (error == NULL) {
 		/* not Anthropic's shape: a proxy on the way answered */
+		dialect_openai_error_of(status, root, body, out);
 		json_object_put(root);
-		return dialect_openai.error(status, body, message, n);
+		return;
 	}
+	memset(out, 0, sizeof *out);
 	const char *msg = anth_str(error, "message");
-	snprintf(message, n, "%s", msg ? msg : json_object_to_json_string_ext(error, JSON_C_TO_STRING_PLAIN));
+	snprintf(out->message, sizeof out->message, "%s",
+		 msg ? msg : json_object_to_json_string_ext(error, JSON_C_TO_STRING_PLAIN));
 	kind = errkind_is_content_refusal(error) ? ERRKIND_CONTENT_FILTER
 						 : anthropic_error_kind(anth_str(error, "type"));
+	out->kind = kind != ERRKIND_COUNT ? kind : errkind_from_http_error(status, NULL);
+	out->api_error = true;
+	out->shaped = anthropic_error_shaped(error);
 	json_object_put(root);
-	return kind != ERRKIND_COUNT ? kind : errkind_from_http(status, NULL);
-}
-
-/* OpenAI's shape, so OpenAI clients raise it as they would their own;
- * a prompt too long gets OpenAI's code for it. */
-static char *anthropic_error_body(const char *body)
-{
-	struct json_object *root = json_tokener_parse(body);
-	struct json_object *error = anthropic_error_object(root);
-	char *text = NULL;
-
-	if (error != NULL) {
-		const char *type = anth_str(error, "type");
-		text = apierror_text(anth_str(error, "message") ? anth_str(error, "message") : "",
-				     type ? type : "api_error",
-				     anth_prompt_too_long(error) ? "context_length_exceeded" : NULL, NULL);
-	}
-	json_object_put(root);
-	return text;
 }
 
 const struct dialect dialect_anthropic = {
@@ -598,5 +596,4 @@ const struct dialect dialect_anthropic = {
 	.stream_free = anthropic_stream_free,
 	.answer = anthropic_answer,
 	.error = anthropic_error,
-	.error_body = anthropic_error_body,
 };
