@@ -17,6 +17,7 @@
 #include "alloc.h"
 #include "apierror.h"
 #include "buf.h"
+#include "jsonraw.h"
 #include "log.h"
 #include "upreq.h"
 
@@ -157,12 +158,23 @@ static struct json_object *anth_image(struct json_object *part)
 	return b;
 }
 
+/* The client's own string `str` (shared, not copied) as a text block, so it
+ * keeps the spelling the client gave it (jsonraw.h). */
+static void anth_push_string(struct json_object *blocks, struct json_object *str)
+{
+	if (!json_object_is_type(str, json_type_string) || json_object_get_string_len(str) == 0)
+		return;   /* the API refuses empty text blocks */
+	struct json_object *b = xcheck(json_object_new_object());
+	anth_set_str(b, "type", "text");
+	anth_set(b, "text", json_object_get(str));
+	json_object_array_add(blocks, b);
+}
+
 /* A message's content, a string or an array of parts, as blocks. */
 static void anth_push_content(struct json_object *blocks, struct json_object *content)
 {
 	if (json_object_is_type(content, json_type_string)) {
-		anth_push_text(blocks, json_object_get_string(content),
-			       (size_t)json_object_get_string_len(content));
+		anth_push_string(blocks, content);
 		return;
 	}
 	if (!json_object_is_type(content, json_type_array))
@@ -170,9 +182,8 @@ static void anth_push_content(struct json_object *blocks, struct json_object *co
 	for (size_t i = 0; i < json_object_array_length(content); i++) {
 		struct json_object *part = json_object_array_get_idx(content, i);
 		const char *type = anth_str(part, "type");
-		const char *text = anth_str(part, "text");
-		if (type != NULL && strcmp(type, "text") == 0 && text != NULL) {
-			anth_push_text(blocks, text, strlen(text));
+		if (type != NULL && strcmp(type, "text") == 0) {
+			anth_push_string(blocks, anth_get(part, "text"));
 		} else if (type != NULL && strcmp(type, "image_url") == 0) {
 			struct json_object *img = anth_image(part);
 			if (img != NULL)
@@ -280,7 +291,7 @@ static void anth_trim_final(struct json_object *turns)
 	size_t len = strlen(text);
 	while (len > 0 && strchr(" \t\r\n", text[len - 1]) != NULL)
 		len--;
-	if (len > 0)
+	if (len > 0 && len < strlen(text))
 		anth_set(block, "text", json_object_new_string_len(text, (int)len));
 	else if (nb > 1)
 		json_object_array_del_idx(content, nb - 1, 1);
@@ -456,7 +467,7 @@ static void anth_sampling(struct json_object *body, struct json_object *client,
 	if (json_object_is_type(temperature, json_type_double) || json_object_is_type(temperature, json_type_int))
 		anth_set(body, "temperature", json_object_get(temperature));
 	else if (ep->has_temperature)
-		anth_set(body, "temperature", json_object_new_double(ep->temperature));
+		anth_set(body, "temperature", jsonraw_new_double(ep->temperature));
 	if (json_object_is_type(top_p, json_type_double) || json_object_is_type(top_p, json_type_int))
 		anth_set(body, "top_p", json_object_get(top_p));
 }

@@ -16,6 +16,7 @@
 
 #include "buf.h"
 #include "dialect_anthropic.h"
+#include "jsonraw.h"
 #include "resume.h"
 
 /* ---- helpers ---------------------------------------------------------------------------- */
@@ -586,6 +587,32 @@ static void test_errors(void **state)
 	assert_null(e.shaped);
 }
 
+/* The client's strings and numbers reach Anthropic as the client spelled
+ * them (pinned by jsonraw); the endpoint's temperature is written shortest. */
+static void test_client_values_keep_their_spelling(void **state)
+{
+	const char *text = "{\"model\":\"g\",\"top_p\":0.90,\"messages\":["
+			   "{\"role\":\"user\",\"content\":\"caf\\u00e9 \\ud800\"},"
+			   "{\"role\":\"assistant\",\"content\":[{\"type\":\"text\",\"text\":\"\\u00e9t\\u00e9\"}]},"
+			   "{\"role\":\"user\",\"content\":\"x\"}]}";
+	struct json_object *client = parse(text);
+	struct endpoint ep = test_ep(100);
+	struct dialect_call call = { .request_id = "r1" };
+
+	(void)state;
+	assert_int_equal(jsonraw_pin(client, text, strlen(text)), IM_OK);
+	ep.has_temperature = true;
+	ep.temperature = 0.1;
+	char *body = dialect_anthropic.body(client, &ep, &call);
+	assert_non_null(strstr(body, "\"caf\\u00e9 \\ud800\""));
+	assert_non_null(strstr(body, "\"\\u00e9t\\u00e9\""));
+	assert_non_null(strstr(body, "\"top_p\":0.90"));
+	assert_non_null(strstr(body, "\"temperature\":0.1"));
+	assert_null(strstr(body, "0.1000"));
+	free(body);
+	json_object_put(client);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -600,6 +627,7 @@ int main(void)
 		cmocka_unit_test(test_stream_prefill_space),
 		cmocka_unit_test(test_answer),
 		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_client_values_keep_their_spelling),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
