@@ -291,7 +291,9 @@ static void anth_trim_final(struct json_object *turns)
 	size_t len = strlen(text);
 	while (len > 0 && strchr(" \t\r\n", text[len - 1]) != NULL)
 		len--;
-	if (len > 0 && len < strlen(text))
+	if (len > 0 && len == strlen(text))
+		return;   /* nothing to trim: the client's own string stays */
+	if (len > 0)
 		anth_set(block, "text", json_object_new_string_len(text, (int)len));
 	else if (nb > 1)
 		json_object_array_del_idx(content, nb - 1, 1);
