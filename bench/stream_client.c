@@ -14,7 +14,11 @@
  *   sustained  --duration S --concurrency C [--ramp MS]: C in flight for S
  *              seconds, each finished request replaced at once.
  * Requests rotate over --models (a comma-separated list, sent as "model"),
- * and a share --stream-ratio R of them ask "stream": true.
+ * and a share --stream-ratio R of them ask "stream": true. With --abandon A,
+ * a share A of the streams leave (close the connection) after a pseudo-random
+ * number of content events short of the last: a client gone mid-stream.
+ * Those count as "abandoned", neither ok nor failed, unless the answer had
+ * already failed before that point.
  *
  * Build: cc -O2 -std=c11 stream_client.c $(pkg-config --cflags --libs libcurl json-c)
  */
@@ -48,6 +52,7 @@ struct sc_opts {
 	double ramp_ms;
 	double duration_s;
 	double stream_ratio;
+	double abandon;
 	int words;
 	long timeout_s;
 	const char *label;
@@ -64,7 +69,8 @@ struct sc_req {
 	char text[SC_MAX_TEXT]; /* content collected from a stream */
 	size_t text_len;
 	int dones;
-	bool error_event, bad_event, overflow, text_overflow, counted_open;
+	int events, leave_after;  /* content events so far; leave after this many (0: never) */
+	bool error_event, bad_event, overflow, text_overflow, counted_open, left;
 	char errbuf[CURL_ERROR_SIZE];
 };
 
@@ -79,7 +85,7 @@ static struct {
 	int ep;
 	double timer_at;        /* absolute ms, or <0: no timer */
 	char expected[SC_MAX_TEXT];
-	long started, finished, ok, failed, streams, nonstreams;
+	long started, finished, ok, failed, abandoned, streams, nonstreams;
 	long in_flight, peak_in_flight, open_streams, peak_open_streams;
 	double *ttfb, *total;   /* per successful request, ms */
 	double *conn, *hdrs;    /* curl's connect and first-byte times, ms */
@@ -171,6 +177,8 @@ static void sc_sse_line(struct sc_req *r, char *line, size_t n)
 		size_t clen = (size_t)json_object_get_string_len(content);
 		if (clen > 0 && r->t_first == 0)
 			r->t_first = sc_now();
+		if (clen > 0)
+			r->events++;
 		sc_text_add(r, json_object_get_string(content), clen);
 	}
 	json_object_put(ev);
@@ -204,6 +212,11 @@ static size_t sc_write(char *data, size_t size, size_t nmemb, void *ud)
 			r->buf[r->len] = '\0';
 			sc_sse_line(r, r->buf, r->len);
 			r->len = 0;
+			if (r->leave_after > 0 && r->events >= r->leave_after && !r->error_event &&
+			    !r->bad_event) {
+				r->left = true;
+				return 0;  /* libcurl aborts the transfer and closes the connection */
+			}
 			continue;
 		}
 		if (r->len + 2 > r->cap) {
@@ -270,6 +283,10 @@ static void sc_judge(struct sc_req *r, CURLcode cc)
 	char detail[256];
 
 	curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &status);
+	if (r->left) {
+		sc.abandoned++;
+		return;
+	}
 	if (cc != CURLE_OK) {
 		char what[96];
 		snprintf(what, sizeof what, "curl: %s", curl_easy_strerror(cc));
@@ -349,6 +366,9 @@ static void sc_start(void)
 	h = (h ^ (h >> 27)) * 0x94d049bb133111ebull;
 	h ^= h >> 31;
 	r->stream = (double)(h >> 11) / 9007199254740992.0 < sc.o.stream_ratio;
+	/* the low bits, independent of the high ones above: leave or stay, and when */
+	if (r->stream && sc.o.words > 1 && (double)(h & 0xffff) / 65536.0 < sc.o.abandon)
+		r->leave_after = 1 + (int)((h >> 16) % (uint64_t)(sc.o.words - 1));
 	if (r->stream)
 		sc.streams++;
 	else
@@ -496,8 +516,8 @@ static void sc_report(double elapsed_ms)
 	printf("{\"label\":");
 	sc_json_string(sc.o.label);
 	printf(",\"requests\":%ld,\"ok\":%ld,\"failed\":%ld,\"streams\":%ld,\"nonstreams\":%ld,"
-	       "\"peak_in_flight\":%ld,\"peak_open\":%ld,\"elapsed_s\":%.3f",
-	       sc.finished, sc.ok, sc.failed, sc.streams, sc.nonstreams,
+	       "\"abandoned\":%ld,\"peak_in_flight\":%ld,\"peak_open\":%ld,\"elapsed_s\":%.3f",
+	       sc.finished, sc.ok, sc.failed, sc.streams, sc.nonstreams, sc.abandoned,
 	       sc.peak_in_flight, sc.peak_open_streams, elapsed_ms / 1e3);
 	const struct { const char *name; double *v; } sets[] = {
 		{ "ttfb_ms", sc.ttfb }, { "total_ms", sc.total },
@@ -523,8 +543,8 @@ static void sc_report(double elapsed_ms)
 static void sc_usage(void)
 {
 	fputs("usage: stream_client --url URL [--models a,b] [--n N] [--concurrency C]\n"
-	      "       [--ramp MS] [--duration S] [--stream-ratio R] [--words N]\n"
-	      "       [--timeout S] [--label TEXT]\n", stderr);
+	      "       [--ramp MS] [--duration S] [--stream-ratio R] [--abandon A]\n"
+	      "       [--words N] [--timeout S] [--label TEXT]\n", stderr);
 	exit(2);
 }
 
@@ -547,12 +567,14 @@ static void sc_parse(int argc, char **argv)
 		else if (strcmp(a, "--ramp") == 0) o->ramp_ms = atof(v);
 		else if (strcmp(a, "--duration") == 0) o->duration_s = atof(v);
 		else if (strcmp(a, "--stream-ratio") == 0) o->stream_ratio = atof(v);
+		else if (strcmp(a, "--abandon") == 0) o->abandon = atof(v);
 		else if (strcmp(a, "--words") == 0) o->words = atoi(v);
 		else if (strcmp(a, "--timeout") == 0) o->timeout_s = atol(v);
 		else if (strcmp(a, "--label") == 0) o->label = v;
 		else sc_usage();
 	}
-	if (o->url == NULL || o->n < 1 || o->words < 0 || o->stream_ratio < 0 || o->stream_ratio > 1)
+	if (o->url == NULL || o->n < 1 || o->words < 0 || o->stream_ratio < 0 || o->stream_ratio > 1 ||
+	    o->abandon < 0 || o->abandon > 1)
 		sc_usage();
 	if (o->concurrency <= 0)
 		o->concurrency = o->duration_s > 0 ? 1 : o->n;

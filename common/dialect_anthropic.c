@@ -88,7 +88,7 @@ enum errkind anthropic_error_kind(const char *type)
 
 /* ---- small JSON helpers --------------------------------------------------------- */
 
-static struct json_object *anth_get(struct json_object *obj, const char *key)
+struct json_object *anthropic_get(struct json_object *obj, const char *key)
 {
 	struct json_object *v = NULL;
 	if (json_object_is_type(obj, json_type_object))
@@ -96,20 +96,20 @@ static struct json_object *anth_get(struct json_object *obj, const char *key)
 	return v;
 }
 
-static const char *anth_str(struct json_object *obj, const char *key)
+const char *anthropic_str(struct json_object *obj, const char *key)
 {
-	struct json_object *v = anth_get(obj, key);
+	struct json_object *v = anthropic_get(obj, key);
 	return json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
 }
 
-static void anth_set(struct json_object *obj, const char *key, struct json_object *v)
+void anthropic_set(struct json_object *obj, const char *key, struct json_object *v)
 {
 	json_object_object_add(obj, key, xcheck(v));
 }
 
 static void anth_set_str(struct json_object *obj, const char *key, const char *s)
 {
-	anth_set(obj, key, json_object_new_string(s));
+	anthropic_set(obj, key, json_object_new_string(s));
 }
 
 /* ---- content blocks --------------------------------------------------------------- */
@@ -120,7 +120,7 @@ static void anth_push_text(struct json_object *blocks, const char *s, size_t len
 		return;   /* the API refuses empty text blocks */
 	struct json_object *b = xcheck(json_object_new_object());
 	anth_set_str(b, "type", "text");
-	anth_set(b, "text", json_object_new_string_len(s, (int)len));
+	anthropic_set(b, "text", json_object_new_string_len(s, (int)len));
 	json_object_array_add(blocks, b);
 }
 
@@ -128,9 +128,9 @@ static void anth_push_text(struct json_object *blocks, const char *s, size_t len
  * source; anything else is left out (NULL). */
 static struct json_object *anth_image(struct json_object *part)
 {
-	struct json_object *iu = anth_get(part, "image_url");
+	struct json_object *iu = anthropic_get(part, "image_url");
 	const char *url = json_object_is_type(iu, json_type_string) ? json_object_get_string(iu)
-								    : anth_str(iu, "url");
+								    : anthropic_str(iu, "url");
 	struct json_object *source;
 
 	if (url == NULL)
@@ -154,7 +154,7 @@ static struct json_object *anth_image(struct json_object *part)
 	}
 	struct json_object *b = xcheck(json_object_new_object());
 	anth_set_str(b, "type", "image");
-	anth_set(b, "source", source);
+	anthropic_set(b, "source", source);
 	return b;
 }
 
@@ -166,7 +166,7 @@ static void anth_push_string(struct json_object *blocks, struct json_object *str
 		return;   /* the API refuses empty text blocks */
 	struct json_object *b = xcheck(json_object_new_object());
 	anth_set_str(b, "type", "text");
-	anth_set(b, "text", json_object_get(str));
+	anthropic_set(b, "text", json_object_get(str));
 	json_object_array_add(blocks, b);
 }
 
@@ -181,9 +181,9 @@ static void anth_push_content(struct json_object *blocks, struct json_object *co
 		return;
 	for (size_t i = 0; i < json_object_array_length(content); i++) {
 		struct json_object *part = json_object_array_get_idx(content, i);
-		const char *type = anth_str(part, "type");
+		const char *type = anthropic_str(part, "type");
 		if (type != NULL && strcmp(type, "text") == 0) {
-			anth_push_string(blocks, anth_get(part, "text"));
+			anth_push_string(blocks, anthropic_get(part, "text"));
 		} else if (type != NULL && strcmp(type, "image_url") == 0) {
 			struct json_object *img = anth_image(part);
 			if (img != NULL)
@@ -199,8 +199,8 @@ static void anth_push_tool_uses(struct json_object *blocks, struct json_object *
 
 	for (size_t i = 0; i < n; i++) {
 		struct json_object *call = json_object_array_get_idx(calls, i);
-		struct json_object *fn = anth_get(call, "function");
-		const char *args = anth_str(fn, "arguments");
+		struct json_object *fn = anthropic_get(call, "function");
+		const char *args = anthropic_str(fn, "arguments");
 		struct json_object *input = args ? json_tokener_parse(args) : NULL;
 		struct json_object *b = xcheck(json_object_new_object());
 
@@ -209,9 +209,9 @@ static void anth_push_tool_uses(struct json_object *blocks, struct json_object *
 			input = xcheck(json_object_new_object());
 		}
 		anth_set_str(b, "type", "tool_use");
-		anth_set_str(b, "id", anth_str(call, "id") ? anth_str(call, "id") : "");
-		anth_set_str(b, "name", anth_str(fn, "name") ? anth_str(fn, "name") : "");
-		anth_set(b, "input", input);
+		anth_set_str(b, "id", anthropic_str(call, "id") ? anthropic_str(call, "id") : "");
+		anth_set_str(b, "name", anthropic_str(fn, "name") ? anthropic_str(fn, "name") : "");
+		anthropic_set(b, "input", input);
 		json_object_array_add(blocks, b);
 	}
 }
@@ -219,15 +219,15 @@ static void anth_push_tool_uses(struct json_object *blocks, struct json_object *
 /* A role:tool message as a tool_result block. */
 static void anth_push_tool_result(struct json_object *blocks, struct json_object *msg)
 {
-	struct json_object *content = anth_get(msg, "content");
+	struct json_object *content = anthropic_get(msg, "content");
 	struct json_object *b = xcheck(json_object_new_object());
 
 	anth_set_str(b, "type", "tool_result");
-	anth_set_str(b, "tool_use_id", anth_str(msg, "tool_call_id") ? anth_str(msg, "tool_call_id") : "");
+	anth_set_str(b, "tool_use_id", anthropic_str(msg, "tool_call_id") ? anthropic_str(msg, "tool_call_id") : "");
 	if (json_object_is_type(content, json_type_array)) {
 		struct json_object *parts = xcheck(json_object_new_array());
 		anth_push_content(parts, content);
-		anth_set(b, "content", parts);
+		anthropic_set(b, "content", parts);
 	} else {
 		anth_set_str(b, "content", json_object_is_type(content, json_type_string)
 						   ? json_object_get_string(content) : "");
@@ -246,15 +246,15 @@ static void anth_turn(struct json_object *turns, const char *role, struct json_o
 
 	if (json_object_array_length(blocks) == 0) {
 		json_object_put(blocks);
-	} else if (last != NULL && strcmp(anth_str(last, "role"), role) == 0) {
-		struct json_object *content = anth_get(last, "content");
+	} else if (last != NULL && strcmp(anthropic_str(last, "role"), role) == 0) {
+		struct json_object *content = anthropic_get(last, "content");
 		for (size_t i = 0; i < json_object_array_length(blocks); i++)
 			json_object_array_add(content, json_object_get(json_object_array_get_idx(blocks, i)));
 		json_object_put(blocks);
 	} else {
 		struct json_object *t = xcheck(json_object_new_object());
 		anth_set_str(t, "role", role);
-		anth_set(t, "content", blocks);
+		anthropic_set(t, "content", blocks);
 		json_object_array_add(turns, t);
 	}
 }
@@ -265,7 +265,7 @@ static void anth_system_add(struct buf *system, struct json_object *content)
 
 	anth_push_content(blocks, content);
 	for (size_t i = 0; i < json_object_array_length(blocks); i++) {
-		const char *text = anth_str(json_object_array_get_idx(blocks, i), "text");
+		const char *text = anthropic_str(json_object_array_get_idx(blocks, i), "text");
 		if (text == NULL)
 			continue;
 		if (system->len > 0)
@@ -281,12 +281,12 @@ static void anth_trim_final(struct json_object *turns)
 {
 	size_t n = json_object_array_length(turns);
 	struct json_object *last = n ? json_object_array_get_idx(turns, n - 1) : NULL;
-	struct json_object *content = anth_get(last, "content");
+	struct json_object *content = anthropic_get(last, "content");
 	size_t nb = json_object_is_type(content, json_type_array) ? json_object_array_length(content) : 0;
 	struct json_object *block = nb ? json_object_array_get_idx(content, nb - 1) : NULL;
-	const char *text = anth_str(block, "text");
+	const char *text = anthropic_str(block, "text");
 
-	if (text == NULL || strcmp(anth_str(last, "role"), "assistant") != 0)
+	if (text == NULL || strcmp(anthropic_str(last, "role"), "assistant") != 0)
 		return;
 	size_t len = strlen(text);
 	while (len > 0 && strchr(" \t\r\n", text[len - 1]) != NULL)
@@ -294,7 +294,7 @@ static void anth_trim_final(struct json_object *turns)
 	if (len > 0 && len == strlen(text))
 		return;   /* nothing to trim: the client's own string stays */
 	if (len > 0)
-		anth_set(block, "text", json_object_new_string_len(text, (int)len));
+		anthropic_set(block, "text", json_object_new_string_len(text, (int)len));
 	else if (nb > 1)
 		json_object_array_del_idx(content, nb - 1, 1);
 	else
@@ -311,20 +311,20 @@ static struct json_object *anth_messages(struct json_object *messages, struct bu
 
 	for (size_t i = 0; i < n; i++) {
 		struct json_object *msg = json_object_array_get_idx(messages, i);
-		const char *role = anth_str(msg, "role");
+		const char *role = anthropic_str(msg, "role");
 		const char *turn = anthropic_lookup(anthropic_roles, role, "user");
 		struct json_object *blocks;
 
 		if (strcmp(turn, "system") == 0) {
-			anth_system_add(system, anth_get(msg, "content"));
+			anth_system_add(system, anthropic_get(msg, "content"));
 			continue;
 		}
 		blocks = xcheck(json_object_new_array());
 		if (role != NULL && strcmp(role, "tool") == 0) {
 			anth_push_tool_result(blocks, msg);
 		} else {
-			anth_push_content(blocks, anth_get(msg, "content"));
-			anth_push_tool_uses(blocks, anth_get(msg, "tool_calls"));
+			anth_push_content(blocks, anthropic_get(msg, "content"));
+			anth_push_tool_uses(blocks, anthropic_get(msg, "tool_calls"));
 		}
 		anth_turn(turns, turn, blocks);
 	}
@@ -345,7 +345,7 @@ static long anth_max_tokens(struct json_object *client, const struct endpoint *e
 	long max = 0;
 
 	for (size_t i = 0; i < 2 && max <= 0; i++) {
-		struct json_object *v = anth_get(client, keys[i]);
+		struct json_object *v = anthropic_get(client, keys[i]);
 		if (json_object_is_type(v, json_type_int) && json_object_get_int64(v) > 0 &&
 		    json_object_get_int64(v) <= 1000000000)
 			max = (long)json_object_get_int64(v);
@@ -369,19 +369,19 @@ static struct json_object *anth_tools(struct json_object *tools)
 	size_t n = json_object_is_type(tools, json_type_array) ? json_object_array_length(tools) : 0;
 
 	for (size_t i = 0; i < n; i++) {
-		struct json_object *fn = anth_get(json_object_array_get_idx(tools, i), "function");
-		struct json_object *params = anth_get(fn, "parameters");
+		struct json_object *fn = anthropic_get(json_object_array_get_idx(tools, i), "function");
+		struct json_object *params = anthropic_get(fn, "parameters");
 		struct json_object *t;
-		if (anth_str(fn, "name") == NULL)
+		if (anthropic_str(fn, "name") == NULL)
 			continue;
 		t = xcheck(json_object_new_object());
-		anth_set_str(t, "name", anth_str(fn, "name"));
-		if (anth_str(fn, "description") != NULL)
-			anth_set_str(t, "description", anth_str(fn, "description"));
+		anth_set_str(t, "name", anthropic_str(fn, "name"));
+		if (anthropic_str(fn, "description") != NULL)
+			anth_set_str(t, "description", anthropic_str(fn, "description"));
 		if (json_object_is_type(params, json_type_object))
-			anth_set(t, "input_schema", json_object_get(params));
+			anthropic_set(t, "input_schema", json_object_get(params));
 		else
-			anth_set(t, "input_schema", json_tokener_parse("{\"type\":\"object\",\"properties\":{}}"));
+			anthropic_set(t, "input_schema", json_tokener_parse("{\"type\":\"object\",\"properties\":{}}"));
 		json_object_array_add(out, t);
 	}
 	return out;
@@ -391,10 +391,10 @@ static struct json_object *anth_tools(struct json_object *tools)
  * parallel_tool_calls: false. NULL when there is nothing to say. */
 static struct json_object *anth_tool_choice(struct json_object *client)
 {
-	struct json_object *choice = anth_get(client, "tool_choice");
-	struct json_object *parallel = anth_get(client, "parallel_tool_calls");
+	struct json_object *choice = anthropic_get(client, "tool_choice");
+	struct json_object *parallel = anthropic_get(client, "parallel_tool_calls");
 	const char *s = json_object_is_type(choice, json_type_string) ? json_object_get_string(choice) : NULL;
-	const char *named = anth_str(anth_get(choice, "function"), "name");
+	const char *named = anthropic_str(anthropic_get(choice, "function"), "name");
 	struct json_object *out = xcheck(json_object_new_object());
 
 	if (named != NULL) {
@@ -411,8 +411,8 @@ static struct json_object *anth_tool_choice(struct json_object *client)
 		return NULL;
 	}
 	if (json_object_is_type(parallel, json_type_boolean) && !json_object_get_boolean(parallel) &&
-	    strcmp(anth_str(out, "type"), "none") != 0)
-		anth_set(out, "disable_parallel_tool_use", json_object_new_boolean(1));
+	    strcmp(anthropic_str(out, "type"), "none") != 0)
+		anthropic_set(out, "disable_parallel_tool_use", json_object_new_boolean(1));
 	return out;
 }
 
@@ -458,20 +458,27 @@ static void anth_log_dropped(struct json_object *client, const struct endpoint *
 	}
 }
 
+static bool anth_is_number(struct json_object *v)
+{
+	return json_object_is_type(v, json_type_double) || json_object_is_type(v, json_type_int);
+}
+
 static void anth_sampling(struct json_object *body, struct json_object *client,
 			  const struct endpoint *ep, bool thinking)
 {
-	struct json_object *temperature = anth_get(client, "temperature");
-	struct json_object *top_p = anth_get(client, "top_p");
+	struct json_object *temperature = anthropic_get(client, "temperature");
+	struct json_object *top_p = anthropic_get(client, "top_p");
 
 	if (thinking)
 		return;   /* the API refuses sampling changes while it thinks */
-	if (json_object_is_type(temperature, json_type_double) || json_object_is_type(temperature, json_type_int))
-		anth_set(body, "temperature", json_object_get(temperature));
+	if (anth_is_number(temperature) && json_object_get_double(temperature) > 1)
+		anthropic_set(body, "temperature", jsonraw_new_double(1));   /* OpenAI's scale ends at 2 */
+	else if (anth_is_number(temperature))
+		anthropic_set(body, "temperature", json_object_get(temperature));
 	else if (ep->has_temperature)
-		anth_set(body, "temperature", jsonraw_new_double(ep->temperature));
-	if (json_object_is_type(top_p, json_type_double) || json_object_is_type(top_p, json_type_int))
-		anth_set(body, "top_p", json_object_get(top_p));
+		anthropic_set(body, "temperature", jsonraw_new_double(ep->temperature > 1 ? 1 : ep->temperature));
+	if (anth_is_number(top_p))
+		anthropic_set(body, "top_p", json_object_get(top_p));
 }
 
 struct json_object *anthropic_request(struct json_object *client, const struct endpoint *ep,
@@ -480,40 +487,40 @@ struct json_object *anthropic_request(struct json_object *client, const struct e
 	struct json_object *body = xcheck(json_object_new_object());
 	struct buf system;
 	long max_tokens = anth_max_tokens(client, ep);
-	long budget = anth_budget(anth_str(client, "reasoning_effort"));
+	long budget = anth_budget(anthropic_str(client, "reasoning_effort"));
 	struct json_object *v;
 
 	buf_init(&system, ANTHROPIC_SYSTEM_MAX);
 	anth_set_str(body, "model", ep->model);
-	struct json_object *turns = anth_messages(anth_get(client, "messages"), &system, call);
+	struct json_object *turns = anth_messages(anthropic_get(client, "messages"), &system, call);
 	if (budget > 0)
 		max_tokens += budget;   /* thinking counts against max_tokens */
-	anth_set(body, "max_tokens", json_object_new_int64(max_tokens));
+	anthropic_set(body, "max_tokens", json_object_new_int64(max_tokens));
 	if (system.len > 0)
-		anth_set(body, "system", json_object_new_string_len(buf_str(&system), (int)system.len));
-	anth_set(body, "messages", turns);
+		anthropic_set(body, "system", json_object_new_string_len(buf_str(&system), (int)system.len));
+	anthropic_set(body, "messages", turns);
 	if (budget > 0) {
 		struct json_object *thinking = xcheck(json_object_new_object());
 		anth_set_str(thinking, "type", "enabled");
-		anth_set(thinking, "budget_tokens", json_object_new_int64(budget));
-		anth_set(body, "thinking", thinking);
+		anthropic_set(thinking, "budget_tokens", json_object_new_int64(budget));
+		anthropic_set(body, "thinking", thinking);
 	}
 	anth_sampling(body, client, ep, budget > 0);
-	if ((v = anth_stop(anth_get(client, "stop"))) != NULL)
-		anth_set(body, "stop_sequences", v);
-	if (json_object_is_type(anth_get(client, "tools"), json_type_array) &&
-	    json_object_array_length(anth_get(client, "tools")) > 0) {
-		anth_set(body, "tools", anth_tools(anth_get(client, "tools")));
+	if ((v = anth_stop(anthropic_get(client, "stop"))) != NULL)
+		anthropic_set(body, "stop_sequences", v);
+	if (json_object_is_type(anthropic_get(client, "tools"), json_type_array) &&
+	    json_object_array_length(anthropic_get(client, "tools")) > 0) {
+		anthropic_set(body, "tools", anth_tools(anthropic_get(client, "tools")));
 		if ((v = anth_tool_choice(client)) != NULL)
-			anth_set(body, "tool_choice", v);
+			anthropic_set(body, "tool_choice", v);
 	}
-	if (anth_str(client, "user") != NULL) {
+	if (anthropic_str(client, "user") != NULL) {
 		struct json_object *meta = xcheck(json_object_new_object());
-		anth_set_str(meta, "user_id", anth_str(client, "user"));
-		anth_set(body, "metadata", meta);
+		anth_set_str(meta, "user_id", anthropic_str(client, "user"));
+		anthropic_set(body, "metadata", meta);
 	}
 	if (call->up_stream)
-		anth_set(body, "stream", json_object_new_boolean(1));
+		anthropic_set(body, "stream", json_object_new_boolean(1));
 	anth_log_dropped(client, ep, call);
 	buf_free(&system);
 	return body;
@@ -548,8 +555,8 @@ static struct curl_slist *anthropic_headers(const struct endpoint *ep, const str
 
 struct json_object *anthropic_error_object(struct json_object *root)
 {
-	const char *type = anth_str(root, "type");
-	struct json_object *error = anth_get(root, "error");
+	const char *type = anthropic_str(root, "type");
+	struct json_object *error = anthropic_get(root, "error");
 
 	if (type == NULL || strcmp(type, "error") != 0 || !json_object_is_type(error, json_type_object))
 		return NULL;
@@ -558,7 +565,7 @@ struct json_object *anthropic_error_object(struct json_object *root)
 
 static bool anth_prompt_too_long(struct json_object *error)
 {
-	const char *msg = anth_str(error, "message");
+	const char *msg = anthropic_str(error, "message");
 	return msg != NULL && strstr(msg, "prompt is too long") != NULL;
 }
 
@@ -566,8 +573,8 @@ static bool anth_prompt_too_long(struct json_object *error)
  * a prompt too long gets OpenAI's code for it. */
 static char *anthropic_error_shaped(struct json_object *error)
 {
-	const char *type = anth_str(error, "type");
-	const char *msg = anth_str(error, "message");
+	const char *type = anthropic_str(error, "type");
+	const char *msg = anthropic_str(error, "message");
 
 	return apierror_text(msg ? msg : "", type ? type : "api_error",
 			     anth_prompt_too_long(error) ? "context_length_exceeded" : NULL, NULL);
@@ -586,11 +593,11 @@ static void anthropic_error(long status, const char *body, struct dialect_error 
 		return;
 	}
 	memset(out, 0, sizeof *out);
-	const char *msg = anth_str(error, "message");
+	const char *msg = anthropic_str(error, "message");
 	snprintf(out->message, sizeof out->message, "%s",
 		 msg ? msg : json_object_to_json_string_ext(error, JSON_C_TO_STRING_PLAIN));
 	kind = errkind_is_content_refusal(error) ? ERRKIND_CONTENT_FILTER
-						 : anthropic_error_kind(anth_str(error, "type"));
+						 : anthropic_error_kind(anthropic_str(error, "type"));
 	out->kind = kind != ERRKIND_COUNT ? kind : errkind_from_http_error(status, NULL);
 	out->api_error = true;
 	out->shaped = anthropic_error_shaped(error);

@@ -38,34 +38,16 @@ struct dialect_stream {
 	int64_t completion_tokens;
 	int n_tools;
 	int tool_of_block[ANTH_BLOCKS_MAX];   /* tool call index + 1; 0: not a tool */
-	const char *skip;            /* a prefill's trailing white space, not said twice */
+	char *skip_text;             /* a prefill's trailing white space, not said twice */
+	const char *skip;            /* what of it is still to come */
 	size_t skip_len;
 };
 
 /* ---- helpers ------------------------------------------------------------------------ */
 
-static struct json_object *anth_get(struct json_object *obj, const char *key)
-{
-	struct json_object *v = NULL;
-	if (json_object_is_type(obj, json_type_object))
-		json_object_object_get_ex(obj, key, &v);
-	return v;
-}
-
-static const char *anth_str(struct json_object *obj, const char *key)
-{
-	struct json_object *v = anth_get(obj, key);
-	return json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
-}
-
-static void anth_set(struct json_object *obj, const char *key, struct json_object *v)
-{
-	json_object_object_add(obj, key, xcheck(v));
-}
-
 static int64_t anth_tokens(struct json_object *usage, const char *key)
 {
-	struct json_object *v = anth_get(usage, key);
+	struct json_object *v = anthropic_get(usage, key);
 	int64_t n = json_object_is_type(v, json_type_int) ? json_object_get_int64(v) : 0;
 	return n < 0 ? 0 : n > ANTH_TOKENS_MAX ? ANTH_TOKENS_MAX : n;
 }
@@ -81,27 +63,27 @@ static void anth_usage_read(struct json_object *usage, int64_t *prompt, int64_t 
 	int64_t sum = 0;
 
 	for (size_t i = 0; i < 3; i++) {
-		any |= anth_get(usage, inputs[i]) != NULL;
+		any |= anthropic_get(usage, inputs[i]) != NULL;
 		sum += anth_tokens(usage, inputs[i]);
 	}
 	if (any)
 		*prompt = sum;
-	if (anth_get(usage, "output_tokens") != NULL)
+	if (anthropic_get(usage, "output_tokens") != NULL)
 		*completion = anth_tokens(usage, "output_tokens");
 }
 
 static struct json_object *anth_usage(int64_t prompt, int64_t completion)
 {
 	struct json_object *u = xcheck(json_object_new_object());
-	anth_set(u, "prompt_tokens", json_object_new_int64(prompt));
-	anth_set(u, "completion_tokens", json_object_new_int64(completion));
-	anth_set(u, "total_tokens", json_object_new_int64(prompt + completion));
+	anthropic_set(u, "prompt_tokens", json_object_new_int64(prompt));
+	anthropic_set(u, "completion_tokens", json_object_new_int64(completion));
+	anthropic_set(u, "total_tokens", json_object_new_int64(prompt + completion));
 	return u;
 }
 
 static struct json_object *anth_chat_id(struct json_object *message)
 {
-	const char *id = anth_str(message, "id");
+	const char *id = anthropic_str(message, "id");
 	char *s = xasprintf("chatcmpl-%.128s", id ? id : "anthropic");
 	struct json_object *o = xcheck(json_object_new_string(s));
 	free(s);
@@ -117,7 +99,7 @@ static const char *anth_finish(const char *stop_reason)
 
 static void anth_identify(struct dialect_stream *st, struct json_object *message)
 {
-	const char *model = anth_str(message, "model");
+	const char *model = anthropic_str(message, "model");
 
 	if (st->id != NULL)
 		return;
@@ -131,10 +113,10 @@ static struct json_object *anth_chunk_new(struct dialect_stream *st)
 	struct json_object *o = xcheck(json_object_new_object());
 
 	anth_identify(st, NULL);
-	anth_set(o, "id", json_object_get(st->id));
-	anth_set(o, "object", json_object_new_string("chat.completion.chunk"));
-	anth_set(o, "created", json_object_new_int64(st->created));
-	anth_set(o, "model", json_object_get(st->model));
+	anthropic_set(o, "id", json_object_get(st->id));
+	anthropic_set(o, "object", json_object_new_string("chat.completion.chunk"));
+	anthropic_set(o, "created", json_object_new_int64(st->created));
+	anthropic_set(o, "model", json_object_get(st->model));
 	return o;
 }
 
@@ -153,11 +135,11 @@ static enum im_rc anth_emit_delta(struct dialect_stream *st, struct json_object 
 	struct json_object *choice = xcheck(json_object_new_object());
 	struct json_object *choices = xcheck(json_object_new_array());
 
-	anth_set(choice, "index", json_object_new_int(0));
-	anth_set(choice, "delta", delta);
+	anthropic_set(choice, "index", json_object_new_int(0));
+	anthropic_set(choice, "delta", delta);
 	json_object_object_add(choice, "finish_reason", finish ? xcheck(json_object_new_string(finish)) : NULL);
 	json_object_array_add(choices, choice);
-	anth_set(o, "choices", choices);
+	anthropic_set(o, "choices", choices);
 	return anth_emit(st, o);
 }
 
@@ -165,7 +147,7 @@ static enum im_rc anth_emit_string(struct dialect_stream *st, const char *key, c
 {
 	struct json_object *delta = xcheck(json_object_new_object());
 
-	anth_set(delta, key, json_object_new_string_len(s, (int)len));
+	anthropic_set(delta, key, json_object_new_string_len(s, (int)len));
 	return anth_emit_delta(st, delta, NULL);
 }
 
@@ -197,16 +179,16 @@ static enum im_rc anth_emit_tool(struct dialect_stream *st, int index, const cha
 	struct json_object *calls = xcheck(json_object_new_array());
 	struct json_object *delta = xcheck(json_object_new_object());
 
-	anth_set(call, "index", json_object_new_int(index));
+	anthropic_set(call, "index", json_object_new_int(index));
 	if (id != NULL) {
-		anth_set(call, "id", json_object_new_string(id));
-		anth_set(call, "type", json_object_new_string("function"));
-		anth_set(fn, "name", json_object_new_string(name ? name : ""));
+		anthropic_set(call, "id", json_object_new_string(id));
+		anthropic_set(call, "type", json_object_new_string("function"));
+		anthropic_set(fn, "name", json_object_new_string(name ? name : ""));
 	}
-	anth_set(fn, "arguments", json_object_new_string(args));
-	anth_set(call, "function", fn);
+	anthropic_set(fn, "arguments", json_object_new_string(args));
+	anthropic_set(call, "function", fn);
 	json_object_array_add(calls, call);
-	anth_set(delta, "tool_calls", calls);
+	anthropic_set(delta, "tool_calls", calls);
 	return anth_emit_delta(st, delta, NULL);
 }
 
@@ -214,27 +196,27 @@ static enum im_rc anth_emit_tool(struct dialect_stream *st, int index, const cha
 
 static enum im_rc anth_message_start(struct dialect_stream *st, struct json_object *obj)
 {
-	struct json_object *message = anth_get(obj, "message");
+	struct json_object *message = anthropic_get(obj, "message");
 	struct json_object *delta = xcheck(json_object_new_object());
 
 	anth_identify(st, message);
-	anth_usage_read(anth_get(message, "usage"), &st->prompt_tokens, &st->completion_tokens);
-	anth_set(delta, "role", json_object_new_string("assistant"));
-	anth_set(delta, "content", json_object_new_string(""));
+	anth_usage_read(anthropic_get(message, "usage"), &st->prompt_tokens, &st->completion_tokens);
+	anthropic_set(delta, "role", json_object_new_string("assistant"));
+	anthropic_set(delta, "content", json_object_new_string(""));
 	return anth_emit_delta(st, delta, NULL);
 }
 
 static int anth_block_index(struct json_object *obj)
 {
-	struct json_object *v = anth_get(obj, "index");
+	struct json_object *v = anthropic_get(obj, "index");
 	int64_t i = json_object_is_type(v, json_type_int) ? json_object_get_int64(v) : -1;
 	return i >= 0 && i < ANTH_BLOCKS_MAX ? (int)i : -1;
 }
 
 static enum im_rc anth_block_start(struct dialect_stream *st, struct json_object *obj)
 {
-	struct json_object *block = anth_get(obj, "content_block");
-	const char *type = anth_str(block, "type");
+	struct json_object *block = anthropic_get(obj, "content_block");
+	const char *type = anthropic_str(block, "type");
 	int index = anth_block_index(obj);
 
 	if (type == NULL)
@@ -243,30 +225,30 @@ static enum im_rc anth_block_start(struct dialect_stream *st, struct json_object
 		if (index < 0)
 			return IM_OK;
 		st->tool_of_block[index] = ++st->n_tools;
-		return anth_emit_tool(st, st->n_tools - 1, anth_str(block, "id") ? anth_str(block, "id") : "",
-				      anth_str(block, "name"), "");
+		return anth_emit_tool(st, st->n_tools - 1, anthropic_str(block, "id") ? anthropic_str(block, "id") : "",
+				      anthropic_str(block, "name"), "");
 	}
 	if (strcmp(type, "text") == 0)
-		return anth_emit_text(st, anth_str(block, "text"));
+		return anth_emit_text(st, anthropic_str(block, "text"));
 	if (strcmp(type, "thinking") == 0)
-		return anth_emit_reasoning(st, anth_str(block, "thinking"));
+		return anth_emit_reasoning(st, anthropic_str(block, "thinking"));
 	return IM_OK;   /* redacted thinking, server tools: nothing for the client */
 }
 
 static enum im_rc anth_block_delta(struct dialect_stream *st, struct json_object *obj)
 {
-	struct json_object *delta = anth_get(obj, "delta");
-	const char *type = anth_str(delta, "type");
+	struct json_object *delta = anthropic_get(obj, "delta");
+	const char *type = anthropic_str(delta, "type");
 	int index = anth_block_index(obj);
 
 	if (type == NULL)
 		return IM_OK;
 	if (strcmp(type, "text_delta") == 0)
-		return anth_emit_text(st, anth_str(delta, "text"));
+		return anth_emit_text(st, anthropic_str(delta, "text"));
 	if (strcmp(type, "thinking_delta") == 0)
-		return anth_emit_reasoning(st, anth_str(delta, "thinking"));
+		return anth_emit_reasoning(st, anthropic_str(delta, "thinking"));
 	if (strcmp(type, "input_json_delta") == 0 && index >= 0 && st->tool_of_block[index] > 0) {
-		const char *part = anth_str(delta, "partial_json");
+		const char *part = anthropic_str(delta, "partial_json");
 		if (part == NULL || *part == '\0')
 			return IM_OK;
 		return anth_emit_tool(st, st->tool_of_block[index] - 1, NULL, NULL, part);
@@ -276,24 +258,24 @@ static enum im_rc anth_block_delta(struct dialect_stream *st, struct json_object
 
 static enum im_rc anth_message_delta(struct dialect_stream *st, struct json_object *obj)
 {
-	const char *stop = anth_str(anth_get(obj, "delta"), "stop_reason");
+	const char *stop = anthropic_str(anthropic_get(obj, "delta"), "stop_reason");
 	enum im_rc rc;
 
-	anth_usage_read(anth_get(obj, "usage"), &st->prompt_tokens, &st->completion_tokens);
+	anth_usage_read(anthropic_get(obj, "usage"), &st->prompt_tokens, &st->completion_tokens);
 	rc = anth_emit_delta(st, xcheck(json_object_new_object()), anth_finish(stop));
 	if (rc != IM_OK || !st->usage_wanted)
 		return rc;
 	struct json_object *o = anth_chunk_new(st);
-	anth_set(o, "choices", json_object_new_array());
-	anth_set(o, "usage", anth_usage(st->prompt_tokens, st->completion_tokens));
+	anthropic_set(o, "choices", json_object_new_array());
+	anthropic_set(o, "usage", anth_usage(st->prompt_tokens, st->completion_tokens));
 	return anth_emit(st, o);
 }
 
 static enum im_rc anth_error_event(struct dialect_stream *st, struct json_object *obj)
 {
-	struct json_object *error = anth_get(obj, "error");
-	const char *msg = anth_str(error, "message");
-	enum errkind kind = anthropic_error_kind(anth_str(error, "type"));
+	struct json_object *error = anthropic_get(obj, "error");
+	const char *msg = anthropic_str(error, "message");
+	enum errkind kind = anthropic_error_kind(anthropic_str(error, "type"));
 
 	if (errkind_is_content_refusal(error))
 		kind = ERRKIND_CONTENT_FILTER;
@@ -337,7 +319,7 @@ static enum im_rc anth_on_event(void *ctx, const struct sse_event *ev)
 		json_object_put(obj);
 		return IM_OK;
 	}
-	const char *type = anth_str(obj, "type");
+	const char *type = anthropic_str(obj, "type");
 	rc = anth_dispatch(st, type ? type : ev->event, obj);
 	json_object_put(obj);
 	return rc;
@@ -357,7 +339,9 @@ struct dialect_stream *anthropic_stream_new(const struct dialect_out *out,
 		size_t n = len;
 		while (n > 0 && strchr(" \t\r\n", text[n - 1]) != NULL)
 			n--;
-		st->skip = text + n;
+		/* a copy: the delivered text grows while this stream goes on */
+		st->skip_text = xstrndup(text + n, len - n);
+		st->skip = st->skip_text;
 		st->skip_len = len - n;
 	}
 	sse_parser_init(&st->sse, ANTH_EVENT_MAX, anth_on_event, st);
@@ -386,6 +370,7 @@ void anthropic_stream_free(struct dialect_stream *st)
 	sse_parser_free(&st->sse);
 	json_object_put(st->id);
 	json_object_put(st->model);
+	free(st->skip_text);
 	free(st);
 }
 
@@ -395,15 +380,15 @@ static struct json_object *anth_tool_call(struct json_object *block)
 {
 	struct json_object *call = xcheck(json_object_new_object());
 	struct json_object *fn = xcheck(json_object_new_object());
-	struct json_object *input = anth_get(block, "input");
+	struct json_object *input = anthropic_get(block, "input");
 
-	anth_set(call, "id", json_object_new_string(anth_str(block, "id") ? anth_str(block, "id") : ""));
-	anth_set(call, "type", json_object_new_string("function"));
-	anth_set(fn, "name", json_object_new_string(anth_str(block, "name") ? anth_str(block, "name") : ""));
-	anth_set(fn, "arguments", json_object_new_string(
+	anthropic_set(call, "id", json_object_new_string(anthropic_str(block, "id") ? anthropic_str(block, "id") : ""));
+	anthropic_set(call, "type", json_object_new_string("function"));
+	anthropic_set(fn, "name", json_object_new_string(anthropic_str(block, "name") ? anthropic_str(block, "name") : ""));
+	anthropic_set(fn, "arguments", json_object_new_string(
 			 input ? json_object_to_json_string_ext(input, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
 			       : "{}"));
-	anth_set(call, "function", fn);
+	anthropic_set(call, "function", fn);
 	return call;
 }
 
@@ -419,23 +404,23 @@ static struct json_object *anth_message(struct json_object *content)
 	buf_init(&reasoning, ANTH_ANSWER_MAX);
 	for (size_t i = 0; i < n; i++) {
 		struct json_object *block = json_object_array_get_idx(content, i);
-		const char *type = anth_str(block, "type");
+		const char *type = anthropic_str(block, "type");
 		if (type == NULL)
 			continue;
-		if (strcmp(type, "text") == 0 && anth_str(block, "text") != NULL)
-			(void)buf_append_str(&text, anth_str(block, "text"));
-		else if (strcmp(type, "thinking") == 0 && anth_str(block, "thinking") != NULL)
-			(void)buf_append_str(&reasoning, anth_str(block, "thinking"));
+		if (strcmp(type, "text") == 0 && anthropic_str(block, "text") != NULL)
+			(void)buf_append_str(&text, anthropic_str(block, "text"));
+		else if (strcmp(type, "thinking") == 0 && anthropic_str(block, "thinking") != NULL)
+			(void)buf_append_str(&reasoning, anthropic_str(block, "thinking"));
 		else if (strcmp(type, "tool_use") == 0)
 			json_object_array_add(calls, anth_tool_call(block));
 	}
-	anth_set(msg, "role", json_object_new_string("assistant"));
+	anthropic_set(msg, "role", json_object_new_string("assistant"));
 	json_object_object_add(msg, "content", text.len || json_object_array_length(calls) == 0
 		? xcheck(json_object_new_string_len(buf_str(&text), (int)text.len)) : NULL);
 	if (reasoning.len > 0)
-		anth_set(msg, "reasoning_content", json_object_new_string_len(buf_str(&reasoning), (int)reasoning.len));
+		anthropic_set(msg, "reasoning_content", json_object_new_string_len(buf_str(&reasoning), (int)reasoning.len));
 	if (json_object_array_length(calls) > 0)
-		anth_set(msg, "tool_calls", calls);
+		anthropic_set(msg, "tool_calls", calls);
 	else
 		json_object_put(calls);
 	buf_free(&text);
@@ -448,20 +433,20 @@ static struct json_object *anth_completion(struct json_object *root)
 	struct json_object *c = xcheck(json_object_new_object());
 	struct json_object *choice = xcheck(json_object_new_object());
 	struct json_object *choices = xcheck(json_object_new_array());
-	const char *model = anth_str(root, "model");
+	const char *model = anthropic_str(root, "model");
 	int64_t prompt = 0, completion = 0;
 
-	anth_usage_read(anth_get(root, "usage"), &prompt, &completion);
-	anth_set(c, "id", anth_chat_id(root));
-	anth_set(c, "object", json_object_new_string("chat.completion"));
-	anth_set(c, "created", json_object_new_int64((int64_t)time(NULL)));
-	anth_set(c, "model", json_object_new_string(model ? model : ""));
-	anth_set(choice, "index", json_object_new_int(0));
-	anth_set(choice, "message", anth_message(anth_get(root, "content")));
-	anth_set(choice, "finish_reason", json_object_new_string(anth_finish(anth_str(root, "stop_reason"))));
+	anth_usage_read(anthropic_get(root, "usage"), &prompt, &completion);
+	anthropic_set(c, "id", anth_chat_id(root));
+	anthropic_set(c, "object", json_object_new_string("chat.completion"));
+	anthropic_set(c, "created", json_object_new_int64((int64_t)time(NULL)));
+	anthropic_set(c, "model", json_object_new_string(model ? model : ""));
+	anthropic_set(choice, "index", json_object_new_int(0));
+	anthropic_set(choice, "message", anth_message(anthropic_get(root, "content")));
+	anthropic_set(choice, "finish_reason", json_object_new_string(anth_finish(anthropic_str(root, "stop_reason"))));
 	json_object_array_add(choices, choice);
-	anth_set(c, "choices", choices);
-	anth_set(c, "usage", anth_usage(prompt, completion));
+	anthropic_set(c, "choices", choices);
+	anthropic_set(c, "usage", anth_usage(prompt, completion));
 	return c;
 }
 
@@ -476,7 +461,7 @@ enum errkind anthropic_answer(const char *body, struct canon *out, char *detail,
 	if (root == NULL || !json_object_is_type(root, json_type_object)) {
 		snprintf(detail, n, "answer is not a JSON object");
 	} else if (error != NULL) {
-		const char *msg = anth_str(error, "message");
+		const char *msg = anthropic_str(error, "message");
 		snprintf(detail, n, "error in a 200 answer: %s", msg ? msg : "(no message)");
 		if (errkind_is_content_refusal(error))
 			kind = ERRKIND_CONTENT_FILTER;

@@ -21,6 +21,7 @@ setup_35_anthropic() {
 	group an_broke_error "[$(ep_anth one sse_error_after=2,id=abe1 '"continuation":"none"')]"
 	group an_auth "[$(ep_anth one status=401,id=aau1), $(ep two ok,id=aau2)]"
 	group an_request "[$(ep_anth one status=400,code=context_length_exceeded,id=arq1)]"
+	group an_pings "[$(ep_anth one comments=20,delay=200,id=apg1 '"timeout":1,"retries":0'), $(ep two ok,id=apg2)]"
 }
 
 # The visible part of a non-streamed answer: content, finish, usage.
@@ -140,6 +141,14 @@ last_anth_prefill() {
 		.messages[-1] | "\(.role) \(.content | if type == "string" then . else map(.text) | join("") end)"'
 }
 
+t_anthropic_pings_are_not_progress() {
+	stream_to an_pings
+	expect_eq "$(stream_summary "$T/s" | cut -d'|' -f1,4)" 'w1 w2 w3 w4 w5|1' "stream from the next endpoint" || return 1
+	# (keep-alives sent the headers before an endpoint was known)
+	expect_match "$(grep 'group=an_pings endpoint=one' "$LOG" | tail -1)" 'kind=timeout .*no first token within 1s' "log of the pinging endpoint" || return 1
+	expect_match "$(grep 'group=an_pings outcome=' "$LOG" | tail -1)" 'endpoint=two' "the next endpoint answered"
+}
+
 t_anthropic_break_continued_on_openai() {
 	stream_to an_cut_to_oa
 	expect_whole_answer || return 1
@@ -179,4 +188,20 @@ t_anthropic_errors_in_the_taxonomy() {
 	expect_json "$T/b" .error.code context_length_exceeded || return 1
 	expect_json "$T/b" .error.type invalid_request_error || return 1
 	expect_match "$(jq -r .error.message "$T/b")" '^prompt is too long' message
+}
+
+# openai_client GROUP text|tools stream|plain: what the official openai npm
+# client, unchanged, makes of GROUP's answer (tests/clients/openai_chat.cjs).
+openai_client() {
+	node "$TOP/tests/clients/openai_chat.cjs" "$BUILD/node/node_modules" "$URL/v1" "$@" 2>&1
+}
+
+t_anthropic_through_the_openai_npm_client() {
+	[ -d "$BUILD/node/node_modules/openai" ] || { echo "the openai npm client is not installed"; return 77; }
+	expect_eq "$(openai_client an_text text stream)" 'w1 w2 w3 w4 w5 | stop' "streamed text" || return 1
+	expect_eq "$(openai_client an_text text plain)" 'w1 w2 w3 w4 w5 | stop' "text" || return 1
+	expect_eq "$(openai_client an_tools tools stream)" 'get_weather {"city":"Paris"} | tool_calls' "streamed tool call" || return 1
+	expect_eq "$(openai_client an_tools tools plain)" 'get_weather {"city":"Paris"} | tool_calls' "tool call" || return 1
+	# a break mid-stream, continued on the other API family, is one stream to the client
+	expect_eq "$(openai_client an_cut_to_oa text stream)" 'w1 w2 w3 w4 w5 | stop' "continued stream"
 }

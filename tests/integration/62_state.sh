@@ -19,8 +19,18 @@ state_fcgi() {
 
 state_chat_body() { printf '{"model":"%s","stream":%s,"messages":[{"role":"user","content":"hi"}]}' "$1" "${2:-false}"; }
 
-# The name of the test config folder's state file (every folder gets its own).
-state_name() { basename "$(ls "$T"/state/immortal-*.state | head -1)"; }
+# The name of the test config folder's state file (every folder gets its
+# own, and other tests serve other folders): what an immortal run once as
+# CGI on $CONF creates in a folder of its own.
+state_name() {
+	local probe=$T/state-probe
+	if [ ! -d "$probe" ]; then
+		mkdir -p "$probe"
+		env -i PATH="$PATH" IMMORTAL_CONFIG_DIR="$CONF" IMMORTAL_STATE_DIR="$probe" \
+			REQUEST_METHOD=GET REQUEST_URI=/v1/health "$BUILD/fcgi/immortal" >/dev/null 2>&1 </dev/null
+	fi
+	basename "$(ls "$probe"/immortal-*.state | head -1)"
+}
 
 streams_gauge() { curl -s "$URL/v1/metrics" | sed -n 's/^immortal_streams_in_flight //p'; }
 

@@ -236,6 +236,9 @@ static void test_request_fields(void **state)
 	assert_string_equal(str_at(b, "tool_choice.type"), "none");
 	assert_int_equal(len_at(b, "stop_sequences"), 2);
 	json_object_put(b);
+	b = request("{\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}],\"temperature\":1.6}", 0, false);
+	assert_true(json_object_get_double(path(b, "temperature")) == 1.0);   /* Anthropic's scale ends at 1 */
+	json_object_put(b);
 }
 
 static void test_request_thinking(void **state)
