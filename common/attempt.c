@@ -17,6 +17,9 @@
 #include "upreq.h"
 
 #define ATTEMPT_ERROR_BODY_MAX (64u << 10)
+/* An error answer still coming this far past the kept part is not an error
+ * page: the transfer is dropped, and its connection with it. */
+#define ATTEMPT_ERROR_SLACK (1u << 20)
 #define ATTEMPT_ANSWER_MAX (64u << 20)
 #define ATTEMPT_PROBE_MAX (1u << 20)
 
@@ -30,11 +33,13 @@ struct attempt {
 	bool aggregate;          /* streamed upstream, non-streamed client */
 	struct buf body;         /* error body, whole answer, or raw bytes until
 				    the stream's first event */
+	size_t error_bytes;      /* bytes of an error answer seen so far */
+	bool error_cut;          /* ... and it went on past the slack */
 	bool saw_content;
 	bool saw_finish;
 	bool saw_done;
 	bool stopped;            /* the attempt itself decided to stop */
-	bool too_big;
+	const char *too_big;     /* which cap the answer hit, or NULL */
 	bool timed_out;
 	int64_t start_ms;
 	int64_t last_chunk_ms;
@@ -52,7 +57,7 @@ static void attempt_fail(struct attempt *a, enum errkind kind, const char *detai
 static enum im_rc attempt_stream_rc(struct attempt *a, enum im_rc rc)
 {
 	if (rc == IM_ETOOBIG)
-		a->too_big = true;
+		a->too_big = cstream_cap_hit(a->in->stream);
 	else if (rc != IM_OK)
 		a->out->client_gone = true;
 	return rc;
@@ -105,18 +110,30 @@ static bool attempt_ok_status(long status)
 	return status >= 200 && status < 300;
 }
 
+/* An error answer: its first ATTEMPT_ERROR_BODY_MAX bytes are kept, the
+ * rest discarded; past the slack the transfer is aborted. */
+static enum im_rc attempt_error_bytes(struct attempt *a, const char *data, size_t len)
+{
+	size_t room = a->body.len < ATTEMPT_ERROR_BODY_MAX ? ATTEMPT_ERROR_BODY_MAX - a->body.len : 0;
+
+	(void)buf_append(&a->body, data, len < room ? len : room);
+	a->error_bytes += len;
+	if (a->error_bytes > ATTEMPT_ERROR_BODY_MAX + ATTEMPT_ERROR_SLACK) {
+		a->error_cut = true;
+		return IM_ETOOBIG;
+	}
+	return IM_OK;
+}
+
 static enum im_rc attempt_on_body(void *ctx, long status, const char *data, size_t len)
 {
 	struct attempt *a = ctx;
 
-	if (!attempt_ok_status(status)) {
-		/* Past the cap the rest of an error body is not worth keeping. */
-		(void)buf_append(&a->body, data, len);
-		return IM_OK;
-	}
+	if (!attempt_ok_status(status))
+		return attempt_error_bytes(a, data, len);
 	if (!a->up_stream) {
 		if (buf_append(&a->body, data, len) != IM_OK) {
-			a->too_big = true;
+			a->too_big = "answer larger than immortal's cap (64 MiB)";
 			return IM_ETOOBIG;
 		}
 		return IM_OK;
@@ -127,8 +144,8 @@ static enum im_rc attempt_on_body(void *ctx, long status, const char *data, size
 	enum im_rc rc = a->d->stream_feed(a->dec, data, len);
 	if (!began && a->d->stream_began(a->dec))
 		buf_free(&a->body);
-	if (rc == IM_ETOOBIG)
-		a->too_big = true;
+	if (rc == IM_ETOOBIG && a->too_big == NULL)
+		a->too_big = "an upstream event larger than immortal's cap (8 MiB)";
 	return rc;
 }
 
@@ -174,7 +191,7 @@ static void attempt_finish_plain(struct attempt *a)
 	(void)attempt_stream_rc(a, cstream_answer(a->in->stream, &completion));
 	json_object_put(completion.obj);
 	if (a->too_big)
-		attempt_fail(a, ERRKIND_INVALID_RESPONSE, "answer larger than immortal's cap");
+		attempt_fail(a, ERRKIND_INVALID_RESPONSE, a->too_big);
 }
 
 static void attempt_finish_stream(struct attempt *a)
@@ -191,7 +208,7 @@ static void attempt_finish_stream(struct attempt *a)
 	} else {
 		(void)attempt_stream_rc(a, cstream_attempt_finish(a->in->stream));
 		if (a->too_big)
-			attempt_fail(a, ERRKIND_INVALID_RESPONSE, "answer larger than immortal's cap");
+			attempt_fail(a, ERRKIND_INVALID_RESPONSE, a->too_big);
 	}
 }
 
@@ -232,18 +249,22 @@ static void attempt_curl_error(struct attempt *a, const struct transport_result 
 	}
 }
 
+/* The error answer (its kept part) is read once, by the dialect: the kind,
+ * the detail and the body the client may get all come from that reading. */
 static void attempt_http_error(struct attempt *a, const struct transport_result *tr)
 {
 	const char *text = buf_str(&a->body);
-	char message[256], detail[sizeof message + 32];
-	enum errkind kind = a->d->error(tr->status, text, message, sizeof message);
+	const char *cut = a->error_cut ? " (error answer went on past 1 MiB; connection dropped)" : "";
+	struct dialect_error e;
+	char detail[sizeof e.message + 96];
 
-	snprintf(detail, sizeof detail, "HTTP %ld: %s", tr->status, message);
-	attempt_fail(a, kind, detail);
+	a->d->error(tr->status, text, &e);
+	snprintf(detail, sizeof detail, "HTTP %ld: %s%s", tr->status, e.message, cut);
+	attempt_fail(a, e.kind, detail);
 	a->out->retryable = errkind_is_transient(a->out->kind);
-	char *shaped = a->d->error_body ? a->d->error_body(text) : NULL;
-	a->out->error_body = redact_secrets(shaped ? shaped : text, a->in->ep->apikey);
-	free(shaped);
+	a->out->error_body = redact_secrets(e.shaped ? e.shaped : text, a->in->ep->apikey);
+	a->out->error_is_api_error = e.api_error;
+	free(e.shaped);
 }
 
 static void attempt_classify(struct attempt *a, const struct transport_result *tr)
@@ -255,7 +276,9 @@ static void attempt_classify(struct attempt *a, const struct transport_result *t
 	if (a->timed_out)
 		attempt_timeout(a);
 	else if (a->too_big)
-		attempt_fail(a, ERRKIND_INVALID_RESPONSE, "answer larger than immortal's cap");
+		attempt_fail(a, ERRKIND_INVALID_RESPONSE, a->too_big);
+	else if (a->error_cut)
+		attempt_http_error(a, tr);
 	else if (tr->code != CURLE_OK && !(a->saw_content && (a->saw_finish || a->saw_done)))
 		attempt_curl_error(a, tr);
 	else if (!attempt_ok_status(tr->status))

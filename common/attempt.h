@@ -38,8 +38,10 @@ struct attempt_result {
 	bool broke_midstream;    /* content reached the client, then it failed */
 	bool client_gone;
 	char detail[256];        /* short, one line, secrets removed */
-	char *error_body;        /* the upstream's error answer, secrets removed;
-				    owned, free with attempt_result_clear */
+	char *error_body;        /* the upstream's error answer (its first 64 KiB),
+				    secrets removed; owned, free with
+				    attempt_result_clear */
+	bool error_is_api_error; /* error_body is an OpenAI-shaped {"error": ...} */
 	int64_t elapsed_ms;
 	int64_t first_content_ms; /* from the start to the first content, -1: none */
 };

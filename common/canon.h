@@ -13,8 +13,9 @@ struct canon {
 	/* The parsed object; borrowed. The client stream may change it in
 	 * place (a continuation's chunk is adapted), so it is not const. */
 	struct json_object *obj;
-	/* The object's text as the upstream sent it, or NULL when there is
-	 * none (translated, re-joined from several lines). While the object
+	/* The object's text as the upstream sent it (an event's data may
+	 * span several lines), or NULL when there is none (translated).
+	 * While the object
 	 * is unchanged this text is what the client gets, so numbers and
 	 * strings reach it byte for byte. Borrowed. */
 	const char *text;

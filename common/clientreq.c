@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "alloc.h"
+#include "jsonraw.h"
 
 #define CLIENTREQ_JSON_DEPTH 128
 
@@ -35,6 +36,9 @@ static struct json_object *clientreq_json(const char *text, size_t len, char *er
 		snprintf(err, errlen, "the request body must be a JSON object");
 		return NULL;
 	}
+	/* Forwarded members print as the client spelled them; a body json-c
+	 * accepts beyond strict JSON keeps json-c's spelling past that point. */
+	(void)jsonraw_pin(root, text, len);
 	return root;
 }
 

@@ -31,6 +31,7 @@ struct cstream {
 	struct chat_aggregate *agg;
 	struct buf pending;           /* events held back until the first content */
 	bool attempt_committed;       /* this attempt's content reached the client */
+	const char *cap_hit;          /* the cap behind the last IM_ETOOBIG */
 };
 
 struct cstream *cstream_new(struct sink *sink, const struct cstream_options *opt)
@@ -61,6 +62,12 @@ void cstream_free(struct cstream *cs)
 
 /* ---- writing ---------------------------------------------------------------- */
 
+static enum im_rc cstream_too_big(struct cstream *cs, const char *cap)
+{
+	cs->cap_hit = cap;
+	return IM_ETOOBIG;
+}
+
 /* Sends what `b` holds and empties it; IM_EGONE when the client left. */
 static enum im_rc cstream_flush(struct cstream *cs, struct buf *b)
 {
@@ -73,7 +80,7 @@ static enum im_rc cstream_send_chunk(struct cstream *cs, const struct canon *chu
 {
 	if (cs->face->chunk(cs->face_state, chunk, &cs->out) != IM_OK) {
 		buf_reset(&cs->out);
-		return IM_ETOOBIG;
+		return cstream_too_big(cs, "an event for the client larger than immortal's cap (256 MiB)");
 	}
 	return cstream_flush(cs, &cs->out);
 }
@@ -117,6 +124,11 @@ bool cstream_attempt_committed(const struct cstream *cs)
 	return cs->attempt_committed;
 }
 
+const char *cstream_cap_hit(const struct cstream *cs)
+{
+	return cs->cap_hit ? cs->cap_hit : "answer larger than immortal's cap";
+}
+
 /* A continuation's chunk, adapted to the stream the client already has. */
 static enum im_rc cstream_continued(struct cstream *cs, struct json_object *chunk)
 {
@@ -130,32 +142,37 @@ static enum im_rc cstream_continued(struct cstream *cs, struct json_object *chun
 	return rc;
 }
 
-/* Holds events back until the attempt's first content; then sends them,
- * committing the stream to this attempt. */
+/* Holds events back until the attempt's first content, so a failed attempt
+ * leaves nothing at the client; then sends them, committing the stream to
+ * this attempt. The content chunk goes out on its own, never held. */
 static enum im_rc cstream_relay(struct cstream *cs, const struct canon *chunk)
 {
-	bool has_content = chat_chunk_has_content(chunk->obj);
 	enum im_rc rc = IM_OK;
 
-	if (cs->face->chunk(cs->face_state, chunk, &cs->pending) != IM_OK)
-		return IM_ETOOBIG;
-	if (!cs->attempt_committed && !has_content)
+	if (!cs->attempt_committed && !chat_chunk_has_content(chunk->obj)) {
+		if (cs->face->chunk(cs->face_state, chunk, &cs->pending) != IM_OK)
+			return cstream_too_big(cs, "events before the first content larger than immortal's cap (1 MiB)");
 		return IM_OK;
+	}
 	if (!cs->attempt_committed) {
 		rc = reply_stream_begin(&cs->reply, cs->endpoint, cs->number);
 		cs->attempt_committed = true;
+		if (rc == IM_OK && cs->pending.len > 0)
+			rc = cstream_flush(cs, &cs->pending);
+		buf_reset(&cs->pending);
 	}
 	resume_observe(&cs->resume, chunk->obj);
-	if (rc == IM_OK)
-		return cstream_flush(cs, &cs->pending);
-	buf_reset(&cs->pending);
-	return IM_EGONE;
+	if (rc != IM_OK)
+		return IM_EGONE;
+	return cstream_send_chunk(cs, chunk);
 }
 
 enum im_rc cstream_chunk(struct cstream *cs, const struct canon *chunk)
 {
+	if (cs->aggregate && chat_aggregate_feed(cs->agg, chunk->obj) != IM_OK)
+		return cstream_too_big(cs, "aggregated answer larger than immortal's cap (64 MiB)");
 	if (cs->aggregate)
-		return chat_aggregate_feed(cs->agg, chunk->obj);
+		return IM_OK;
 	if (cs->resume.continuing)
 		return cstream_continued(cs, chunk->obj);
 	return cstream_relay(cs, chunk);
@@ -183,7 +200,7 @@ enum im_rc cstream_answer(struct cstream *cs, const struct canon *completion)
 	if (!cs->client_stream) {
 		if (cs->face->answer(cs->face_state, completion, &cs->out) != IM_OK) {
 			buf_reset(&cs->out);
-			return IM_ETOOBIG;
+			return cstream_too_big(cs, "answer larger than immortal's cap");
 		}
 		rc = reply_json(&cs->reply, 200, buf_str(&cs->out), cs->endpoint, cs->number);
 		buf_reset(&cs->out);

@@ -52,8 +52,9 @@ void cstream_attempt_end(struct cstream *cs);
 /* What the client received so far, when this attempt is to continue it;
  * NULL for a fresh answer. Borrowed. */
 const struct resume *cstream_prefill(const struct cstream *cs);
-/* One canonical chunk: held back, sent (committing the stream), adapted as
- * a continuation or aggregated. IM_ETOOBIG past a cap, IM_EGONE when the
+/* One canonical chunk: held back (only before the attempt's first content,
+ * within 1 MiB), sent (committing the stream), adapted as a continuation or
+ * aggregated. The content chunk itself is never held, whatever its size. IM_ETOOBIG past a cap, IM_EGONE when the
  * client left. */
 enum im_rc cstream_chunk(struct cstream *cs, const struct canon *chunk);
 /* A whole completion, in the form the client asked for. IM_EGONE when the
@@ -64,6 +65,9 @@ enum im_rc cstream_answer(struct cstream *cs, const struct canon *completion);
 enum im_rc cstream_attempt_finish(struct cstream *cs);
 /* True when this attempt's content reached the client. */
 bool cstream_attempt_committed(const struct cstream *cs);
+/* After IM_ETOOBIG: which cap was reached, as a phrase for the attempt's
+ * detail ("events before the first content larger than ..."). Static. */
+const char *cstream_cap_hit(const struct cstream *cs);
 
 /* Keeps the stream alive and watches the client (transport.h's on_tick):
  * how many ms may pass before it wants to run again, -1 when gone. */

@@ -47,6 +47,15 @@ struct dialect_out {
 
 struct dialect_stream;
 
+/* A non-2xx answer, read once (its body is parsed a single time). */
+struct dialect_error {
+	enum errkind kind;
+	char message[256];   /* the upstream's message, else the start of its body */
+	bool api_error;      /* the body is an API error answer, not a proxy's page */
+	char *shaped;        /* owned: that error in OpenAI's shape when the body
+				is in another one, else NULL (the body is it) */
+};
+
 struct dialect {
 	const char *name;
 	/* The request: URL, body and headers (each caller frees; the
@@ -73,12 +82,15 @@ struct dialect {
 	 * in *out (out->obj owned by the caller, out->text borrowed from
 	 * `body` or NULL), else the kind and a one-line detail. */
 	enum errkind (*answer)(const char *body, struct canon *out, char *detail, size_t n);
-	/* A non-2xx answer: its kind, and its message in `message`. */
-	enum errkind (*error)(long status, const char *body, char *message, size_t n);
-	/* The error answer in OpenAI's shape for a client that gets it
-	 * (caller frees), or NULL to pass it on as it is. May be NULL. */
-	char *(*error_body)(const char *body);
+	/* A non-2xx answer (`body` at most its first 64 KiB): fills *out; the
+	 * caller frees out->shaped. */
+	void (*error)(long status, const char *body, struct dialect_error *out);
 };
+
+/* OpenAI's reading of an error answer, `root` its parsed `body` (NULL when
+ * it is not JSON); other dialects fall back on it for a proxy's answer. */
+void dialect_openai_error_of(long status, struct json_object *root, const char *body,
+			     struct dialect_error *out);
 
 /* The dialect an endpoint type speaks. */
 const struct dialect *dialect_for(enum endpoint_type type);

@@ -17,6 +17,7 @@
 #include "alloc.h"
 #include "apierror.h"
 #include "buf.h"
+#include "jsonraw.h"
 #include "log.h"
 #include "upreq.h"
 
@@ -157,12 +158,23 @@ static struct json_object *anth_image(struct json_object *part)
 	return b;
 }
 
+/* The client's own string `str` (shared, not copied) as a text block, so it
+ * keeps the spelling the client gave it (jsonraw.h). */
+static void anth_push_string(struct json_object *blocks, struct json_object *str)
+{
+	if (!json_object_is_type(str, json_type_string) || json_object_get_string_len(str) == 0)
+		return;   /* the API refuses empty text blocks */
+	struct json_object *b = xcheck(json_object_new_object());
+	anth_set_str(b, "type", "text");
+	anthropic_set(b, "text", json_object_get(str));
+	json_object_array_add(blocks, b);
+}
+
 /* A message's content, a string or an array of parts, as blocks. */
 static void anth_push_content(struct json_object *blocks, struct json_object *content)
 {
 	if (json_object_is_type(content, json_type_string)) {
-		anth_push_text(blocks, json_object_get_string(content),
-			       (size_t)json_object_get_string_len(content));
+		anth_push_string(blocks, content);
 		return;
 	}
 	if (!json_object_is_type(content, json_type_array))
@@ -170,9 +182,8 @@ static void anth_push_content(struct json_object *blocks, struct json_object *co
 	for (size_t i = 0; i < json_object_array_length(content); i++) {
 		struct json_object *part = json_object_array_get_idx(content, i);
 		const char *type = anthropic_str(part, "type");
-		const char *text = anthropic_str(part, "text");
-		if (type != NULL && strcmp(type, "text") == 0 && text != NULL) {
-			anth_push_text(blocks, text, strlen(text));
+		if (type != NULL && strcmp(type, "text") == 0) {
+			anth_push_string(blocks, anthropic_get(part, "text"));
 		} else if (type != NULL && strcmp(type, "image_url") == 0) {
 			struct json_object *img = anth_image(part);
 			if (img != NULL)
@@ -280,6 +291,8 @@ static void anth_trim_final(struct json_object *turns)
 	size_t len = strlen(text);
 	while (len > 0 && strchr(" \t\r\n", text[len - 1]) != NULL)
 		len--;
+	if (len > 0 && len == strlen(text))
+		return;   /* nothing to trim: the client's own string stays */
 	if (len > 0)
 		anthropic_set(block, "text", json_object_new_string_len(text, (int)len));
 	else if (nb > 1)
@@ -459,11 +472,11 @@ static void anth_sampling(struct json_object *body, struct json_object *client,
 	if (thinking)
 		return;   /* the API refuses sampling changes while it thinks */
 	if (anth_is_number(temperature) && json_object_get_double(temperature) > 1)
-		anthropic_set(body, "temperature", json_object_new_double(1));   /* OpenAI's scale ends at 2 */
+		anthropic_set(body, "temperature", jsonraw_new_double(1));   /* OpenAI's scale ends at 2 */
 	else if (anth_is_number(temperature))
 		anthropic_set(body, "temperature", json_object_get(temperature));
 	else if (ep->has_temperature)
-		anthropic_set(body, "temperature", json_object_new_double(ep->temperature > 1 ? 1 : ep->temperature));
+		anthropic_set(body, "temperature", jsonraw_new_double(ep->temperature > 1 ? 1 : ep->temperature));
 	if (anth_is_number(top_p))
 		anthropic_set(body, "top_p", json_object_get(top_p));
 }
@@ -556,7 +569,18 @@ static bool anth_prompt_too_long(struct json_object *error)
 	return msg != NULL && strstr(msg, "prompt is too long") != NULL;
 }
 
-static enum errkind anthropic_error(long status, const char *body, char *message, size_t n)
+/* OpenAI's shape, so OpenAI clients raise it as they would their own;
+ * a prompt too long gets OpenAI's code for it. */
+static char *anthropic_error_shaped(struct json_object *error)
+{
+	const char *type = anthropic_str(error, "type");
+	const char *msg = anthropic_str(error, "message");
+
+	return apierror_text(msg ? msg : "", type ? type : "api_error",
+			     anth_prompt_too_long(error) ? "context_length_exceeded" : NULL, NULL);
+}
+
+static void anthropic_error(long status, const char *body, struct dialect_error *out)
 {
 	struct json_object *root = json_tokener_parse(body);
 	struct json_object *error = anthropic_error_object(root);
@@ -564,33 +588,20 @@ static enum errkind anthropic_error(long status, const char *body, char *message
 
 	if (error == NULL) {
 		/* not Anthropic's shape: a proxy on the way answered */
+		dialect_openai_error_of(status, root, body, out);
 		json_object_put(root);
-		return dialect_openai.error(status, body, message, n);
+		return;
 	}
+	memset(out, 0, sizeof *out);
 	const char *msg = anthropic_str(error, "message");
-	snprintf(message, n, "%s", msg ? msg : json_object_to_json_string_ext(error, JSON_C_TO_STRING_PLAIN));
+	snprintf(out->message, sizeof out->message, "%s",
+		 msg ? msg : json_object_to_json_string_ext(error, JSON_C_TO_STRING_PLAIN));
 	kind = errkind_is_content_refusal(error) ? ERRKIND_CONTENT_FILTER
 						 : anthropic_error_kind(anthropic_str(error, "type"));
+	out->kind = kind != ERRKIND_COUNT ? kind : errkind_from_http_error(status, NULL);
+	out->api_error = true;
+	out->shaped = anthropic_error_shaped(error);
 	json_object_put(root);
-	return kind != ERRKIND_COUNT ? kind : errkind_from_http(status, NULL);
-}
-
-/* OpenAI's shape, so OpenAI clients raise it as they would their own;
- * a prompt too long gets OpenAI's code for it. */
-static char *anthropic_error_body(const char *body)
-{
-	struct json_object *root = json_tokener_parse(body);
-	struct json_object *error = anthropic_error_object(root);
-	char *text = NULL;
-
-	if (error != NULL) {
-		const char *type = anthropic_str(error, "type");
-		text = apierror_text(anthropic_str(error, "message") ? anthropic_str(error, "message") : "",
-				     type ? type : "api_error",
-				     anth_prompt_too_long(error) ? "context_length_exceeded" : NULL, NULL);
-	}
-	json_object_put(root);
-	return text;
 }
 
 const struct dialect dialect_anthropic = {
@@ -605,5 +616,4 @@ const struct dialect dialect_anthropic = {
 	.stream_free = anthropic_stream_free,
 	.answer = anthropic_answer,
 	.error = anthropic_error,
-	.error_body = anthropic_error_body,
 };

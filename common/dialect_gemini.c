@@ -610,7 +610,16 @@ static bool gem_prompt_too_long(struct json_object *error)
 			       strstr(msg, "exceeds the maximum number of tokens") != NULL);
 }
 
-static enum errkind gemini_error(long status, const char *body, char *message, size_t n)
+/* OpenAI's shape, so OpenAI clients raise it as they would their own;
+ * a prompt too long gets OpenAI's code for it. */
+static char *gemini_error_shaped(struct json_object *error)
+{
+	const char *status = gemini_str(error, "status");
+	return apierror_text(gemini_str(error, "message"), status ? status : "api_error",
+			     gem_prompt_too_long(error) ? "context_length_exceeded" : NULL, NULL);
+}
+
+static void gemini_error(long status, const char *body, struct dialect_error *out)
 {
 	struct json_object *root = json_tokener_parse(body);
 	struct json_object *error = gemini_error_object(root);
@@ -618,30 +627,17 @@ static enum errkind gemini_error(long status, const char *body, char *message, s
 
 	if (error == NULL || gemini_str(error, "status") == NULL) {
 		/* not Gemini's shape: a proxy on the way answered */
+		dialect_openai_error_of(status, root, body, out);
 		json_object_put(root);
-		return dialect_openai.error(status, body, message, n);
+		return;
 	}
-	snprintf(message, n, "%s", gemini_str(error, "message"));
+	memset(out, 0, sizeof *out);
+	snprintf(out->message, sizeof out->message, "%s", gemini_str(error, "message"));
 	kind = gemini_error_kind(gemini_str(error, "status"));
+	out->kind = kind != ERRKIND_COUNT ? kind : errkind_from_http_error(status, NULL);
+	out->api_error = true;
+	out->shaped = gemini_error_shaped(error);
 	json_object_put(root);
-	return kind != ERRKIND_COUNT ? kind : errkind_from_http(status, NULL);
-}
-
-/* OpenAI's shape, so OpenAI clients raise it as they would their own;
- * a prompt too long gets OpenAI's code for it. */
-static char *gemini_error_body(const char *body)
-{
-	struct json_object *root = json_tokener_parse(body);
-	struct json_object *error = gemini_error_object(root);
-	char *text = NULL;
-
-	if (error != NULL) {
-		const char *status = gemini_str(error, "status");
-		text = apierror_text(gemini_str(error, "message"), status ? status : "api_error",
-				     gem_prompt_too_long(error) ? "context_length_exceeded" : NULL, NULL);
-	}
-	json_object_put(root);
-	return text;
 }
 
 const struct dialect dialect_gemini = {
@@ -656,5 +652,4 @@ const struct dialect dialect_gemini = {
 	.stream_free = gemini_stream_free,
 	.answer = gemini_answer,
 	.error = gemini_error,
-	.error_body = gemini_error_body,
 };

@@ -2,8 +2,8 @@
  * (see dialect.h).
  *
  * The request is the client's with the endpoint's model, defaults and caps
- * (upreq.h); the answer is already canonical, so a single-line event goes
- * on with its original text. OpenRouter reports provider failures as an
+ * (upreq.h); the answer is already canonical, so an event goes on with its
+ * original text. OpenRouter reports provider failures as an
  * `error` object inside a 200 answer or event. */
 #include "dialect.h"
 
@@ -83,10 +83,9 @@ static enum im_rc dialect_openai_event(void *ctx, const struct sse_event *ev)
 		rc = st->out.error(st->out.ctx, errkind_from_error_object(error),
 				   dialect_openai_message(error));
 	} else {
-		/* A multi-line event is re-serialised onto one line. */
-		bool one_line = memchr(ev->data, '\n', ev->data_len) == NULL;
-		rc = st->out.chunk(st->out.ctx, &(struct canon){ .obj = obj,
-								  .text = one_line ? ev->data : NULL });
+		/* The event's own text, several lines included: the face
+		 * writes it back line by line (sse_write_data). */
+		rc = st->out.chunk(st->out.ctx, &(struct canon){ .obj = obj, .text = ev->data });
 	}
 	json_object_put(obj);
 	return rc;
@@ -151,17 +150,29 @@ static enum errkind dialect_openai_answer(const char *body, struct canon *out,
 	return kind;
 }
 
-static enum errkind dialect_openai_error(long status, const char *body, char *message, size_t n)
+void dialect_openai_error_of(long status, struct json_object *root, const char *body,
+			     struct dialect_error *out)
 {
-	struct json_object *root = json_tokener_parse(body);
 	struct json_object *error = NULL;
 
-	if (root && json_object_object_get_ex(root, "error", &error))
-		snprintf(message, n, "%s", dialect_openai_message(error));
+	memset(out, 0, sizeof *out);
+	if (!json_object_is_type(root, json_type_object) ||
+	    !json_object_object_get_ex(root, "error", &error))
+		error = NULL;
+	if (error != NULL)
+		snprintf(out->message, sizeof out->message, "%s", dialect_openai_message(error));
 	else
-		snprintf(message, n, "%.160s", body);
+		snprintf(out->message, sizeof out->message, "%.160s", body);
+	out->kind = errkind_from_http_error(status, error);
+	out->api_error = error != NULL;
+}
+
+static void dialect_openai_error(long status, const char *body, struct dialect_error *out)
+{
+	struct json_object *root = json_tokener_parse(body);
+
+	dialect_openai_error_of(status, root, body, out);
 	json_object_put(root);
-	return errkind_from_http(status, body);
 }
 
 const struct dialect dialect_openai = {

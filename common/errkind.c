@@ -101,18 +101,10 @@ static enum errkind errkind_from_status(long status)
 	return ERRKIND_INVALID_RESPONSE;
 }
 
-enum errkind errkind_from_http(long status, const char *body)
+enum errkind errkind_from_http_error(long status, struct json_object *error)
 {
-	if (status >= 400 && status < 500 && body != NULL) {
-		struct json_object *root = json_tokener_parse(body);
-		struct json_object *error = NULL;
-		bool refused = false;
-		if (root != NULL && json_object_object_get_ex(root, "error", &error))
-			refused = errkind_is_content_refusal(error);
-		json_object_put(root);
-		if (refused)
-			return ERRKIND_CONTENT_FILTER;
-	}
+	if (status >= 400 && status < 500 && errkind_is_content_refusal(error))
+		return ERRKIND_CONTENT_FILTER;
 	return errkind_from_status(status);
 }
 

@@ -28,13 +28,15 @@ const char *errkind_name(enum errkind kind);
 /* One line telling the operator what to do; `endpoint` names the endpoint. */
 const char *errkind_hint(enum errkind kind);
 
-/* Classifies a non-2xx HTTP answer. `body` is the upstream's answer (may be
- * NULL or not JSON); it is only read to spot content-filter refusals. */
-enum errkind errkind_from_http(long status, const char *body);
+struct json_object;
+
+/* Classifies a non-2xx HTTP answer. `error` is the value of "error" in the
+ * upstream's answer, already parsed by the caller (NULL when the answer is
+ * not such JSON); it is only read to spot content-filter refusals. */
+enum errkind errkind_from_http_error(long status, struct json_object *error);
 
 /* True when a JSON error object (the value of "error") says the provider
  * refused the content (content_policy_violation, content_filter, ...). */
-struct json_object;
 bool errkind_is_content_refusal(struct json_object *error);
 
 /* Classifies an error object found inside a 200 answer or an SSE event

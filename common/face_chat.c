@@ -1,12 +1,15 @@
 /* face_chat.c: the chat completions face (see face.h). */
 #include "face.h"
 
+#include <string.h>
+
+#include "sse.h"
+
+/* One `data: ` line per line of `data`: an upstream's multi-line event
+ * reaches the client as the same data lines. */
 static enum im_rc face_chat_event(struct buf *out, const char *data)
 {
-	if (buf_append_str(out, "data: ") != IM_OK || buf_append_str(out, data) != IM_OK ||
-	    buf_append_str(out, "\n\n") != IM_OK)
-		return IM_ETOOBIG;
-	return IM_OK;
+	return sse_write_data(out, data, strlen(data));
 }
 
 static enum im_rc face_chat_chunk(void *st, const struct canon *chunk, struct buf *out)

@@ -80,11 +80,7 @@ static long failover_pause_ms(const struct attempt_result *res)
 /* The upstream's own error answer when it is OpenAI-shaped, else ours. */
 static char *failover_upstream_body(const struct attempt_result *res)
 {
-	struct json_object *root = res->error_body ? json_tokener_parse(res->error_body) : NULL;
-	bool shaped = root && json_object_is_type(root, json_type_object) &&
-		      json_object_object_get_ex(root, "error", NULL);
-	json_object_put(root);
-	if (shaped)
+	if (res->error_body != NULL && res->error_is_api_error)
 		return xstrdup(res->error_body);
 	return apierror_text(res->detail, "upstream_error", errkind_name(res->kind), NULL);
 }

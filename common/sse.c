@@ -134,3 +134,19 @@ void sse_parser_free(struct sse_parser *p)
 	buf_free(&p->data);
 	buf_free(&p->event);
 }
+
+enum im_rc sse_write_data(struct buf *out, const char *data, size_t len)
+{
+	const char *p = data, *end = data + len;
+
+	for (;;) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
+		if (buf_append_str(out, "data: ") != IM_OK || buf_append(out, p, n) != IM_OK ||
+		    buf_append_str(out, "\n") != IM_OK)
+			return IM_ETOOBIG;
+		if (nl == NULL)
+			return buf_append_str(out, "\n");
+		p = nl + 1;
+	}
+}

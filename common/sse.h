@@ -3,7 +3,8 @@
  * Upstream streams arrive in arbitrary pieces; the parser assembles lines
  * (LF, CRLF or CR), collects `data:` fields and hands each complete event
  * (and each comment line, which OpenRouter uses as keep-alive) to a callback.
- * A line longer than the cap is an error, never an unbounded allocation. */
+ * A line longer than the cap is an error, never an unbounded allocation.
+ * sse_write_data is the other direction: the event as immortal relays it. */
 #ifndef IMMORTAL_SSE_H
 #define IMMORTAL_SSE_H
 
@@ -42,5 +43,10 @@ enum im_rc sse_parser_feed(struct sse_parser *p, const char *bytes, size_t len);
 /* Dispatches a final event not followed by a blank line (end of stream). */
 enum im_rc sse_parser_finish(struct sse_parser *p);
 void sse_parser_free(struct sse_parser *p);
+
+/* Appends an event carrying `data` (`len` bytes) to `out`, one "data: "
+ * line per line of it, so any conforming parser (this one included) reads
+ * back exactly `data`. Returns IM_ETOOBIG past out's cap. */
+enum im_rc sse_write_data(struct buf *out, const char *data, size_t len);
 
 #endif

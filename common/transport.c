@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "alloc.h"
+#include "retryafter.h"
 
 /* Upper bound on one sleep, so hooks see time pass even when nothing happens. */
 #define TRANSPORT_MAX_SLEEP_MS 1000
@@ -18,6 +19,8 @@ struct transport {
 	CURLM *multi;
 	struct transport_hooks *hooks;
 	struct transport_result *res;
+	long retry_after_s;      /* from Retry-After, -1: absent or invalid */
+	long retry_after_ms_s;   /* from retry-after-ms, the finer one */
 };
 
 static CURLSH *transport_share;
@@ -74,38 +77,32 @@ void transport_free(struct transport *t)
 	free(t);
 }
 
-static long transport_parse_retry_after(const char *v)
+/* The value of header `name` in `line`, or NULL; *vlen gets its length. */
+static const char *transport_header_value(const char *line, size_t len, const char *name,
+					  size_t *vlen)
 {
-	char *end;
-	long secs = strtol(v, &end, 10);
+	size_t n = strlen(name);
 
-	if (end != v && (*end == '\0' || *end == '\r' || *end == '\n' || *end == ' '))
-		return secs < 0 ? 0 : secs;
-	time_t when = curl_getdate(v, NULL);
-	if (when < 0)
-		return -1;
-	time_t now = time(NULL);
-	return when > now ? (long)(when - now) : 0;
+	if (len <= n || strncasecmp(line, name, n) != 0 || line[n] != ':')
+		return NULL;
+	*vlen = len - n - 1;
+	return line + n + 1;
 }
 
 static size_t transport_header_cb(char *line, size_t size, size_t n, void *ud)
 {
 	struct transport *t = ud;
-	size_t len = size * n;
+	size_t len = size * n, vlen;
+	const char *v;
 
 	if (len > 5 && strncmp(line, "HTTP/", 5) == 0) {
 		/* a new response (after 100-continue or a redirect) starts over */
-		t->res->retry_after_s = -1;
+		t->retry_after_s = t->retry_after_ms_s = -1;
 		t->res->got_response = true;
-	} else if (len > 12 && strncasecmp(line, "retry-after:", 12) == 0) {
-		char value[128];
-		size_t vlen = len - 12 < sizeof value - 1 ? len - 12 : sizeof value - 1;
-		memcpy(value, line + 12, vlen);
-		value[vlen] = '\0';
-		char *v = value;
-		while (*v == ' ' || *v == '\t')
-			v++;
-		t->res->retry_after_s = transport_parse_retry_after(v);
+	} else if ((v = transport_header_value(line, len, "retry-after", &vlen)) != NULL) {
+		t->retry_after_s = retryafter_parse(v, vlen, false, time(NULL));
+	} else if ((v = transport_header_value(line, len, "retry-after-ms", &vlen)) != NULL) {
+		t->retry_after_ms_s = retryafter_parse(v, vlen, true, 0);
 	}
 	return len;
 }
@@ -183,6 +180,7 @@ enum im_rc transport_post(struct transport *t, const struct transport_request *r
 
 	memset(res, 0, sizeof *res);
 	res->retry_after_s = -1;
+	t->retry_after_s = t->retry_after_ms_s = -1;
 	res->code = CURLE_OK;
 	t->hooks = hooks;
 	t->res = res;
@@ -194,6 +192,8 @@ enum im_rc transport_post(struct transport *t, const struct transport_request *r
 		if (msg->msg == CURLMSG_DONE && msg->easy_handle == t->easy)
 			res->code = msg->data.result;
 	}
+	/* retry-after-ms says the same as Retry-After, more precisely */
+	res->retry_after_s = t->retry_after_ms_s >= 0 ? t->retry_after_ms_s : t->retry_after_s;
 	if (res->status == 0)
 		curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &res->status);
 	/* Removing an unfinished transfer closes its connection: the upstream

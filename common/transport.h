@@ -39,7 +39,8 @@ struct transport_hooks {
 struct transport_result {
 	CURLcode code;       /* CURLE_OK when the transfer completed */
 	long status;         /* HTTP status, 0 when none arrived */
-	long retry_after_s;  /* Retry-After in seconds, -1 when absent */
+	long retry_after_s;  /* Retry-After or retry-after-ms in seconds (see
+				retryafter.h), -1 when absent or invalid */
 	bool aborted;        /* a hook stopped the transfer */
 	bool got_response;   /* a status line arrived */
 	char error[CURL_ERROR_SIZE];

@@ -9,6 +9,7 @@
 #include <json-c/json.h>
 
 #include "alloc.h"
+#include "jsonraw.h"
 
 bool upreq_wants_stream(const struct endpoint *ep, bool client_stream)
 {
@@ -68,7 +69,7 @@ struct json_object *upreq_body_json(struct json_object *client, const struct end
 		xcheck(NULL);
 	json_object_object_add(body, "model", xcheck(json_object_new_string(ep->model)));
 	if (ep->has_temperature && !json_object_object_get_ex(body, "temperature", NULL))
-		json_object_object_add(body, "temperature", xcheck(json_object_new_double(ep->temperature)));
+		json_object_object_add(body, "temperature", jsonraw_new_double(ep->temperature));
 	upreq_cap_tokens(body, ep);
 	upreq_set_stream(body, upstream_stream, want_usage);
 	return body;

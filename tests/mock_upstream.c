@@ -94,6 +94,16 @@ struct mock_opts {
     const char *finish;      /* the finish/stop reason, verbatim */
     long cached;             /* prompt tokens read from a cache */
     long cache_write;        /* prompt tokens written to a cache */
+    /* upstream lies and SSE framing (see MOCK_UPSTREAM.md) */
+    const char *retry_after_ms;
+    long errbody;            /* 0: off; bytes of padding in an error body */
+    const char *eol;         /* "\n" (default), "\r\n" or "\r" */
+    bool crlf;
+    bool cr;
+    bool nospace;
+    bool multiline;
+    long split;              /* 0: off; write the stream in pieces this big */
+    long bigevent;           /* 0: off; bytes of one tool-call argument */
 };
 
 struct mock_counts {
@@ -362,6 +372,14 @@ static const struct mock_optdef mock_optdefs[] = {
     MOCK_OPT("finish", MOCK_OPT_STR, finish),
     MOCK_OPT("cached", MOCK_OPT_NUM, cached),
     MOCK_OPT("cache_write", MOCK_OPT_NUM, cache_write),
+    MOCK_OPT("retry_after_ms", MOCK_OPT_STR, retry_after_ms),
+    MOCK_OPT("errbody", MOCK_OPT_NUM, errbody),
+    MOCK_OPT("crlf", MOCK_OPT_FLAG, crlf),
+    MOCK_OPT("cr", MOCK_OPT_FLAG, cr),
+    MOCK_OPT("nospace", MOCK_OPT_FLAG, nospace),
+    MOCK_OPT("multiline", MOCK_OPT_FLAG, multiline),
+    MOCK_OPT("split", MOCK_OPT_NUM, split),
+    MOCK_OPT("bigevent", MOCK_OPT_NUM, bigevent),
 };
 
 /* A bare numeric option (`stall`, `sse_error`) means 0; junk is ignored. */
@@ -427,6 +445,8 @@ static bool mock_opts_parse(struct mock_opts *o, const char *opts)
         o->status = 0;
     if (o->chunks > MOCK_CHUNKS_MAX)
         o->chunks = MOCK_CHUNKS_MAX;
+    o->eol = o->crlf ? "\r\n" : o->cr ? "\r" : "\n";
+    o->tools |= o->bigevent > 0;
     return true;
 }
 
@@ -439,7 +459,8 @@ static bool mock_opts_parse(struct mock_opts *o, const char *opts)
 static void mock_opts_heal(struct mock_opts *o)
 {
     o->status = 0;
-    o->code = o->etype = o->msg = o->retry_after = NULL;
+    o->code = o->etype = o->msg = o->retry_after = o->retry_after_ms = NULL;
+    o->errbody = 0;
     o->hang = o->nodone = o->badevent = false;
     o->garbage = o->or_error = o->empty = false;
     o->blocked = o->overloaded = false;
@@ -1025,9 +1046,31 @@ static void mock_token(long i, char *buf, size_t size)
 }
 
 /* The full tool call, or one of its three streamed fragments (part 0-2). */
-static json_object *mock_jtool_call(int part)
+/* The bigevent argument tail: a string value of at least `big` bytes that
+ * mixes multi-byte characters and characters JSON escapes. Caller frees. */
+static char *mock_big_tail(long big)
+{
+    static const char unit[] = "x\xc3\xa9\xf0\x9f\x98\x80\"\\";
+    size_t n = (size_t)(big + (long)sizeof unit - 2) / (sizeof unit - 1);
+    char *t = malloc(n * (sizeof unit - 1) + 4);   /* quote, text, quote, brace, NUL */
+
+    if (t == NULL)
+        return NULL;
+    t[0] = '"';
+    for (size_t i = 0; i < n; i++)
+        memcpy(t + 1 + i * (sizeof unit - 1), unit, sizeof unit - 1);
+    strcpy(t + 1 + n * (sizeof unit - 1), "\"}");
+    return t;
+}
+
+static json_object *mock_jtool_call(int part, long big)
 {
     static const char *const args[] = { "", "{\"city\":", "\"Paris\"}" };
+    char *tail = big > 0 ? mock_big_tail(big) : NULL;
+    char *all = tail ? malloc(strlen(tail) + 16) : NULL;
+
+    if (all != NULL)
+        sprintf(all, "{\"city\":%s", tail);
     json_object *call = json_object_new_object();
     json_object *fn = json_object_new_object();
     bool whole = part < 0;
@@ -1037,9 +1080,16 @@ static json_object *mock_jtool_call(int part)
         ok = mock_jset(call, "id", json_object_new_string("call_mock_1")) &&
              mock_jset(call, "type", json_object_new_string("function")) &&
              mock_jset(fn, "name", json_object_new_string("get_weather"));
-    if (ok)
+    if (ok && big > 0 && all == NULL)
+        ok = false;
+    else if (ok && big > 0)
         ok = mock_jset(fn, "arguments", json_object_new_string(
-                 whole ? "{\"city\":\"Paris\"}" : args[part]));
+                 part < 0 ? all : part == 2 ? tail : args[part]));
+    else if (ok)
+        ok = mock_jset(fn, "arguments", json_object_new_string(
+                 part < 0 ? "{\"city\":\"Paris\"}" : args[part]));
+    free(tail);
+    free(all);
     if (!ok) {
         json_object_put(fn);
         fn = NULL;
@@ -1047,11 +1097,11 @@ static json_object *mock_jtool_call(int part)
     return mock_jcheck(call, mock_jset(call, "function", fn));
 }
 
-static json_object *mock_jtool_calls(int part)
+static json_object *mock_jtool_calls(int part, long big)
 {
     json_object *a = json_object_new_array();
 
-    return mock_jcheck(a, mock_jpush(a, mock_jtool_call(part)));
+    return mock_jcheck(a, mock_jpush(a, mock_jtool_call(part, big)));
 }
 
 /* The stream delta for content chunk i. */
@@ -1062,7 +1112,7 @@ static json_object *mock_jdelta(const struct mock_req *r, long i)
 
     if (r->opts.tools)
         return mock_jcheck(d, mock_jset(d, "tool_calls",
-                                        mock_jtool_calls((int)i)));
+                                        mock_jtool_calls((int)i, r->opts.bigevent)));
     if (r->opts.echo)
         return mock_jcheck(d, mock_jset(d, "content",
                                         json_object_new_string(r->echo_text)));
@@ -1146,7 +1196,7 @@ static json_object *mock_jmessage(const struct mock_req *r)
 
     if (ok && r->opts.tools && !r->opts.empty)
         ok = json_object_object_add(m, "content", NULL) == 0 &&
-             mock_jset(m, "tool_calls", mock_jtool_calls(-1));
+             mock_jset(m, "tool_calls", mock_jtool_calls(-1, r->opts.bigevent));
     else if (ok)
         ok = mock_jmessage_text(r, m);
     return mock_jcheck(m, ok);
@@ -1198,6 +1248,9 @@ static enum MHD_Result mock_queue(struct mock_req *r, unsigned status,
     if (ok && r->opts.retry_after != NULL)
         ok = MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER,
                                      r->opts.retry_after) == MHD_YES;
+    if (ok && r->opts.retry_after_ms != NULL)
+        ok = MHD_add_response_header(resp, "retry-after-ms",
+                                     r->opts.retry_after_ms) == MHD_YES;
     enum MHD_Result ret = ok ? MHD_queue_response(r->conn, status, resp) : MHD_NO;
     MHD_destroy_response(resp);
     r->status = status;
@@ -1242,16 +1295,26 @@ static enum MHD_Result mock_reply_error(struct mock_req *r, unsigned status,
 
 static enum MHD_Result mock_reply_status(struct mock_req *r)
 {
-    char message[64], code[32];
+    char code[32];
+    size_t pad = (size_t)r->opts.errbody;
+    char *message = malloc(64 + pad);
 
-    snprintf(message, sizeof message, "mock status %ld", r->opts.status);
+    if (message == NULL)
+        return mock_reply_json(r, 500, NULL);
+    int n = snprintf(message, 64, "mock status %ld", r->opts.status);
+    memset(message + n, 'x', pad);    /* errbody: a long error */
+    message[(size_t)n + pad] = '\0';
     snprintf(code, sizeof code, "mock_%ld", r->opts.status);
+    enum MHD_Result ret;
     if (r->dialect != NULL)
-        return mock_reply_json(r, (unsigned)r->opts.status,
-                               r->dialect->error(r, (unsigned)r->opts.status, message));
-    return mock_reply_json(r, (unsigned)r->opts.status,
-        mock_jerror(r->opts.msg ? r->opts.msg : message, r->opts.etype ? r->opts.etype : "mock_error",
+        ret = mock_reply_json(r, (unsigned)r->opts.status,
+                              r->dialect->error(r, (unsigned)r->opts.status, message));
+    else
+        ret = mock_reply_json(r, (unsigned)r->opts.status,
+            mock_jerror(r->opts.msg ? r->opts.msg : message, r->opts.etype ? r->opts.etype : "mock_error",
                     r->opts.code ? r->opts.code : code));
+    free(message);
+    return ret;
 }
 
 /* ---- streaming --------------------------------------------------------- */
@@ -1433,6 +1496,73 @@ static enum mock_step mock_ph_usage(struct mock_req *r)
     return mock_emit(r, mock_jcheck(o, ok));
 }
 
+/* Length of the first piece of `data` when multiline splits it: up to and
+ * including a ',' outside strings, or all of it. */
+static size_t mock_frame_piece(const char *data, size_t len)
+{
+    bool in_string = false;
+
+    for (size_t i = 0; i < len; i++) {
+        if (in_string && data[i] == '\\')
+            i++;
+        else if (data[i] == '"')
+            in_string = !in_string;
+        else if (!in_string && data[i] == ',')
+            return i + 1;
+    }
+    return len;
+}
+
+/* One data line of the event in the requested framing. */
+static bool mock_frame_data(struct mock_req *r, struct mock_buf *b,
+                            const char *data, size_t len)
+{
+    const char *prefix = r->opts.nospace ? "data:" : "data: ";
+    bool first = true;
+
+    do {
+        size_t n = r->opts.multiline ? mock_frame_piece(data, len) : len;
+        if (!first && (!mock_buf_str(b, ": inside an event") ||
+                       !mock_buf_str(b, r->opts.eol)))
+            return false;
+        if (!mock_buf_str(b, prefix) || !mock_buf_add(b, data, n) ||
+            !mock_buf_str(b, r->opts.eol))
+            return false;
+        data += n;
+        len -= n;
+        first = false;
+    } while (len > 0);
+    return true;
+}
+
+/* Rewrites the event in r->out (LF lines, "data: " fields) in the framing
+ * the options ask for: line ends, no space after "data:", data split over
+ * several lines with a comment between them. */
+static bool mock_frame(struct mock_req *r)
+{
+    struct mock_buf b = { 0 };
+    const char *p = r->out.data, *end = r->out.data + r->out.len;
+    bool ok = true;
+
+    while (ok && p < end) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
+        if (n >= 6 && memcmp(p, "data: ", 6) == 0)
+            ok = mock_frame_data(r, &b, p + 6, n - 6);
+        else
+            ok = mock_buf_add(&b, p, n) && mock_buf_str(&b, r->opts.eol);
+        p += n + 1;
+    }
+    free(r->out.data);
+    r->out = b;
+    return ok;
+}
+
+static bool mock_framed(const struct mock_opts *o)
+{
+    return o->crlf || o->cr || o->nospace || o->multiline;
+}
+
 static enum mock_step mock_stream_next(struct mock_req *r)
 {
     enum mock_step st = MOCK_STEP_AGAIN;
@@ -1459,6 +1589,10 @@ static enum mock_step mock_stream_next(struct mock_req *r)
             break;
         }
     }
+    if (st == MOCK_STEP_DATA && mock_framed(&r->opts) && !mock_frame(r)) {
+        mock_account(r, false);
+        return MOCK_STEP_FAIL;
+    }
     return st;
 }
 
@@ -1478,6 +1612,8 @@ static ssize_t mock_stream_read(void *cls, uint64_t pos, char *buf, size_t max)
     size_t n = r->out.len - r->out_off;
     if (n > max)
         n = max;
+    if (r->opts.split > 0 && n > (size_t)r->opts.split)
+        n = (size_t)r->opts.split;
     memcpy(buf, r->out.data + r->out_off, n);
     r->out_off += n;
     return (ssize_t)n;
@@ -2811,20 +2947,30 @@ static json_object *mock_jlast(const struct mock_last *l)
 static enum MHD_Result mock_ctl_last(struct mock_req *r)
 {
     const char *key = mock_arg(r, "key");
+    bool raw = mock_arg(r, "raw") != NULL;   /* the body's bytes, as received */
     json_object *o = NULL;
+    char *text = NULL;
     bool found = false;
 
     pthread_mutex_lock(&mock_mu);
     for (struct mock_key *k = mock_keys[mock_hash(key ? key : "")]; k; k = k->next)
         if (strcmp(k->name, key ? key : "") == 0 && k->last != NULL) {
             found = true;
-            o = mock_jlast(k->last);
+            json_object_put(o);
+            free(text);
+            o = raw ? NULL : mock_jlast(k->last);
+            text = raw ? strdup(k->last->body ? k->last->body : "") : NULL;
         }
     pthread_mutex_unlock(&mock_mu);
     if (!found)
         return mock_reply_error(r, 404, "mock: no request seen for this key",
                                 "not_found");
-    return mock_reply_json(r, 200, o);
+    if (!raw)
+        return mock_reply_json(r, 200, o);
+    enum MHD_Result ret = text ? mock_reply_text(r, 200, "application/json", text)
+                               : mock_reply_json(r, 500, NULL);
+    free(text);
+    return ret;
 }
 
 /* {"KEY": requests, ...} for one OPTS string (no key seen: {}). */

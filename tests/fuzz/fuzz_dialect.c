@@ -95,7 +95,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char *text = strndup((const char *)data + 1, size - 1);
 	size_t len = strlen(text);
 	struct canon c;
-	char detail[256], message[256];
+	char detail[256];
+	struct dialect_error e;
 
 	switch (mode) {
 	case 0:
@@ -108,9 +109,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 		break;
 	case 2:
-		(void)d->error(429, text, message, sizeof message);
-		if (d->error_body != NULL)
-			free(d->error_body(text));
+		d->error(429, text, &e);
+		free(e.shaped);
 		break;
 	default:
 		fuzz_request(d, text);

@@ -16,6 +16,7 @@
 
 #include "buf.h"
 #include "dialect_anthropic.h"
+#include "jsonraw.h"
 #include "resume.h"
 
 /* ---- helpers ---------------------------------------------------------------------------- */
@@ -551,31 +552,68 @@ static void test_errors(void **state)
 		{ 400, "invalid_request_error", ERRKIND_REQUEST },
 		{ 418, "teapot_error", ERRKIND_REQUEST },   /* unknown type: by status */
 	};
-	char msg[256], body[256];
+	struct dialect_error e;
+	char body[256];
 
 	(void)state;
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		snprintf(body, sizeof body, "{\"type\":\"error\",\"error\":{\"type\":\"%s\",\"message\":\"m%zu\"},\"request_id\":\"r\"}",
 			 cases[i].type, i);
-		assert_int_equal(dialect_anthropic.error(cases[i].status, body, msg, sizeof msg), cases[i].kind);
+		dialect_anthropic.error(cases[i].status, body, &e);
+		assert_int_equal(e.kind, cases[i].kind);
+		assert_true(e.api_error);
 		char want[16];
 		snprintf(want, sizeof want, "m%zu", i);
-		assert_string_equal(msg, want);
+		assert_string_equal(e.message, want);
+		free(e.shaped);
 	}
 	/* a prompt too long fails over like context length, with OpenAI's code */
 	const char *tl = "{\"type\":\"error\",\"error\":{\"type\":\"invalid_request_error\","
 			 "\"message\":\"prompt is too long: 250000 tokens > 200000 maximum\"}}";
-	assert_int_equal(dialect_anthropic.error(400, tl, msg, sizeof msg), ERRKIND_REQUEST);
-	char *shaped = dialect_anthropic.error_body(tl);
-	struct json_object *o = parse(shaped);
+	dialect_anthropic.error(400, tl, &e);
+	assert_int_equal(e.kind, ERRKIND_REQUEST);
+	struct json_object *o = parse(e.shaped);
 	assert_string_equal(str_at(o, "error.code"), "context_length_exceeded");
 	assert_string_equal(str_at(o, "error.type"), "invalid_request_error");
 	assert_string_equal(str_at(o, "error.message"), "prompt is too long: 250000 tokens > 200000 maximum");
 	json_object_put(o);
-	free(shaped);
-	/* not Anthropic's shape: left as it is, classified by status */
-	assert_null(dialect_anthropic.error_body("{\"error\":{\"message\":\"x\"}}"));
-	assert_int_equal(dialect_anthropic.error(502, "<html>bad gateway</html>", msg, sizeof msg), ERRKIND_SERVER);
+	free(e.shaped);
+	/* OpenAI's shape (a proxy's): left as it is, an API error all the same */
+	dialect_anthropic.error(400, "{\"error\":{\"message\":\"x\"}}", &e);
+	assert_null(e.shaped);
+	assert_true(e.api_error);
+	assert_string_equal(e.message, "x");
+	/* no API error at all: classified by status */
+	dialect_anthropic.error(502, "<html>bad gateway</html>", &e);
+	assert_int_equal(e.kind, ERRKIND_SERVER);
+	assert_false(e.api_error);
+	assert_null(e.shaped);
+}
+
+/* The client's strings and numbers reach Anthropic as the client spelled
+ * them (pinned by jsonraw); the endpoint's temperature is written shortest. */
+static void test_client_values_keep_their_spelling(void **state)
+{
+	const char *text = "{\"model\":\"g\",\"top_p\":0.90,\"messages\":["
+			   "{\"role\":\"user\",\"content\":\"caf\\u00e9 \\ud800\"},"
+			   "{\"role\":\"assistant\",\"content\":[{\"type\":\"text\",\"text\":\"\\u00e9t\\u00e9\"}]},"
+			   "{\"role\":\"user\",\"content\":\"x\"}]}";
+	struct json_object *client = parse(text);
+	struct endpoint ep = test_ep(100);
+	struct dialect_call call = { .request_id = "r1" };
+
+	(void)state;
+	assert_int_equal(jsonraw_pin(client, text, strlen(text)), IM_OK);
+	ep.has_temperature = true;
+	ep.temperature = 0.1;
+	char *body = dialect_anthropic.body(client, &ep, &call);
+	assert_non_null(strstr(body, "\"caf\\u00e9 \\ud800\""));
+	assert_non_null(strstr(body, "\"\\u00e9t\\u00e9\""));
+	assert_non_null(strstr(body, "\"top_p\":0.90"));
+	assert_non_null(strstr(body, "\"temperature\":0.1"));
+	assert_null(strstr(body, "0.1000"));
+	free(body);
+	json_object_put(client);
 }
 
 int main(void)
@@ -592,6 +630,7 @@ int main(void)
 		cmocka_unit_test(test_stream_prefill_space),
 		cmocka_unit_test(test_answer),
 		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_client_values_keep_their_spelling),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

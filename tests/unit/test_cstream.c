@@ -258,6 +258,68 @@ static void test_broken_stream_ends_with_error(void **state)
 	buf_free(&c.body);
 }
 
+/* A multi-line event's original text goes out as the same data lines. */
+static void test_multiline_text_keeps_its_lines(void **state)
+{
+	struct client c;
+	struct sink sink = client_sink(&c);
+	struct cstream *cs = open_stream(&sink, true, 0, clock_ms());
+
+	(void)state;
+	cstream_attempt_begin(cs, "ep1", 1, false);
+	assert_int_equal(chunk(cs, "{\"id\":\"c1\",\n\"choices\":[{\"index\":0,\n\"delta\":{\"content\":\"Hi\"}}]}"),
+			 IM_OK);
+	cstream_attempt_end(cs);
+	assert_string_equal(buf_str(&c.body),
+			    "data: {\"id\":\"c1\",\ndata: \"choices\":[{\"index\":0,\n"
+			    "data: \"delta\":{\"content\":\"Hi\"}}]}\n\n");
+	cstream_free(cs);
+	buf_free(&c.body);
+}
+
+/* A chunk of `pad` bytes of padding, with content or without. */
+static char *padded(size_t pad, bool content)
+{
+	char *text = malloc(pad + 128);
+	int n = sprintf(text, "{\"id\":\"c1\",\"choices\":[{\"index\":0,\"delta\":{\"%s\":\"",
+			content ? "content" : "role");
+	memset(text + n, 'a', pad);
+	strcpy(text + n + pad, "\"}}]}");
+	return text;
+}
+
+/* The events held before the first content have a cap, and say so; the
+ * content chunk itself is never held, whatever its size. */
+static void test_only_events_before_content_are_held(void **state)
+{
+	struct client c;
+	struct sink sink = client_sink(&c);
+	struct cstream *cs = open_stream(&sink, true, 0, clock_ms());
+	char *small = padded(600u << 10, false);
+	char *big = padded(3u << 20, true);
+
+	(void)state;
+	buf_free(&c.body);
+	buf_init(&c.body, 8u << 20);
+	cstream_attempt_begin(cs, "ep1", 1, false);
+	assert_int_equal(chunk(cs, small), IM_OK);
+	assert_int_equal(chunk(cs, big), IM_OK);
+	assert_int_equal(chunk(cs, small), IM_OK);
+	cstream_attempt_end(cs);
+	assert_true(c.body.len > (3u << 20) + (1200u << 10));
+
+	cstream_attempt_begin(cs, "ep2", 2, false);
+	assert_int_equal(chunk(cs, small), IM_OK);
+	assert_int_equal(chunk(cs, small), IM_ETOOBIG);
+	assert_non_null(strstr(cstream_cap_hit(cs), "events before the first content"));
+	assert_non_null(strstr(cstream_cap_hit(cs), "1 MiB"));
+	cstream_attempt_end(cs);
+	free(small);
+	free(big);
+	cstream_free(cs);
+	buf_free(&c.body);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -268,6 +330,8 @@ int main(void)
 		cmocka_unit_test(test_aggregated_answer),
 		cmocka_unit_test(test_continuation_joins_the_stream),
 		cmocka_unit_test(test_broken_stream_ends_with_error),
+		cmocka_unit_test(test_multiline_text_keeps_its_lines),
+		cmocka_unit_test(test_only_events_before_content_are_held),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -11,6 +11,19 @@
 
 #include "errkind.h"
 
+/* What attempt.c does: the body parsed once, its "error" classified. */
+static enum errkind from_http(long status, const char *body)
+{
+	struct json_object *root = body ? json_tokener_parse(body) : NULL, *error = NULL;
+
+	if (!json_object_is_type(root, json_type_object) ||
+	    !json_object_object_get_ex(root, "error", &error))
+		error = NULL;
+	enum errkind kind = errkind_from_http_error(status, error);
+	json_object_put(root);
+	return kind;
+}
+
 static const char *const plain_400 =
 	"{\"error\": {\"message\": \"This model's maximum context length is 8192 tokens.\","
 	" \"type\": \"invalid_request_error\", \"param\": \"messages\","
@@ -44,7 +57,7 @@ static void test_http_status(void **state)
 
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		for (size_t b = 0; b < sizeof bodies / sizeof bodies[0]; b++) {
-			enum errkind got = errkind_from_http(cases[i].status, bodies[b]);
+			enum errkind got = from_http(cases[i].status, bodies[b]);
 			if (got != cases[i].kind)
 				fail_msg("status %ld body %s: got %s, want %s", cases[i].status,
 					 bodies[b] ? bodies[b] : "NULL", errkind_name(got),
@@ -55,25 +68,25 @@ static void test_http_status(void **state)
 
 static void test_content_filter_by_code(void **state)
 {
-	assert_int_equal(errkind_from_http(400,
+	assert_int_equal(from_http(400,
 		"{\"error\": {\"message\": \"Your request was rejected as a result of our safety system.\","
 		" \"type\": \"invalid_request_error\", \"param\": null,"
 		" \"code\": \"content_policy_violation\"}}"), ERRKIND_CONTENT_FILTER);
-	assert_int_equal(errkind_from_http(400,
+	assert_int_equal(from_http(400,
 		"{\"error\": {\"message\": \"The response was filtered\", \"type\": null,"
 		" \"param\": \"prompt\", \"code\": \"content_filter\", \"status\": 400}}"),
 		ERRKIND_CONTENT_FILTER);
 	/* case does not matter */
-	assert_int_equal(errkind_from_http(422, "{\"error\": {\"code\": \"CONTENT_FILTER\"}}"),
+	assert_int_equal(from_http(422, "{\"error\": {\"code\": \"CONTENT_FILTER\"}}"),
 			 ERRKIND_CONTENT_FILTER);
 }
 
 static void test_content_filter_by_type(void **state)
 {
-	assert_int_equal(errkind_from_http(400,
+	assert_int_equal(from_http(400,
 		"{\"error\": {\"message\": \"blocked\", \"type\": \"content_policy_violation\"}}"),
 		ERRKIND_CONTENT_FILTER);
-	assert_int_equal(errkind_from_http(400,
+	assert_int_equal(from_http(400,
 		"{\"error\": {\"message\": \"blocked\", \"type\": \"content_filter\", \"code\": 400}}"),
 		ERRKIND_CONTENT_FILTER);
 }
@@ -81,38 +94,38 @@ static void test_content_filter_by_type(void **state)
 static void test_content_filter_azure_innererror(void **state)
 {
 	/* the outer code says nothing; the reason is one level down */
-	assert_int_equal(errkind_from_http(400,
+	assert_int_equal(from_http(400,
 		"{\"error\": {\"message\": \"The response was filtered due to the prompt triggering"
 		" Azure OpenAI's content management policy.\", \"type\": null, \"param\": \"prompt\","
 		" \"code\": \"BadRequest\", \"status\": 400, \"innererror\": {\"code\":"
 		" \"ResponsibleAIPolicyViolation\", \"content_filter_result\": {\"hate\":"
 		" {\"filtered\": true, \"severity\": \"high\"}}}}}"), ERRKIND_CONTENT_FILTER);
 	/* an innererror with an ordinary code is not a refusal */
-	assert_int_equal(errkind_from_http(400,
+	assert_int_equal(from_http(400,
 		"{\"error\": {\"message\": \"bad\", \"code\": \"BadRequest\","
 		" \"innererror\": {\"code\": \"InvalidPayload\"}}}"), ERRKIND_REQUEST);
 }
 
 static void test_not_content_filter(void **state)
 {
-	assert_int_equal(errkind_from_http(400, plain_400), ERRKIND_REQUEST);
-	assert_int_equal(errkind_from_http(400,
+	assert_int_equal(from_http(400, plain_400), ERRKIND_REQUEST);
+	assert_int_equal(from_http(400,
 		"{\"error\": {\"message\": \"Invalid value for 'temperature'\","
 		" \"type\": \"invalid_request_error\", \"code\": null}}"), ERRKIND_REQUEST);
 	/* not JSON, even when it mentions a filter */
-	assert_int_equal(errkind_from_http(400, "content_filter: request blocked"), ERRKIND_REQUEST);
-	assert_int_equal(errkind_from_http(400, "{\"error\": {\"code\": \"content_filter\""),
+	assert_int_equal(from_http(400, "content_filter: request blocked"), ERRKIND_REQUEST);
+	assert_int_equal(from_http(400, "{\"error\": {\"code\": \"content_filter\""),
 			 ERRKIND_REQUEST);
 	/* JSON without an error object, or with the word elsewhere */
-	assert_int_equal(errkind_from_http(400, "{\"code\": \"content_filter\"}"), ERRKIND_REQUEST);
-	assert_int_equal(errkind_from_http(400, "[\"content_filter\"]"), ERRKIND_REQUEST);
-	assert_int_equal(errkind_from_http(400,
+	assert_int_equal(from_http(400, "{\"code\": \"content_filter\"}"), ERRKIND_REQUEST);
+	assert_int_equal(from_http(400, "[\"content_filter\"]"), ERRKIND_REQUEST);
+	assert_int_equal(from_http(400,
 		"{\"error\": {\"message\": \"bad\", \"param\": \"content_filter\"}}"), ERRKIND_REQUEST);
 	/* other 4xx keep their own kind */
-	assert_int_equal(errkind_from_http(401,
+	assert_int_equal(from_http(401,
 		"{\"error\": {\"message\": \"Incorrect API key provided\","
 		" \"type\": \"invalid_request_error\", \"code\": \"invalid_api_key\"}}"), ERRKIND_AUTH);
-	assert_int_equal(errkind_from_http(429,
+	assert_int_equal(from_http(429,
 		"{\"error\": {\"type\": \"requests\", \"code\": \"rate_limit_exceeded\"}}"),
 		ERRKIND_RATE_LIMIT);
 }

@@ -544,6 +544,13 @@ static void test_answer(void **state)
 	assert_null(out.obj);
 }
 
+/* Reads an error answer through the dialect; the caller frees e->shaped. */
+static enum errkind gem_error(long status, const char *body, struct dialect_error *e)
+{
+	dialect_gemini.error(status, body, e);
+	return e->kind;
+}
+
 static void test_errors(void **state)
 {
 	static const struct { long status; const char *name; enum errkind kind; } cases[] = {
@@ -556,36 +563,41 @@ static void test_errors(void **state)
 		{ 504, "DEADLINE_EXCEEDED", ERRKIND_TIMEOUT },
 		{ 418, "TEAPOT", ERRKIND_REQUEST },   /* unknown status: by HTTP status */
 	};
-	char msg[256], body[256];
+	struct dialect_error e;
+	char body[256];
 
 	(void)state;
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		snprintf(body, sizeof body, "{\"error\":{\"code\":%ld,\"message\":\"m%zu\",\"status\":\"%s\"}}",
 			 cases[i].status, i, cases[i].name);
-		assert_int_equal(dialect_gemini.error(cases[i].status, body, msg, sizeof msg), cases[i].kind);
+		assert_int_equal(gem_error(cases[i].status, body, &e), cases[i].kind);
 		char want[16];
 		snprintf(want, sizeof want, "m%zu", i);
-		assert_string_equal(msg, want);
+		assert_string_equal(e.message, want);
+		assert_true(e.api_error);
+		free(e.shaped);
 	}
 	for (size_t i = 0; gemini_error_statuses[i].status; i++) {   /* the whole table */
 		snprintf(body, sizeof body, "{\"error\":{\"code\":400,\"message\":\"x\",\"status\":\"%s\"}}",
 			 gemini_error_statuses[i].status);
-		assert_int_equal(dialect_gemini.error(400, body, msg, sizeof msg), gemini_error_statuses[i].kind);
+		assert_int_equal(gem_error(400, body, &e), gemini_error_statuses[i].kind);
+		free(e.shaped);
 	}
 	/* a prompt too long fails over like context length, with OpenAI's code */
 	const char *tl = "{\"error\":{\"code\":400,\"message\":\"The input token count (250000) exceeds the maximum "
 			 "number of tokens allowed (131072).\",\"status\":\"INVALID_ARGUMENT\"}}";
-	assert_int_equal(dialect_gemini.error(400, tl, msg, sizeof msg), ERRKIND_REQUEST);
-	char *shaped = dialect_gemini.error_body(tl);
-	struct json_object *o = parse(shaped);
+	assert_int_equal(gem_error(400, tl, &e), ERRKIND_REQUEST);
+	struct json_object *o = parse(e.shaped);
 	assert_string_equal(str_at(o, "error.code"), "context_length_exceeded");
 	assert_string_equal(str_at(o, "error.type"), "INVALID_ARGUMENT");
 	assert_non_null(strstr(str_at(o, "error.message"), "input token count"));
 	json_object_put(o);
-	free(shaped);
+	free(e.shaped);
 	/* not Gemini's shape: left as it is, classified by status */
-	assert_null(dialect_gemini.error_body("{\"detail\":\"x\"}"));
-	assert_int_equal(dialect_gemini.error(502, "<html>bad gateway</html>", msg, sizeof msg), ERRKIND_SERVER);
+	gem_error(400, "{\"detail\":\"x\"}", &e);
+	assert_null(e.shaped);
+	assert_int_equal(gem_error(502, "<html>bad gateway</html>", &e), ERRKIND_SERVER);
+	free(e.shaped);
 }
 
 int main(void)

@@ -9,7 +9,8 @@
 
 #include <cmocka.h>
 
-#include "redact.h"
+/* Included, not linked, to reach redact_run's step counter. */
+#include "redact.c"
 
 /* A key not shaped like "sk-...", so only the secret matching can catch it. */
 #define KEY "cpk_7Hq2Lx9Wm4Rt8Zn3Vb6Yc1"
@@ -117,6 +118,55 @@ static void test_ordinary_words_with_sk(void **state)
 			"a disk-backed queue for task-specific prompts");   /* fails: see BUG */
 }
 
+/* Inputs that made the old scan (the secret compared at every position)
+ * quadratic: the work is checked against a linear bound by counting steps,
+ * not by timing. */
+static void test_linear_work(void **state)
+{
+	enum { N = 200000, M = 5000 };
+	char *text = malloc(N + 1), *secret = malloc(M + 1);
+	size_t work;
+	char *out;
+
+	assert_non_null(text);
+	assert_non_null(secret);
+	/* a secret (keys may hold any character) that matches a long way at
+	 * every other position and fails at its end; the fragment match there
+	 * swallows only one word, so the old scan went on comparing */
+	for (size_t i = 0; i < M; i++)
+		secret[i] = i % 2 ? ' ' : 'a';
+	secret[M - 1] = 'b';
+	secret[M] = '\0';
+	for (size_t i = 0; i < N; i++)
+		text[i] = i % 2 ? ' ' : 'a';
+	text[N] = '\0';
+	work = 0;
+	out = redact_run(text, secret, &work);
+	assert_true(work <= 40 * (size_t)(N + M));
+	free(out);
+	/* the secret itself, many times over: every copy goes */
+	for (size_t i = 0; i + M < N; i += M + 1) {
+		memcpy(text + i, secret, M);
+		text[i + M] = '\n';
+	}
+	work = 0;
+	out = redact_run(text, secret, &work);
+	assert_null(strstr(out, "a b"));
+	assert_true(work <= 40 * (size_t)(N + M));
+	free(out);
+	/* "bearer " before short words: each word scanned a bounded number of times */
+	for (size_t i = 0; i + 10 <= N; i += 10)
+		memcpy(text + i, "bearer ab ", 10);
+	text[N - N % 10] = '\0';
+	work = 0;
+	out = redact_run(text, NULL, &work);
+	assert_string_equal(out, text);
+	assert_true(work <= 40 * (size_t)N);
+	free(out);
+	free(text);
+	free(secret);
+}
+
 /* ---- redact_detail ------------------------------------------------------------ */
 
 static void expect_detail(const char *text, size_t outlen, const char *want)
@@ -213,6 +263,7 @@ int main(void)
 		cmocka_unit_test(test_sk_tokens),
 		cmocka_unit_test(test_bearer_tokens),
 		cmocka_unit_test(test_ordinary_text_untouched),
+		cmocka_unit_test(test_linear_work),
 		cmocka_unit_test(test_ordinary_words_with_sk),
 		cmocka_unit_test(test_detail_one_line_no_quotes),
 		cmocka_unit_test(test_detail_truncation),

@@ -194,6 +194,104 @@ static void test_arbitrary_boundaries(void **state)
 	rec_clear(&whole);
 }
 
+/* The same two events (a multi-line JSON datum holding multi-byte UTF-8,
+ * then [DONE]) in every framing the specification allows. */
+static const char *const framings[] = {
+	"data: {\"c\":\"caf\xc3\xa9 \xf0\x9f\x98\x80\",\n" "data: \"n\":1}\n\ndata: [DONE]\n\n",
+	"data: {\"c\":\"caf\xc3\xa9 \xf0\x9f\x98\x80\",\r\n" "data: \"n\":1}\r\n\r\ndata: [DONE]\r\n\r\n",
+	"data: {\"c\":\"caf\xc3\xa9 \xf0\x9f\x98\x80\",\r" "data: \"n\":1}\r\rdata: [DONE]\r\r",
+	"data:{\"c\":\"caf\xc3\xa9 \xf0\x9f\x98\x80\",\n" "data:\"n\":1}\n\ndata:[DONE]\n\n",
+	": hi\n" "data: {\"c\":\"caf\xc3\xa9 \xf0\x9f\x98\x80\",\r\n" ": inside\r"
+	"data:\"n\":1}\n" "id: 3\n" "\r\n" ":bye\n" "data: [DONE]\r\n\n",
+};
+static const char *const framed_data[] = {
+	"{\"c\":\"caf\xc3\xa9 \xf0\x9f\x98\x80\",\n\"n\":1}", "[DONE]",
+};
+
+/* Feeds `s` cut at i and j into r. */
+static void parse_cut3(const char *s, size_t i, size_t j, struct rec *r)
+{
+	struct sse_parser p;
+	size_t n = strlen(s);
+
+	sse_parser_init(&p, 4096, rec_cb, r);
+	assert_int_equal(sse_parser_feed(&p, s, i), IM_OK);
+	assert_int_equal(sse_parser_feed(&p, s + i, j - i), IM_OK);
+	assert_int_equal(sse_parser_feed(&p, s + j, n - j), IM_OK);
+	assert_int_equal(sse_parser_finish(&p), IM_OK);
+	sse_parser_free(&p);
+}
+
+static void expect_framed_data(const struct rec *r)
+{
+	size_t k = 0;
+
+	for (size_t e = 0; e < r->n; e++) {
+		if (r->ev[e].is_comment)
+			continue;
+		assert_true(k < 2);
+		assert_int_equal(r->ev[e].data_len, strlen(framed_data[k]));
+		assert_memory_equal(r->ev[e].data, framed_data[k], r->ev[e].data_len);
+		k++;
+	}
+	assert_int_equal(k, 2);
+}
+
+/* Every framing, cut at every pair of bytes (through the middle of CRLF
+ * pairs and of UTF-8 characters), gives the same data. */
+static void test_framing_table(void **state)
+{
+	for (size_t f = 0; f < sizeof framings / sizeof framings[0]; f++) {
+		size_t n = strlen(framings[f]);
+		for (size_t i = 0; i <= n; i++) {
+			for (size_t j = i; j <= n; j++) {
+				struct rec r = { 0 };
+				parse_cut3(framings[f], i, j, &r);
+				expect_framed_data(&r);
+				rec_clear(&r);
+			}
+		}
+	}
+}
+
+/* What immortal relays (sse_write_data) reads back as the very same data,
+ * for every framing, also when that is parsed one byte at a time. */
+static void test_relay_reads_back_the_same(void **state)
+{
+	for (size_t f = 0; f < sizeof framings / sizeof framings[0]; f++) {
+		struct rec up = { 0 }, back = { 0 };
+		struct buf out;
+
+		assert_int_equal(parse_whole(framings[f], 4096, &up), IM_OK);
+		buf_init(&out, 1u << 16);
+		for (size_t e = 0; e < up.n; e++)
+			if (!up.ev[e].is_comment)
+				assert_int_equal(sse_write_data(&out, up.ev[e].data, up.ev[e].data_len), IM_OK);
+		assert_int_equal(parse_bytes(buf_str(&out), 4096, &back), IM_OK);
+		expect_framed_data(&back);
+		buf_free(&out);
+		rec_clear(&up);
+		rec_clear(&back);
+	}
+	/* empty data and empty lines inside the data survive too */
+	struct rec back = { 0 };
+	struct buf out;
+	buf_init(&out, 256);
+	assert_int_equal(sse_write_data(&out, "", 0), IM_OK);
+	assert_int_equal(sse_write_data(&out, "\na\n\nb\n", 6), IM_OK);
+	assert_string_equal(buf_str(&out), "data: \n\ndata: \ndata: a\ndata: \ndata: b\ndata: \n\n");
+	assert_int_equal(parse_whole(buf_str(&out), 4096, &back), IM_OK);
+	assert_int_equal(back.n, 2);
+	expect_event(&back, 0, "", "", false);
+	expect_event(&back, 1, "", "\na\n\nb\n", false);
+	rec_clear(&back);
+	buf_free(&out);
+	/* past the buffer's cap: an error, nothing cut */
+	buf_init(&out, 8);
+	assert_int_equal(sse_write_data(&out, "0123456789", 10), IM_ETOOBIG);
+	buf_free(&out);
+}
+
 static void test_line_endings(void **state)
 {
 	static const char *const streams[] = {
@@ -490,6 +588,8 @@ int main(void)
 		cmocka_unit_test(test_mixed_whole_and_bytes),
 		cmocka_unit_test(test_arbitrary_boundaries),
 		cmocka_unit_test(test_line_endings),
+		cmocka_unit_test(test_framing_table),
+		cmocka_unit_test(test_relay_reads_back_the_same),
 		cmocka_unit_test(test_crlf_split_across_feeds),
 		cmocka_unit_test(test_multiline_data),
 		cmocka_unit_test(test_event_field),
