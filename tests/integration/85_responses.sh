@@ -82,8 +82,11 @@ t_responses_tool_calls() {
 t_responses_reasoning_summary() {
 	expect_eq "$(responses '{"model":"rs_reason","input":"think","stream":true,"reasoning":{"effort":"low"}}' stream)" 200 status || return 1
 	expect_eq "$(rs_data | jq -r 'select(.type == "response.output_item.added") | .item.type' | tr '\n' ' ')" 'reasoning message ' items || return 1
-	expect_eq "$(rs_data | jq -r 'select(.type == "response.reasoning_summary_text.done") | .text')" 'w1 w2 ' summary || return 1
-	expect_eq "$(rs_text)" 'w3 w4 w5' text
+	expect_eq "$(rs_data | jq -r 'select(.type == "response.reasoning_summary_text.done") | .text')" 'w1 w2' summary || return 1
+	expect_eq "$(rs_text)" ' w3 w4 w5' text || return 1
+	expect_eq "$(responses '{"model":"rs_reason","input":"think"}')" 200 "whole status" || return 1
+	expect_json "$T/b" '[.output[] | .type] | join(" ")' 'reasoning message' || return 1
+	expect_json "$T/b" '.output[0].summary[0].text' 'w1 w2'
 }
 
 t_responses_fail_over_before_first_content() {
