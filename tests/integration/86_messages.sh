@@ -118,3 +118,30 @@ t_messages_official_client() {
 	[ -d "$mods/@anthropic-ai/sdk" ] || { echo "the @anthropic-ai/sdk npm package is missing in $mods"; return 77; }
 	NODE_PATH=$mods node "$TOP/tests/sdk_messages.js" "$URL" ms_sdk ms_sdk_tools
 }
+
+# x-api-key is a client key beside Authorization: Bearer, and a refusal on
+# this route is in Anthropic's shape (fcgi2 and fcgi2_status: 60_health.sh).
+t_messages_x_api_key() {
+	command -v cgi-fcgi >/dev/null || { echo "cgi-fcgi missing"; return 77; }
+	printf '{"k-msg": ["ms_text"]}\n' >"$T/keys-ms.json"
+	immortal_start "$FCGI2_PORT" IMMORTAL_ACCESS_KEYS_FILE="$T/keys-ms.json" || return 1
+	local ok=0
+	{
+		fcgi2 POST /v1/messages "$(ms_body ms_text)" &&
+		expect_eq "$(fcgi2_status)" 401 "no key" &&
+		expect_json "$T/b" '"\(.type) \(.error.type)"' 'error authentication_error' &&
+		fcgi2 POST /v1/messages "$(ms_body ms_text)" HTTP_X_API_KEY=k-wrong &&
+		expect_eq "$(fcgi2_status)" 401 "unknown key" &&
+		fcgi2 POST /v1/messages "$(ms_body ms_text)" HTTP_X_API_KEY=k-msg &&
+		expect_eq "$(fcgi2_status)" 200 "x-api-key" &&
+		expect_json "$T/b" '.content[0].text' 'w1 w2 w3 w4 w5' &&
+		fcgi2 POST /v1/messages "$(ms_body ms_anth)" HTTP_X_API_KEY=k-msg &&
+		expect_eq "$(fcgi2_status)" 403 "group outside the key's list" &&
+		expect_json "$T/b" .error.type permission_error &&
+		fcgi2 POST /v1/responses '{"model":"ms_text","input":"hi"}' HTTP_X_API_KEY=k-msg &&
+		expect_eq "$(fcgi2_status)" 200 "x-api-key on another route" && ok=1
+	}
+	immortal_stop "$FCGI2_PORT"
+	[ $ok = 1 ] || return 1
+	expect_no_match "$(cat "$LOG")" 'k-msg' "keys in the log"
+}
