@@ -298,11 +298,22 @@ static enum im_rc fm_error_body(const char *type, const char *error_json, struct
 	return rc;
 }
 
+/* An in-band error keeps an Anthropic type it already has (an anthropic
+ * upstream's own error); anything else broke upstream: overloaded. */
 static enum im_rc fm_error(void *st, const char *error_json, struct buf *out)
 {
+	struct json_object *root;
+	const char *message, *type, *code;
+
 	(void)st;
-	int status = 529;
-	return fm_error_body(face_messages_error_type(&status), error_json, out, true);
+	face_error_parts(error_json, &root, &message, &type, &code);
+	const char *atype = "overloaded_error";
+	for (const struct anthropic_error_type *t = anthropic_error_types; t->type; t++)
+		if (strcmp(t->type, type) == 0)
+			atype = t->type;   /* static, unlike `type`, which dies with root */
+	enum im_rc rc = fm_error_body(atype, error_json, out, true);
+	json_object_put(root);
+	return rc;
 }
 
 enum im_rc face_messages_error_answer(int *status, const char *error_json, struct buf *out)

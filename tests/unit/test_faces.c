@@ -192,6 +192,16 @@ static void test_messages_stop_reasons_and_errors(void **state)
 	assert_string_equal(face_messages_error_type(&status), "authentication_error");
 	assert_int_equal(status, 401);
 	assert_string_equal(face_messages.keepalive, "event: ping\ndata: {\"type\":\"ping\"}\n\n");
+
+	/* in band: a type Anthropic knows is kept, anything else is overloaded */
+	struct buf out;
+	buf_init(&out, 1u << 20);
+	assert_int_equal(face_messages.error(NULL, "{\"error\":{\"message\":\"m\",\"type\":\"invalid_request_error\"}}", &out), IM_OK);
+	assert_string_equal(buf_str(&out), "event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"invalid_request_error\",\"message\":\"m\"}}\n\n");
+	buf_reset(&out);
+	assert_int_equal(face_messages.error(NULL, "{\"error\":{\"message\":\"m\",\"type\":\"upstream_error\"}}", &out), IM_OK);
+	assert_non_null(strstr(buf_str(&out), "\"type\":\"overloaded_error\""));
+	buf_free(&out);
 }
 
 static void test_messages_whole_answer(void **state)
