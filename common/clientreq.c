@@ -9,8 +9,8 @@
 
 #define CLIENTREQ_JSON_DEPTH 128
 
-/* The object, or NULL with err set. */
-static struct json_object *clientreq_json(const char *text, size_t len, char *err, size_t errlen)
+/* The object, or NULL with err set (clientreq.h). */
+struct json_object *clientreq_json(const char *text, size_t len, char *err, size_t errlen)
 {
 	struct json_tokener *tok = xcheck(json_tokener_new_ex(CLIENTREQ_JSON_DEPTH));
 	struct json_object *root = json_tokener_parse_ex(tok, text, (int)len);
@@ -77,11 +77,21 @@ static bool clientreq_check(struct clientreq *r, char *err, size_t errlen, const
 enum im_rc clientreq_parse(const char *text, size_t len, struct clientreq *out,
 			   char *err, size_t errlen, const char **param)
 {
+	*param = NULL;
+	struct json_object *body = clientreq_json(text, len, err, errlen);
+	if (body == NULL) {
+		memset(out, 0, sizeof *out);
+		return IM_EINVAL;
+	}
+	return clientreq_adopt(body, out, err, errlen, param);
+}
+
+enum im_rc clientreq_adopt(struct json_object *body, struct clientreq *out,
+			   char *err, size_t errlen, const char **param)
+{
 	memset(out, 0, sizeof *out);
 	*param = NULL;
-	out->body = clientreq_json(text, len, err, errlen);
-	if (out->body == NULL)
-		return IM_EINVAL;
+	out->body = body;
 	if (!clientreq_check(out, err, errlen, param)) {
 		clientreq_free(out);
 		return IM_EINVAL;

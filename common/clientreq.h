@@ -29,4 +29,12 @@ enum im_rc clientreq_parse(const char *text, size_t len, struct clientreq *out,
 			   char *err, size_t errlen, const char **param);
 void clientreq_free(struct clientreq *r);
 
+/* For the other routes' translators (facereq.h): `len` bytes of `text` as
+ * a JSON object (a new one), or NULL with a message in err. */
+struct json_object *clientreq_json(const char *text, size_t len, char *err, size_t errlen);
+/* Checks a translated chat request as clientreq_parse does; takes
+ * ownership of `body` (put on error). */
+enum im_rc clientreq_adopt(struct json_object *body, struct clientreq *out,
+			   char *err, size_t errlen, const char **param);
+
 #endif

@@ -19,7 +19,8 @@
 struct cstream {
 	struct reply reply;           /* the wire */
 	const struct face *face;
-	void *face_state;             /* NULL for the chat face */
+	void *face_state;             /* the face's own (face.h), or NULL */
+	bool delivered;               /* some attempt's content reached the client */
 	bool client_stream;
 	bool include_usage;
 	struct resume resume;         /* what reached the client; the continuation */
@@ -43,6 +44,8 @@ struct cstream *cstream_new(struct sink *sink, const struct cstream_options *opt
 	cs->include_usage = opt->include_usage;
 	reply_init(&cs->reply, sink, opt->client_stream, opt->keepalive_s, opt->started_ms,
 		   cs->face->stream_type, cs->face->keepalive);
+	if (cs->face->state_new)
+		cs->face_state = cs->face->state_new();
 	resume_init(&cs->resume);
 	buf_init(&cs->out, CSTREAM_OUT_MAX);
 	buf_init(&cs->pending, CSTREAM_PENDING_MAX);
@@ -57,6 +60,8 @@ void cstream_free(struct cstream *cs)
 	resume_free(&cs->resume);
 	buf_free(&cs->out);
 	buf_free(&cs->pending);
+	if (cs->face->state_free)
+		cs->face->state_free(cs->face_state);
 	free(cs);
 }
 
@@ -112,6 +117,14 @@ void cstream_attempt_end(struct cstream *cs)
 	chat_aggregate_free(cs->agg);
 	cs->agg = NULL;
 	buf_free(&cs->pending);
+	/* What the face wrote for an attempt that reached nobody was dropped
+	 * with `pending`: its state starts afresh with the next attempt. */
+	if (cs->attempt_committed)
+		cs->delivered = true;
+	if (!cs->delivered && cs->face->state_new) {
+		cs->face->state_free(cs->face_state);
+		cs->face_state = cs->face->state_new();
+	}
 }
 
 const struct resume *cstream_prefill(const struct cstream *cs)
@@ -277,5 +290,13 @@ enum im_rc cstream_fail(struct cstream *cs, int status, const char *error_json, 
 	/* The status line is gone: an error can only be an in-band event. */
 	if (cs->reply.headers_sent)
 		return cstream_fail_broken(cs, error_json);
-	return reply_json(&cs->reply, status, error_json, NULL, attempts);
+	if (cs->face->error_answer == NULL)
+		return reply_json(&cs->reply, status, error_json, NULL, attempts);
+	if (cs->face->error_answer(&status, error_json, &cs->out) != IM_OK) {
+		buf_reset(&cs->out);
+		return IM_ETOOBIG;
+	}
+	enum im_rc rc = reply_json(&cs->reply, status, buf_str(&cs->out), NULL, attempts);
+	buf_reset(&cs->out);
+	return rc;
 }

@@ -349,7 +349,7 @@ void failover_run(const struct failover_request *req, struct failover_outcome *o
 	f.records = xcheck(json_object_new_array());
 	f.stream = cstream_new(req->sink, &(struct cstream_options){
 		.client_stream = req->client_stream, .include_usage = req->include_usage,
-		.keepalive_s = req->keepalive_s, .started_ms = req->started_ms,
+		.keepalive_s = req->keepalive_s, .started_ms = req->started_ms, .face = req->face,
 	});
 	if (req->client_stream)
 		metrics_streams(req->hs, +1);
@@ -364,12 +364,13 @@ void failover_run(const struct failover_request *req, struct failover_outcome *o
 	}
 	if (req->client_stream)
 		metrics_streams(req->hs, -1);
-	metrics_request(req->hs, g->name, out->kind);
+	metrics_request_route(req->hs, req->face ? req->face->name : NULL, g->name, out->kind);
 	log_info(LOG_S("req", req->id), LOG_S("group", g->name),
 		 LOG_S("outcome", metrics_outcome_name(out->kind)), LOG_I("status", out->status),
 		 LOG_S("endpoint", out->endpoint), LOG_I("attempts", out->attempts),
 		 LOG_I("ms", clock_ms() - req->started_ms),
-		 LOG_S("stream", req->client_stream ? "true" : "false"));
+		 LOG_S("stream", req->client_stream ? "true" : "false"),
+		 LOG_S("route", req->face ? req->face->name : "chat"));
 	if (out->kind != OUTCOME_OK && !out->client_gone)
 		log_error(LOG_S("req", req->id), LOG_S("group", g->name), LOG_I("status", out->status),
 			  LOG_S("outcome", metrics_outcome_name(out->kind)), LOG_I("attempts", out->attempts),

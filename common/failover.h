@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "face.h"
 #include "group.h"
 #include "hoststate.h"
 #include "sink.h"
@@ -31,6 +32,7 @@ struct failover_request {
 	struct transport *transport;
 	struct sink *sink;
 	struct hoststate *hs;             /* health and metrics; NULL: none */
+	const struct face *face;          /* the client's wire format; NULL: chat */
 };
 
 struct failover_outcome {

@@ -85,11 +85,28 @@ static void metrics_request_rec(void *rec, void *arg)
 	((struct hoststate_group *)rec)->outcomes[*(enum hoststate_outcome *)arg]++;
 }
 
+/* The routes other than chat completions whose requests are counted apart
+ * (chat's records keep their key and series from before routes had one). */
+static const char *const metrics_routes[] = { "responses", "messages", NULL };
+
+static uint64_t metrics_group_key(const char *route, const char *group)
+{
+	if (route == NULL || strcmp(route, "chat") == 0)
+		return hoststate_hash(0, group);
+	return hoststate_hash(hoststate_hash(0, route), group);
+}
+
 void metrics_request(struct hoststate *hs, const char *group, enum hoststate_outcome outcome)
 {
+	metrics_request_route(hs, NULL, group, outcome);
+}
+
+void metrics_request_route(struct hoststate *hs, const char *route, const char *group,
+			   enum hoststate_outcome outcome)
+{
 	if (hs != NULL && (unsigned)outcome < OUTCOME_COUNT)
-		metrics_check(hs, hoststate_apply(hs, HOSTSTATE_GROUPS, hoststate_hash(0, group), true,
-						  metrics_request_rec, &outcome));
+		metrics_check(hs, hoststate_apply(hs, HOSTSTATE_GROUPS, metrics_group_key(route, group),
+						  true, metrics_request_rec, &outcome));
 }
 
 void metrics_streams(struct hoststate *hs, int delta)
@@ -265,18 +282,35 @@ static void metrics_endpoints(const struct metrics_row *rows, size_t n, struct b
 			       rows[i].health.failures);
 }
 
+/* One group's requests on `route` (NULL: chat, without a route label;
+ * another route only once it had a request). */
+static void metrics_group_requests(struct hoststate *hs, const char *group, const char *route,
+				   struct buf *out)
+{
+	struct hoststate_group slot = { 0 };
+	struct metrics_copy c = { &slot, sizeof slot };
+	char gl[256];
+	uint64_t any = 0;
+
+	metrics_check(hs, hoststate_apply(hs, HOSTSTATE_GROUPS, metrics_group_key(route, group),
+					  false, metrics_copy_rec, &c));
+	for (int o = 0; o < OUTCOME_COUNT; o++)
+		any |= slot.outcomes[o];
+	if (route != NULL && any == 0)
+		return;
+	metrics_label(gl, sizeof gl, group);
+	for (int o = 0; o < OUTCOME_COUNT; o++)
+		(void)buf_printf(out, "immortal_requests_total{group=\"%s\",outcome=\"%s\"%s%s%s} %" PRIu64 "\n",
+			       gl, metrics_outcomes[o], route ? ",route=\"" : "", route ? route : "",
+			       route ? "\"" : "", slot.outcomes[o]);
+}
+
 static void metrics_requests(struct hoststate *hs, const struct catalog *cat, struct buf *out)
 {
 	for (size_t g = 0; g < cat->n_groups; g++) {
-		struct hoststate_group slot = { 0 };
-		char gl[256];
-		struct metrics_copy c = { &slot, sizeof slot };
-		metrics_check(hs, hoststate_apply(hs, HOSTSTATE_GROUPS, hoststate_hash(0, cat->groups[g]->name),
-						  false, metrics_copy_rec, &c));
-		metrics_label(gl, sizeof gl, cat->groups[g]->name);
-		for (int o = 0; o < OUTCOME_COUNT; o++)
-			(void)buf_printf(out, "immortal_requests_total{group=\"%s\",outcome=\"%s\"} %" PRIu64 "\n",
-				       gl, metrics_outcomes[o], slot.outcomes[o]);
+		metrics_group_requests(hs, cat->groups[g]->name, NULL, out);
+		for (size_t r = 0; metrics_routes[r] != NULL; r++)
+			metrics_group_requests(hs, cat->groups[g]->name, metrics_routes[r], out);
 	}
 }
 

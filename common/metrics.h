@@ -18,6 +18,10 @@ void metrics_attempt(struct hoststate *hs, const char *group, const struct endpo
 		     enum errkind kind, int64_t first_content_ms, int64_t duration_ms);
 /* One finished request of `group`. */
 void metrics_request(struct hoststate *hs, const char *group, enum hoststate_outcome outcome);
+/* The same for a request on `route` (a face's name; NULL or "chat": chat
+ * completions, counted as metrics_request does). */
+void metrics_request_route(struct hoststate *hs, const char *route, const char *group,
+			   enum hoststate_outcome outcome);
 /* A streamed answer starts (+1) or ends (-1). */
 void metrics_streams(struct hoststate *hs, int delta);
 /* A chat request starts (+1) or ends (-1). */

@@ -12,6 +12,9 @@
 #include "buf.h"
 #include "clientreq.h"
 #include "clock.h"
+#include "face_messages.h"
+#include "face_responses.h"
+#include "facereq.h"
 #include "failover.h"
 #include "health.h"
 #include "log.h"
@@ -27,14 +30,46 @@ static void handlers_send_json(struct request *req, int status, struct json_obje
 	json_object_put(root);
 }
 
-static void handlers_bad_request(struct request *req, const char *message, const char *param)
+/* A route: how its body is read and how its answers look. */
+struct handlers_route {
+	enum im_rc (*parse)(const char *text, size_t len, struct clientreq *out,
+			    char *err, size_t errlen, const char **param);
+	const struct face *face;
+};
+
+/* An error answer in the route's own shape (its face's). */
+static void handlers_error(struct request *req, const struct face *face, int status,
+			   const char *message, const char *type, const char *code, const char *param)
 {
-	log_info(LOG_S("req", req->id), LOG_MSG("rejected"), LOG_S("why", message));
-	respond_error(req->conn, 400, message, "invalid_request_error",
-		      param ? "invalid_value" : "invalid_json", param);
+	if (face == NULL || face->error_answer == NULL) {
+		respond_error(req->conn, status, message, type, code, param);
+		return;
+	}
+	char *json = apierror_text(message, type, code, param);
+	struct buf out;
+	buf_init(&out, (size_t)-1);
+	if (face->error_answer(&status, json, &out) == IM_OK)
+		respond_json(req->conn, status, buf_str(&out));
+	buf_free(&out);
+	free(json);
 }
 
-static void handlers_run(struct request *req, const struct clientreq *cr)
+void handlers_error_for(struct request *req, void (*handler)(struct request *), int status,
+			const char *message, const char *type, const char *code, const char *param)
+{
+	handlers_error(req, handler == handle_messages ? &face_messages : NULL, status, message, type,
+		       code, param);
+}
+
+static void handlers_bad_request(struct request *req, const struct face *face,
+				 const char *message, const char *param)
+{
+	log_info(LOG_S("req", req->id), LOG_MSG("rejected"), LOG_S("why", message));
+	handlers_error(req, face, 400, message, "invalid_request_error",
+		       param ? "invalid_value" : "invalid_json", param);
+}
+
+static void handlers_run(struct request *req, const struct clientreq *cr, const struct face *face)
 {
 	const char *model = cr->model;
 
@@ -42,7 +77,7 @@ static void handlers_run(struct request *req, const struct clientreq *cr)
 		char *msg = xasprintf("this API key may not use the model `%s`", model);
 		log_info(LOG_S("req", req->id), LOG_MSG("refused: key not allowed to use the group"),
 			 LOG_S("group", model));
-		respond_error(req->conn, 403, msg, "permission_error", "model_not_allowed", "model");
+		handlers_error(req, face, 403, msg, "permission_error", "model_not_allowed", "model");
 		free(msg);
 		return;
 	}
@@ -51,7 +86,7 @@ static void handlers_run(struct request *req, const struct clientreq *cr)
 		char *msg = xasprintf("The model `%s` does not exist: no group file %s.json is loaded",
 				      model, model);
 		log_info(LOG_S("req", req->id), LOG_MSG("unknown group"), LOG_S("group", model));
-		respond_error(req->conn, 404, msg, "invalid_request_error", "model_not_found", "model");
+		handlers_error(req, face, 404, msg, "invalid_request_error", "model_not_found", "model");
 		free(msg);
 		return;
 	}
@@ -59,7 +94,7 @@ static void handlers_run(struct request *req, const struct clientreq *cr)
 		.id = req->id, .group = g, .body = cr->body, .client_stream = cr->stream,
 		.include_usage = cr->include_usage, .keepalive_s = req->app->settings.keepalive_s,
 		.started_ms = req->started_ms, .transport = req->transport,
-		.sink = &req->conn->sink, .hs = req->site->hs,
+		.sink = &req->conn->sink, .hs = req->site->hs, .face = face,
 	};
 	struct failover_outcome out;
 	metrics_requests_active(req->site->hs, +1);
@@ -67,7 +102,7 @@ static void handlers_run(struct request *req, const struct clientreq *cr)
 	metrics_requests_active(req->site->hs, -1);
 }
 
-void handle_chat(struct request *req)
+static void handlers_serve(struct request *req, const struct handlers_route *route)
 {
 	struct buf body;
 	size_t max = req->app->settings.max_body;
@@ -78,21 +113,36 @@ void handle_chat(struct request *req)
 		char msg[128];
 		snprintf(msg, sizeof msg, "the request body is larger than %zu bytes (IMMORTAL_MAX_BODY)", max);
 		log_info(LOG_S("req", req->id), LOG_MSG("rejected: body too large"), LOG_I("max_body", max));
-		respond_error(req->conn, 413, msg, "invalid_request_error", "request_too_large", NULL);
+		handlers_error(req, route->face, 413, msg, "invalid_request_error", "request_too_large", NULL);
 	} else if (rc != IM_OK) {
 		log_info(LOG_S("req", req->id), LOG_MSG("client went away while sending its body"));
 	} else {
 		struct clientreq cr;
 		const char *param;
 		char msg[256];
-		if (clientreq_parse(buf_str(&body), body.len, &cr, msg, sizeof msg, &param) != IM_OK) {
-			handlers_bad_request(req, msg, param);
+		if (route->parse(buf_str(&body), body.len, &cr, msg, sizeof msg, &param) != IM_OK) {
+			handlers_bad_request(req, route->face, msg, param);
 		} else {
-			handlers_run(req, &cr);
+			handlers_run(req, &cr, route->face);
 			clientreq_free(&cr);
 		}
 	}
 	buf_free(&body);
+}
+
+void handle_chat(struct request *req)
+{
+	handlers_serve(req, &(struct handlers_route){ clientreq_parse, NULL });
+}
+
+void handle_responses(struct request *req)
+{
+	handlers_serve(req, &(struct handlers_route){ facereq_responses, &face_responses });
+}
+
+void handle_messages(struct request *req)
+{
+	handlers_serve(req, &(struct handlers_route){ facereq_messages, &face_messages });
 }
 
 void handle_models(struct request *req)

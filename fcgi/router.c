@@ -3,8 +3,10 @@
 
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "alloc.h"
 #include "handlers.h"
 #include "log.h"
 #include "respond.h"
@@ -24,6 +26,8 @@ struct route {
 
 static const struct route router_table[] = {
 	{ "POST", "/chat/completions", handle_chat, GUARD_KEY },
+	{ "POST", "/responses", handle_responses, GUARD_KEY },
+	{ "POST", "/messages", handle_messages, GUARD_KEY },
 	{ "GET", "/models", handle_models, GUARD_KEY },
 	{ "GET", "/health", handle_health, GUARD_MONITOR },
 	{ "GET", "/metrics", handle_metrics, GUARD_MONITOR },
@@ -35,13 +39,19 @@ static bool router_admit(struct request *req, const struct route *r)
 {
 	if (req->acl == NULL || (r->guard == GUARD_MONITOR && !req->app->settings.protect_metrics))
 		return true;
-	enum access_verdict v = access_check(req->acl, conn_param(req->conn, "HTTP_AUTHORIZATION"),
-					     NULL, &req->key);
+	const char *auth = conn_param(req->conn, "HTTP_AUTHORIZATION");
+	const char *xkey = conn_param(req->conn, "HTTP_X_API_KEY");
+	char *bearer = NULL;
+	/* Anthropic's clients send their key as x-api-key. */
+	if ((auth == NULL || *auth == '\0') && xkey != NULL && *xkey != '\0')
+		auth = bearer = xasprintf("Bearer %s", xkey);
+	enum access_verdict v = access_check(req->acl, auth, NULL, &req->key);
+	free(bearer);
 	if (v == ACCESS_OK)
 		return true;
 	log_info(LOG_S("req", req->id),
 		 LOG_MSG(v == ACCESS_MISSING ? "refused: no client key" : "refused: unknown client key"));
-	respond_error(req->conn, 401,
+	handlers_error_for(req, r->handler, 401,
 		      v == ACCESS_MISSING ? "an API key is required: send Authorization: Bearer KEY"
 					  : "incorrect API key provided",
 		      "invalid_request_error", "invalid_api_key", NULL);
@@ -78,7 +88,7 @@ void router_dispatch(struct request *req)
 {
 	const char *method = conn_param(req->conn, "REQUEST_METHOD");
 	char path[2048];
-	bool path_known = false;
+	const struct route *known = NULL;
 
 	router_path(req->conn, path, sizeof path);
 	if (method == NULL)
@@ -87,7 +97,7 @@ void router_dispatch(struct request *req)
 		const struct route *r = &router_table[i];
 		if (!router_tail_matches(path, r->tail))
 			continue;
-		path_known = true;
+		known = r;
 		if (strcmp(method, r->method) == 0 ||
 		    (strcmp(method, "HEAD") == 0 && strcmp(r->method, "GET") == 0)) {
 			if (router_admit(req, r))
@@ -95,15 +105,15 @@ void router_dispatch(struct request *req)
 			return;
 		}
 	}
-	if (path_known) {
+	if (known != NULL) {
 		log_info(LOG_S("req", req->id), LOG_S("method", method), LOG_S("path", path),
 			 LOG_MSG("method not allowed"));
-		respond_error(req->conn, 405, "method not allowed on this path",
+		handlers_error_for(req, known->handler, 405, "method not allowed on this path",
 			      "invalid_request_error", "method_not_allowed", NULL);
 		return;
 	}
 	log_info(LOG_S("req", req->id), LOG_S("method", method), LOG_S("path", path),
 		 LOG_MSG("no such route"));
-	respond_error(req->conn, 404, "unknown path: immortal serves .../chat/completions, .../models, .../health, .../metrics and .../status",
+	respond_error(req->conn, 404, "unknown path: immortal serves .../chat/completions, .../responses, .../messages, .../models, .../health, .../metrics and .../status",
 		      "invalid_request_error", "not_found", NULL);
 }

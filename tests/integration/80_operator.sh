@@ -126,7 +126,7 @@ t_operator_status_page_in_a_browser() {
 	[ -x /usr/bin/chromium ] || { echo "chromium missing"; return 77; }
 	[ -d "$mods/puppeteer-core" ] || { echo "puppeteer-core missing in $mods"; return 77; }
 	mkdir -p "$T/log/browser"
-	NODE_PATH=$mods node "$TOP/tests/status_browser.js" "$URL" stpage flaky stxss "$T/log/browser" || return 1
+	NODE_PATH=$mods node "$TOP/tests/clients/status_browser.js" "$URL" stpage flaky stxss "$T/log/browser" || return 1
 	cp "$T/log/browser/status-cooling.png" "$BUILD/status-cooling.png"
 	cp "$T/log/browser/status-recovered.png" "$BUILD/status.png"
 }

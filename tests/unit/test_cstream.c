@@ -15,6 +15,7 @@
 #include "buf.h"
 #include "clock.h"
 #include "cstream.h"
+#include "face_messages.h"
 
 /* ---- a client that records ------------------------------------------------------ */
 
@@ -316,6 +317,48 @@ static void test_only_events_before_content_are_held(void **state)
 	cstream_attempt_end(cs);
 	free(small);
 	free(big);
+/* A face's state follows what reached the client: a failed attempt's
+ * message_start was never seen, so the next attempt sends its own, once. */
+static void test_face_state_restarts_with_the_attempt(void **state)
+{
+	struct client c;
+	struct sink sink = client_sink(&c);
+	struct cstream *cs = cstream_new(&sink, &(struct cstream_options){
+		.client_stream = true, .started_ms = clock_ms(), .face = &face_messages });
+	const char *body;
+
+	(void)state;
+	cstream_attempt_begin(cs, "ep1", 1, false);
+	assert_int_equal(chunk(cs, ROLE), IM_OK);
+	cstream_attempt_end(cs);
+	cstream_attempt_begin(cs, "ep2", 2, false);
+	assert_int_equal(chunk(cs, ROLE), IM_OK);
+	assert_int_equal(chunk(cs, TEXT), IM_OK);
+	assert_int_equal(cstream_attempt_finish(cs), IM_OK);
+	cstream_attempt_end(cs);
+	body = buf_str(&c.body);
+	assert_non_null(strstr(body, "event: message_start\n"));
+	assert_null(strstr(strstr(body, "event: message_start\n") + 1, "event: message_start"));
+	assert_non_null(strstr(body, "\"text\":\"Hi\""));
+	assert_non_null(strstr(body, "event: message_stop\n"));
+	cstream_free(cs);
+	buf_free(&c.body);
+}
+
+/* An error answer before the stream began takes the face's shape and
+ * status (Anthropic's 529 for all endpoints failing). */
+static void test_face_error_answer(void **state)
+{
+	struct client c;
+	struct sink sink = client_sink(&c);
+	struct cstream *cs = cstream_new(&sink, &(struct cstream_options){
+		.client_stream = false, .started_ms = clock_ms(), .face = &face_messages });
+
+	(void)state;
+	assert_int_equal(cstream_fail(cs, 502, "{\"error\":{\"message\":\"all down\",\"type\":\"upstream_error\"}}", 2), IM_OK);
+	assert_int_equal(c.status, 529);
+	assert_string_equal(buf_str(&c.body),
+			    "{\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":\"all down\"}}");
 	cstream_free(cs);
 	buf_free(&c.body);
 }
@@ -332,6 +375,8 @@ int main(void)
 		cmocka_unit_test(test_broken_stream_ends_with_error),
 		cmocka_unit_test(test_multiline_text_keeps_its_lines),
 		cmocka_unit_test(test_only_events_before_content_are_held),
+		cmocka_unit_test(test_face_state_restarts_with_the_attempt),
+		cmocka_unit_test(test_face_error_answer),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

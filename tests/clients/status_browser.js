@@ -1,4 +1,4 @@
-// tests/status_browser.js: the status page in a real browser.
+// tests/clients/status_browser.js: the status page in a real browser.
 //
 // Drives Debian's chromium (headless, through puppeteer-core) against the
 // running test stack: a failure cools an endpoint down and the page shows it
@@ -6,7 +6,7 @@
 // page shows it healthy again. Also: the page loads nothing but itself,
 // reads the same without JavaScript, and shows hostile names as text.
 //
-// usage: node tests/status_browser.js URL GROUP ENDPOINT XSS_GROUP SHOTS_DIR
+// usage: node tests/clients/status_browser.js URL GROUP ENDPOINT XSS_GROUP SHOTS_DIR
 // Exits 0 when every check holds; prints the first one that failed.
 'use strict';
 const puppeteer = require('puppeteer-core');

@@ -1,0 +1,45 @@
+/* facereq.h: the requests of the Responses and Messages routes, turned
+ * into the canonical chat request (clientreq.h) that the failover engine
+ * serves. No I/O and no logging; on a bad body the route gets a message
+ * and the offending field, as from clientreq_parse (and the fuzzers,
+ * tests/fuzz, drive these directly). */
+#ifndef IMMORTAL_FACEREQ_H
+#define IMMORTAL_FACEREQ_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "clientreq.h"
+
+/* OpenAI's Responses API request. Stateful features (previous_response_id,
+ * store: true) and built-in tools are refused: immortal keeps no state. */
+enum im_rc facereq_responses(const char *text, size_t len, struct clientreq *out,
+			     char *err, size_t errlen, const char **param);
+/* Anthropic's Messages API request. */
+enum im_rc facereq_messages(const char *text, size_t len, struct clientreq *out,
+			    char *err, size_t errlen, const char **param);
+
+/* ---- shared by the two (facereq.c) ---- */
+
+/* A translation in progress: the failure's message and field. */
+struct facereq {
+	char *err;
+	size_t errlen;
+	const char **param;
+	bool failed;
+};
+
+/* Records the first failure; returns NULL for `return facereq_fail(...)`. */
+void *facereq_fail(struct facereq *f, const char *param, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* Member `key` of `o`, or NULL (also when `o` is no object). */
+struct json_object *facereq_get(struct json_object *o, const char *key);
+/* Copies member `key` of `from` into `to` as `as`, when present. */
+void facereq_copy(struct json_object *to, const char *as, struct json_object *from, const char *key);
+/* A chat message {role, content}; `content` consumed (NULL: null). */
+struct json_object *facereq_message(const char *role, struct json_object *content);
+/* Sets stream (and usage for streams) on the chat request from `from`. */
+void facereq_stream(struct facereq *f, struct json_object *chat, struct json_object *from);
+
+#endif
