@@ -317,6 +317,10 @@ static void test_only_events_before_content_are_held(void **state)
 	cstream_attempt_end(cs);
 	free(small);
 	free(big);
+	cstream_free(cs);
+	buf_free(&c.body);
+}
+
 /* A face's state follows what reached the client: a failed attempt's
  * message_start was never seen, so the next attempt sends its own, once. */
 static void test_face_state_restarts_with_the_attempt(void **state)
