@@ -55,11 +55,14 @@ static void handlers_run(struct request *req, const struct clientreq *cr)
 		free(msg);
 		return;
 	}
+	char client[32] = "";   /* sticky routing's identity: the access key's position */
+	if (req->key >= 0)
+		snprintf(client, sizeof client, "access-key-%d", req->key);
 	struct failover_request freq = {
 		.id = req->id, .group = g, .body = cr->body, .client_stream = cr->stream,
 		.include_usage = cr->include_usage, .keepalive_s = req->app->settings.keepalive_s,
 		.started_ms = req->started_ms, .transport = req->transport,
-		.sink = &req->conn->sink, .hs = req->site->hs,
+		.sink = &req->conn->sink, .hs = req->site->hs, .client_key = client[0] ? client : NULL,
 	};
 	struct failover_outcome out;
 	metrics_requests_active(req->site->hs, +1);
