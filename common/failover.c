@@ -288,14 +288,6 @@ static bool failover_tries(struct failover *f, const struct endpoint *ep,
 	}
 }
 
-/* Names pool key `k` in logs: its position and last four characters. */
-static void failover_key_label(struct failover *f, const struct endpoint *ep, size_t k)
-{
-	size_t len = strlen(ep->keys[k]);
-	snprintf(f->key_label, sizeof f->key_label, "%zu/…%s", k + 1,
-		 len >= 12 ? ep->keys[k] + len - 4 : "");
-}
-
 /* Key `k` of pool `ep`, then its health: a key fault cools only the key
  * (true: try the next key); anything else is the endpoint's. */
 static bool failover_key(struct failover *f, const struct endpoint *ep, size_t k,
@@ -306,7 +298,7 @@ static bool failover_key(struct failover *f, const struct endpoint *ep, size_t k
 	struct hoststate *hs = f->req->hs;
 
 	view.apikey = ep->keys[k];
-	failover_key_label(f, ep, k);
+	endpoint_key_label(ep, k, f->key_label, sizeof f->key_label);
 	*settled = failover_tries(f, &view, res, trial);
 	f->key_label[0] = '\0';
 	if (res->client_gone) {

@@ -530,6 +530,12 @@ uint64_t endpoint_key_id(const struct endpoint *ep, size_t k)
 	return group_hash(ep->key ^ 0x6b6579706f6f6cull, k < ep->n_keys ? ep->keys[k] : "");
 }
 
+void endpoint_key_label(const struct endpoint *ep, size_t k, char *out, size_t outlen)
+{
+	size_t len = k < ep->n_keys ? strlen(ep->keys[k]) : 0;
+	snprintf(out, outlen, "%zu/…%s", k + 1, len >= 12 ? ep->keys[k] + len - 4 : "");
+}
+
 static enum im_rc group_parse_options(struct group_ctx *c, struct json_object *root,
 				      struct group *g, struct json_object **endpoints)
 {

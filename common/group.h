@@ -134,4 +134,8 @@ const char *route_strategy_name(enum route_strategy s);
 /* The identity of key `k` of a pool endpoint, for its own health record. */
 uint64_t endpoint_key_id(const struct endpoint *ep, size_t k);
 
+/* How logs and pages name key `k` of a pool: its position and last four
+ * characters ("2/…abcd"), only the position for a key under 12. */
+void endpoint_key_label(const struct endpoint *ep, size_t k, char *out, size_t outlen);
+
 #endif

@@ -107,7 +107,15 @@ t_routing_key_rotation_on_401() {
 		expect_eq "$(header X-Immortal-Endpoint)" keys "endpoint $i" || return 1
 	done
 	expect_eq "$(mock_stat ok,id=p401b requests)" 0 "requests to the next endpoint" || return 1
-	expect_eq "$(keys_of keyfail=0002:401+0001:401,id=p401 | grep -c 0003)" 4 "answers from the working key"
+	expect_eq "$(keys_of keyfail=0002:401+0001:401,id=p401 | grep -c 0003)" 4 "answers from the working key" || return 1
+	# /health shows each key's own health, named by position and last four characters
+	curl -s "$URL/v1/health" >"$T/b"
+	expect_json "$T/b" '.groups.pool401.endpoints[0].state' healthy || return 1
+	expect_json "$T/b" '.groups.pool401.endpoints[0].keys[0].key' '1/…0001' || return 1
+	expect_json "$T/b" '.groups.pool401.endpoints[0].keys[0].state' cooling || return 1
+	expect_json "$T/b" '.groups.pool401.endpoints[0].keys[1].last_error' auth || return 1
+	expect_json "$T/b" '.groups.pool401.endpoints[0].keys[2].state' healthy || return 1
+	if grep -q "$K1\|$K2\|$K3" "$T/b"; then fail "a whole key in /health"; fi
 }
 
 t_routing_processes_share_rotation_and_key_health() {
