@@ -242,7 +242,10 @@ static bool failover_resume(struct failover *f, const struct endpoint *broken)
 			continue;
 		}
 		used[i] = true;
-		settled = failover_attempt(f, ep, &res, "resume");
+		struct endpoint view = *ep;   /* a pool continues with the key whose turn it is */
+		if (ep->n_keys > 1)
+			view.apikey = ep->keys[health_next_key(f->req->hs, ep)];
+		settled = failover_attempt(f, &view, &res, "resume");
 		failover_health(f, ep, &res);
 		if (settled)
 			break;

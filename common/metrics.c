@@ -118,13 +118,17 @@ void metrics_in_flight(struct hoststate *hs, int64_t *requests, int64_t *streams
 
 void metrics_keep(struct hoststate *hs, const struct catalog *cat)
 {
-	size_t n = 0, k = 0;
+	size_t n = 0, k = 0, n_health = 0;
 
 	if (hs == NULL)
 		return;
-	for (size_t g = 0; g < cat->n_groups; g++)
+	for (size_t g = 0; g < cat->n_groups; g++) {
 		n += cat->groups[g]->n_endpoints;
-	uint64_t *health = xcalloc(n + 1, sizeof *health);
+		for (size_t i = 0; i < cat->groups[g]->n_endpoints; i++)
+			n_health += cat->groups[g]->endpoints[i].n_keys;   /* a pool's keys */
+	}
+	n_health += n;
+	uint64_t *health = xcalloc(n_health + 1, sizeof *health);
 	uint64_t *counters = xcalloc(n + 1, sizeof *counters);
 	uint64_t *groups = xcalloc(cat->n_groups + 1, sizeof *groups);
 	for (size_t g = 0; g < cat->n_groups; g++) {
@@ -135,7 +139,11 @@ void metrics_keep(struct hoststate *hs, const struct catalog *cat)
 			counters[k] = metrics_key(grp->name, &grp->endpoints[i]);
 		}
 	}
-	metrics_check(hs, hoststate_keep(hs, HOSTSTATE_HEALTH, health, n));
+	for (size_t g = 0, h = n; g < cat->n_groups; g++)
+		for (size_t i = 0; i < cat->groups[g]->n_endpoints; i++)
+			for (size_t j = 0; j < cat->groups[g]->endpoints[i].n_keys; j++)
+				health[h++] = endpoint_key_id(&cat->groups[g]->endpoints[i], j);
+	metrics_check(hs, hoststate_keep(hs, HOSTSTATE_HEALTH, health, n_health));
 	metrics_check(hs, hoststate_keep(hs, HOSTSTATE_COUNTERS, counters, n));
 	metrics_check(hs, hoststate_keep(hs, HOSTSTATE_GROUPS, groups, cat->n_groups));
 	free(health);
