@@ -288,6 +288,31 @@ static void metrics_endpoints(const struct metrics_row *rows, size_t n, struct b
 			       rows[i].health.failures);
 }
 
+/* The keys of pool endpoints, each named by position and last four
+ * characters (endpoint_key_label), never more. */
+static void metrics_keys(struct hoststate *hs, const struct catalog *cat, int64_t now,
+			 struct buf *out)
+{
+	metrics_head(out, "immortal_key_cooldown_seconds", "gauge",
+		     "Seconds until a pool key's own cooldown ends (rate limit, auth); 0: usable.");
+	for (size_t g = 0; g < cat->n_groups; g++) {
+		const struct group *grp = cat->groups[g];
+		for (size_t i = 0; i < grp->n_endpoints; i++) {
+			const struct endpoint *ep = &grp->endpoints[i];
+			char gl[256], el[256], kl[16];
+			metrics_label(gl, sizeof gl, grp->name);
+			metrics_label(el, sizeof el, ep->name);
+			for (size_t k = 0; ep->n_keys > 1 && k < ep->n_keys; k++) {
+				struct health_info h;
+				health_inspect_id(hs, endpoint_key_id(ep, k), now, &h);
+				endpoint_key_label(ep, k, kl, sizeof kl);
+				metrics_printf(out, "immortal_key_cooldown_seconds{group=\"%s\",endpoint=\"%s\",key=\"%s\"} %.3f\n",
+					       gl, el, kl, h.cooldown_left_s);
+			}
+		}
+	}
+}
+
 static void metrics_requests(struct hoststate *hs, const struct catalog *cat, struct buf *out)
 {
 	for (size_t g = 0; g < cat->n_groups; g++) {
@@ -315,6 +340,7 @@ void metrics_render(struct hoststate *hs, const struct catalog *cat, int64_t now
 	metrics_requests(hs, cat, out);
 	metrics_endpoints(rows, n, out);
 	free(rows);
+	metrics_keys(hs, cat, now, out);
 	metrics_check(hs, hoststate_totals(hs, flights, &full));
 	metrics_head(out, "immortal_requests_in_flight", "gauge", "Chat requests in progress on this host.");
 	metrics_printf(out, "immortal_requests_in_flight %" PRId64 "\n", flights[HOSTSTATE_REQUESTS]);

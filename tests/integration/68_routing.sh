@@ -115,7 +115,13 @@ t_routing_key_rotation_on_401() {
 	expect_json "$T/b" '.groups.pool401.endpoints[0].keys[0].state' cooling || return 1
 	expect_json "$T/b" '.groups.pool401.endpoints[0].keys[1].last_error' auth || return 1
 	expect_json "$T/b" '.groups.pool401.endpoints[0].keys[2].state' healthy || return 1
-	if grep -q "$K1\|$K2\|$K3" "$T/b"; then fail "a whole key in /health"; fi
+	if grep -q "$K1\|$K2\|$K3" "$T/b"; then fail "a whole key in /health"; return 1; fi
+	curl -s "$URL/v1/metrics" >"$T/b"
+	grep -qF 'immortal_key_cooldown_seconds{group="pool401",endpoint="keys",key="3/…0003"} 0.000' "$T/b" ||
+		fail "no cooldown gauge of the working key in /metrics" || return 1
+	grep -q 'immortal_key_cooldown_seconds{group="pool401",endpoint="keys",key="1/…0001"} [1-9]' "$T/b" ||
+		fail "no cooldown of the revoked key in /metrics" || return 1
+	if grep -q "$K1\|$K2\|$K3" "$T/b"; then fail "a whole key in /metrics"; fi
 }
 
 t_routing_processes_share_rotation_and_key_health() {
