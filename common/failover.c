@@ -312,7 +312,13 @@ static bool failover_key(struct failover *f, const struct endpoint *ep, size_t k
 		health_report_id(hs, id, &f->req->group->cooldown, res->kind, res->retry_after_s, clock_ms());
 		return true;
 	}
-	health_report_id(hs, id, &f->req->group->cooldown, ERRKIND_NONE, -1, clock_ms());
+	/* the upstream took the key: it is good; the endpoint's own failure
+	 * says nothing of the key */
+	if (*settled || res->kind == ERRKIND_REQUEST || res->kind == ERRKIND_CONTENT_FILTER ||
+	    res->broke_midstream)
+		health_report_id(hs, id, &f->req->group->cooldown, ERRKIND_NONE, -1, clock_ms());
+	else
+		health_release_id(hs, id);
 	return false;
 }
 
