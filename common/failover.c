@@ -15,7 +15,7 @@
 #include "health.h"
 #include "log.h"
 #include "metrics.h"
-#include "route.h"
+#include "plan.h"
 
 #define FAILOVER_JITTER_MIN_MS 100
 #define FAILOVER_JITTER_SPAN_MS 200
@@ -426,19 +426,19 @@ static const char *failover_sticky_id(const struct failover_request *req)
 	return req->client_key;
 }
 
-/* The order of this request's endpoints (route.h); caller frees. */
+/* The order of this request's endpoints (plan.h); caller frees. */
 static size_t *failover_plan(const struct failover *f)
 {
 	const struct group *g = f->req->group;
 	size_t *order = xcalloc(g->n_endpoints, sizeof *order);
 	double *ttft = NULL;
 
-	if (g->strategy == ROUTE_LATENCY) {
+	if (g->strategy == STRATEGY_LATENCY) {
 		ttft = xcalloc(g->n_endpoints, sizeof *ttft);
 		for (size_t i = 0; i < g->n_endpoints; i++)
 			ttft[i] = health_ttft(f->req->hs, &g->endpoints[i], clock_ms());
 	}
-	route_plan(&(struct route_input){ .group = g, .ttft_ms = ttft,
+	plan_order(&(struct plan_input){ .group = g, .ttft_ms = ttft,
 					  .sticky_id = failover_sticky_id(f->req),
 					  .rand = failover_rand }, order);
 	free(ttft);

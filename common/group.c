@@ -499,12 +499,12 @@ static enum im_rc group_parse_cooldown(struct group_ctx *c, struct json_object *
 	return IM_OK;
 }
 
-const char *route_strategy_name(enum route_strategy s)
+const char *group_strategy_name(enum group_strategy s)
 {
 	switch (s) {
-	case ROUTE_WEIGHTED: return "weighted";
-	case ROUTE_LATENCY: return "latency";
-	case ROUTE_STICKY: return "sticky";
+	case STRATEGY_WEIGHTED: return "weighted";
+	case STRATEGY_LATENCY: return "latency";
+	case STRATEGY_STICKY: return "sticky";
 	default: return "ordered";
 	}
 }
@@ -514,9 +514,9 @@ static enum im_rc group_field_strategy(struct group_ctx *c, struct json_object *
 {
 	const char *s = json_object_is_type(v, json_type_string) ? json_object_get_string(v) : "";
 
-	for (int i = ROUTE_ORDERED; i <= ROUTE_STICKY; i++) {
-		if (strcmp(s, route_strategy_name((enum route_strategy)i)) == 0) {
-			g->strategy = (enum route_strategy)i;
+	for (int i = STRATEGY_ORDERED; i <= STRATEGY_STICKY; i++) {
+		if (strcmp(s, group_strategy_name((enum group_strategy)i)) == 0) {
+			g->strategy = (enum group_strategy)i;
 			return IM_OK;
 		}
 	}

@@ -79,12 +79,12 @@ struct cooldown {
 	double max_s;            /* backoff ceiling */
 };
 
-/* How the endpoints of one priority tier are ordered (route.h). */
-enum route_strategy {
-	ROUTE_ORDERED = 0,       /* file order */
-	ROUTE_WEIGHTED,          /* drawn by weight */
-	ROUTE_LATENCY,           /* fastest first token first */
-	ROUTE_STICKY,            /* rendezvous hashing of the client */
+/* How the endpoints of one priority tier are ordered (plan.h). */
+enum group_strategy {
+	STRATEGY_ORDERED = 0,       /* file order */
+	STRATEGY_WEIGHTED,          /* drawn by weight */
+	STRATEGY_LATENCY,           /* fastest first token first */
+	STRATEGY_STICKY,            /* rendezvous hashing of the client */
 };
 
 struct group {
@@ -94,7 +94,7 @@ struct group {
 	size_t n_endpoints;
 	bool failover_on_content_filter;
 	bool resume;             /* continue broken streams (resume.h) */
-	enum route_strategy strategy;
+	enum group_strategy strategy;
 	double budget_s;         /* no new attempt starts after this long */
 	struct cooldown cooldown;
 	int refs;                /* atomic: catalogs sharing this group */
@@ -129,7 +129,7 @@ bool group_name_valid(const char *name);
 
 const char *endpoint_type_name(enum endpoint_type type);
 const char *continuation_name(enum continuation c);
-const char *route_strategy_name(enum route_strategy s);
+const char *group_strategy_name(enum group_strategy s);
 
 /* The identity of key `k` of a pool endpoint, for its own health record. */
 uint64_t endpoint_key_id(const struct endpoint *ep, size_t k);

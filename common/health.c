@@ -6,7 +6,7 @@
 #include <unistd.h>
 
 #include "log.h"
-#include "route.h"
+#include "plan.h"
 
 /* A trial that has run this long past its endpoint's timeout is void. */
 #define HEALTH_TRIAL_SLACK_MS 5000
@@ -293,7 +293,7 @@ static void health_ttft_note_rec(void *rec, void *arg)
 	struct hoststate_health *e = rec;
 	struct health_ttft_ctx *c = arg;
 
-	e->ttft_avg_ms = route_ttft_average(e->ttft_at_ms ? e->ttft_avg_ms : -1, c->ms);
+	e->ttft_avg_ms = plan_ttft_average(e->ttft_at_ms ? e->ttft_avg_ms : -1, c->ms);
 	e->ttft_at_ms = c->now;
 }
 

@@ -1,12 +1,12 @@
 /* fuzz_group.c: libFuzzer harness for group files, and the request plan
- * (route.h) of every group that parses. */
+ * (plan.h) of every group that parses. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "group.h"
-#include "route.h"
+#include "plan.h"
 
 /* A fixed sequence: the plan must hold for any random numbers. */
 static uint64_t fuzz_rand(void *ctx)
@@ -28,9 +28,9 @@ static void fuzz_plan(struct group *g)
 		goto out;
 	for (size_t i = 0; i < g->n_endpoints; i++)
 		ttft[i] = i % 3 ? (double)(g->endpoints[i].priority % 1000) : -1;
-	for (int s = ROUTE_ORDERED; s <= ROUTE_STICKY; s++) {
-		g->strategy = (enum route_strategy)s;
-		route_plan(&(struct route_input){ .group = g, .ttft_ms = ttft, .sticky_id = "u",
+	for (int s = STRATEGY_ORDERED; s <= STRATEGY_STICKY; s++) {
+		g->strategy = (enum group_strategy)s;
+		plan_order(&(struct plan_input){ .group = g, .ttft_ms = ttft, .sticky_id = "u",
 						  .rand = fuzz_rand, .rand_ctx = &seed }, order);
 		memset(seen, 0, g->n_endpoints);
 		for (size_t i = 0; i < g->n_endpoints; i++) {

@@ -115,7 +115,7 @@ static void test_routing_defaults(void **state)
 	struct parsed p;
 	(void)state;
 	struct group *g = parse_ok("[{" EP_OK "}, {" EP_OK ", \"apikey\": \"${OPENAI_KEY}\"}]", &p);
-	assert_int_equal(g->strategy, ROUTE_ORDERED);
+	assert_int_equal(g->strategy, STRATEGY_ORDERED);
 	for (size_t i = 0; i < 2; i++) {
 		assert_int_equal(g->endpoints[i].priority, 0);
 		assert_true(near(g->endpoints[i].weight, 1));
@@ -132,7 +132,7 @@ static void test_routing_fields(void **state)
 	struct group *g = parse_ok("{\"strategy\": \"weighted\", \"endpoints\": ["
 				   "{" EP_OK ", \"priority\": 2, \"weight\": 3.5},"
 				   "{" EP_OK ", \"priority\": -1}]}", &p);
-	assert_int_equal(g->strategy, ROUTE_WEIGHTED);
+	assert_int_equal(g->strategy, STRATEGY_WEIGHTED);
 	assert_int_equal(g->endpoints[0].priority, 2);
 	assert_true(near(g->endpoints[0].weight, 3.5));
 	assert_int_equal(g->endpoints[1].priority, -1);
@@ -143,7 +143,7 @@ static void test_routing_fields(void **state)
 		snprintf(text, sizeof text, "{\"strategy\": \"%s\", \"endpoints\": [{" EP_OK "}]}", names[i]);
 		g = parse_ok(text, &p);
 		assert_int_equal(g->strategy, i);
-		assert_string_equal(route_strategy_name(g->strategy), names[i]);
+		assert_string_equal(group_strategy_name(g->strategy), names[i]);
 		group_free(g);
 	}
 }

@@ -1,4 +1,4 @@
-/* route.h: the order in which one request tries a group's endpoints.
+/* plan.h: the order in which one request tries a group's endpoints.
  *
  * Endpoints form tiers by `priority` (lower first; equal priorities keep
  * file order, and the default is 0, so a file without priorities is one
@@ -12,8 +12,8 @@
  * endpoint moves only its clients; without an identity: weighted).
  * Pure: no state, no clock; randomness comes from the caller. Failover
  * (failover.h) walks the plan; cooldowns are its business. */
-#ifndef IMMORTAL_ROUTE_H
-#define IMMORTAL_ROUTE_H
+#ifndef IMMORTAL_PLAN_H
+#define IMMORTAL_PLAN_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -22,26 +22,26 @@
 
 /* The share of latency-routed requests that put a random endpoint of the
  * tier first, so slower endpoints keep a current figure. */
-#define ROUTE_EXPLORE 0.1
+#define PLAN_EXPLORE 0.1
 
 /* A uniform random 64-bit number. */
-typedef uint64_t (*route_rand_fn)(void *ctx);
+typedef uint64_t (*plan_rand_fn)(void *ctx);
 
-struct route_input {
+struct plan_input {
 	const struct group *group;
 	/* per endpoint, the recent average time to first token in ms, < 0
 	 * when there is no recent figure; NULL: none known (latency only) */
 	const double *ttft_ms;
 	const char *sticky_id;   /* the client's identity (sticky); NULL: none */
-	route_rand_fn rand;
+	plan_rand_fn rand;
 	void *rand_ctx;
 };
 
 /* Writes the plan into order[0..n_endpoints): each endpoint index once. */
-void route_plan(const struct route_input *in, size_t *order);
+void plan_order(const struct plan_input *in, size_t *order);
 
 /* The figure a new time to first token makes of the old average (< 0:
  * none yet). */
-double route_ttft_average(double old_ms, double sample_ms);
+double plan_ttft_average(double old_ms, double sample_ms);
 
 #endif

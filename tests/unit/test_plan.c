@@ -1,4 +1,4 @@
-/* test_route.c: unit tests for common/route.c (request plans), with a
+/* test_plan.c: unit tests for common/plan.c (request plans), with a
  * seeded random source. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,7 +12,7 @@
 
 #include <cmocka.h>
 
-#include "route.h"
+#include "plan.h"
 
 #define DRAWS 20000
 
@@ -28,7 +28,7 @@ static uint64_t seeded(void *ctx)
 
 /* A group of n endpoints with the given priorities and weights. */
 static struct group *make(size_t n, const int *prio, const double *weight,
-			  enum route_strategy s)
+			  enum group_strategy s)
 {
 	struct group *g = calloc(1, sizeof *g);
 	g->endpoints = calloc(n, sizeof *g->endpoints);
@@ -51,7 +51,7 @@ static void drop(struct group *g)
 static void plan(const struct group *g, const double *ttft, const char *id,
 		 uint64_t *seed, size_t *order)
 {
-	route_plan(&(struct route_input){ .group = g, .ttft_ms = ttft, .sticky_id = id,
+	plan_order(&(struct plan_input){ .group = g, .ttft_ms = ttft, .sticky_id = id,
 					  .rand = seeded, .rand_ctx = seed }, order);
 }
 
@@ -68,7 +68,7 @@ static void assert_permutation(const size_t *order, size_t n)
 static void test_ordered_is_file_order(void **state)
 {
 	(void)state;
-	struct group *g = make(4, NULL, (double[]){ 9, 1, 5, 2 }, ROUTE_ORDERED);
+	struct group *g = make(4, NULL, (double[]){ 9, 1, 5, 2 }, STRATEGY_ORDERED);
 	size_t order[4];
 	uint64_t seed = 1;
 	plan(g, NULL, "user", &seed, order);
@@ -81,7 +81,7 @@ static void test_priority_tiers(void **state)
 {
 	(void)state;
 	/* tiers by priority; ties keep file order */
-	struct group *g = make(5, (int[]){ 2, 1, 2, 0, 1 }, NULL, ROUTE_ORDERED);
+	struct group *g = make(5, (int[]){ 2, 1, 2, 0, 1 }, NULL, STRATEGY_ORDERED);
 	size_t order[5];
 	const size_t want[5] = { 3, 1, 4, 0, 2 };
 	uint64_t seed = 1;
@@ -95,7 +95,7 @@ static void test_weighted_shares(void **state)
 {
 	(void)state;
 	const double w[3] = { 6, 3, 1 };
-	struct group *g = make(3, NULL, w, ROUTE_WEIGHTED);
+	struct group *g = make(3, NULL, w, STRATEGY_WEIGHTED);
 	size_t order[3];
 	int first[3] = { 0 };
 	uint64_t seed = 42;
@@ -113,7 +113,7 @@ static void test_weighted_stays_in_tier(void **state)
 {
 	(void)state;
 	/* the heavy endpoint of the second tier never goes before the first */
-	struct group *g = make(3, (int[]){ 0, 1, 0 }, (double[]){ 1, 1000, 1 }, ROUTE_WEIGHTED);
+	struct group *g = make(3, (int[]){ 0, 1, 0 }, (double[]){ 1, 1000, 1 }, STRATEGY_WEIGHTED);
 	size_t order[3];
 	uint64_t seed = 7;
 	for (int i = 0; i < 1000; i++) {
@@ -126,7 +126,7 @@ static void test_weighted_stays_in_tier(void **state)
 static void test_latency(void **state)
 {
 	(void)state;
-	struct group *g = make(3, NULL, NULL, ROUTE_LATENCY);
+	struct group *g = make(3, NULL, NULL, STRATEGY_LATENCY);
 	size_t order[3];
 	int first[3] = { 0 };
 	uint64_t seed = 3;
@@ -138,7 +138,7 @@ static void test_latency(void **state)
 		first[order[0]]++;
 	}
 	/* the fastest leads; the others are still probed now and then */
-	assert_true(first[1] > DRAWS * (1 - ROUTE_EXPLORE));
+	assert_true(first[1] > DRAWS * (1 - PLAN_EXPLORE));
 	assert_true(first[0] > 0);
 	assert_true(first[2] > 0);
 	drop(g);
@@ -147,7 +147,7 @@ static void test_latency(void **state)
 static void test_latency_unknown_first(void **state)
 {
 	(void)state;
-	struct group *g = make(3, NULL, NULL, ROUTE_LATENCY);
+	struct group *g = make(3, NULL, NULL, STRATEGY_LATENCY);
 	size_t order[3];
 	int unknown_first = 0;
 	uint64_t seed = 5;
@@ -155,17 +155,17 @@ static void test_latency_unknown_first(void **state)
 		plan(g, (double[]){ 50, -1, 900 }, NULL, &seed, order);
 		unknown_first += order[0] == 1;
 	}
-	assert_true(unknown_first > 1000 * (1 - ROUTE_EXPLORE));
+	assert_true(unknown_first > 1000 * (1 - PLAN_EXPLORE));
 	drop(g);
 }
 
 static void test_ttft_average(void **state)
 {
 	(void)state;
-	assert_true(route_ttft_average(-1, 120) == 120);
+	assert_true(plan_ttft_average(-1, 120) == 120);
 	double a = 1000;
 	for (int i = 0; i < 20; i++)
-		a = route_ttft_average(a, 100);
+		a = plan_ttft_average(a, 100);
 	assert_true(a < 110 && a > 100);
 }
 
@@ -175,8 +175,8 @@ static void test_sticky(void **state)
 {
 	(void)state;
 	const double w[4] = { 1, 2, 1, 1 };
-	struct group *g = make(4, NULL, w, ROUTE_STICKY);
-	struct group *less = make(3, NULL, NULL, ROUTE_STICKY);
+	struct group *g = make(4, NULL, w, STRATEGY_STICKY);
+	struct group *less = make(3, NULL, NULL, STRATEGY_STICKY);
 	size_t order[4], again[4], first[2000];
 	int count[4] = { 0 };
 	uint64_t seed = 11;
@@ -207,7 +207,7 @@ static void test_sticky(void **state)
 static void test_sticky_without_identity_is_weighted(void **state)
 {
 	(void)state;
-	struct group *g = make(2, NULL, (double[]){ 1, 1 }, ROUTE_STICKY);
+	struct group *g = make(2, NULL, (double[]){ 1, 1 }, STRATEGY_STICKY);
 	size_t order[2];
 	int first0 = 0;
 	uint64_t seed = 9;
