@@ -15,6 +15,7 @@
 #include "health.h"
 #include "log.h"
 #include "metrics.h"
+#include "plan.h"
 
 #define FAILOVER_JITTER_MIN_MS 100
 #define FAILOVER_JITTER_SPAN_MS 200
@@ -25,6 +26,7 @@ struct failover {
 	struct cstream *stream;        /* what the client sees */
 	struct json_object *records;   /* the attempts, for the final error */
 	bool only_request_errors;
+	char key_label[16];            /* the pool key in use, "" for none */
 };
 
 /* `mark` tells a retry ("retry") or a continuation ("resume"), or NULL. */
@@ -35,13 +37,15 @@ static void failover_log_attempt(struct failover *f, const struct endpoint *ep,
 
 	if (res->kind == ERRKIND_NONE) {
 		log_info(LOG_S("req", f->req->id), LOG_S("group", f->req->group->name),
-			 LOG_S("endpoint", ep->name), LOG_I("attempt", number), LOG_IF(mark, LOG_I(mark, 1)),
+			 LOG_S("endpoint", ep->name), LOG_IF(f->key_label[0], LOG_S("key", f->key_label)),
+			 LOG_I("attempt", number), LOG_IF(mark, LOG_I(mark, 1)),
 			 LOG_S("kind", kind), LOG_I("status", res->status), LOG_I("ms", res->elapsed_ms));
 		return;
 	}
 	char *hint = xasprintf("endpoint %s: %s", ep->name, errkind_hint(res->kind));
 	log_error(LOG_S("req", f->req->id), LOG_S("group", f->req->group->name),
-		  LOG_S("endpoint", ep->name), LOG_I("attempt", number), LOG_IF(mark, LOG_I(mark, 1)),
+		  LOG_S("endpoint", ep->name), LOG_IF(f->key_label[0], LOG_S("key", f->key_label)),
+		  LOG_I("attempt", number), LOG_IF(mark, LOG_I(mark, 1)),
 		  LOG_S("kind", kind), LOG_I("status", res->status), LOG_I("ms", res->elapsed_ms),
 		  LOG_S("detail", res->detail), LOG_S("hint", hint));
 	free(hint);
@@ -183,6 +187,8 @@ static bool failover_attempt(struct failover *f, const struct endpoint *ep,
 	if (res->kind == ERRKIND_NONE) {
 		f->out->status = 200;
 		f->out->endpoint = ep->name;
+		if (res->first_content_ms >= 0)
+			health_note_ttft(req->hs, ep, (double)res->first_content_ms, clock_ms());
 		return true;
 	}
 	failover_record(f, ep, res);
@@ -232,7 +238,10 @@ static bool failover_resume(struct failover *f, const struct endpoint *broken)
 			continue;
 		}
 		used[i] = true;
-		settled = failover_attempt(f, ep, &res, "resume");
+		struct endpoint view = *ep;   /* a pool continues with the key whose turn it is */
+		if (ep->n_keys > 1)
+			view.apikey = ep->keys[health_next_key(f->req->hs, ep)];
+		settled = failover_attempt(f, &view, &res, "resume");
 		failover_health(f, ep, &res);
 		if (settled)
 			break;
@@ -250,6 +259,13 @@ static bool failover_resume(struct failover *f, const struct endpoint *broken)
 	return settled;
 }
 
+/* A failure that belongs to the key, not the endpoint. */
+static bool failover_key_fault(const struct attempt_result *res)
+{
+	return res->kind == ERRKIND_RATE_LIMIT || res->kind == ERRKIND_AUTH ||
+	       res->kind == ERRKIND_PERMISSION;
+}
+
 /* The attempts of one try at `ep`: one, and its retries unless `trial`
  * (a half-open trial that fails proves the endpoint still down). Returns
  * true when they settled the request (answered, or the client left). */
@@ -259,7 +275,8 @@ static bool failover_tries(struct failover *f, const struct endpoint *ep,
 	for (int retry = 0;; retry++) {
 		if (failover_attempt(f, ep, res, retry ? "retry" : NULL))
 			return true;
-		if (res->broke_midstream || trial ||
+		/* in a pool the next key is the better retry */
+		if (res->broke_midstream || trial || (ep->n_keys > 1 && failover_key_fault(res)) ||
 		    (res->kind == ERRKIND_CONTENT_FILTER && !f->req->group->failover_on_content_filter) ||
 		    !failover_should_retry(ep, res, retry))
 			return false;
@@ -270,14 +287,98 @@ static bool failover_tries(struct failover *f, const struct endpoint *ep,
 	}
 }
 
-/* Tries one endpoint, with its retries. Returns true when the request is
- * settled (answered, refused, broken or abandoned by the client). */
+/* Key `k` of pool `ep`, then its health: a key fault cools only the key
+ * (true: try the next key); anything else is the endpoint's. */
+static bool failover_key(struct failover *f, const struct endpoint *ep, size_t k,
+			 struct attempt_result *res, bool trial, bool *settled)
+{
+	struct endpoint view = *ep;   /* the same endpoint, speaking with key k */
+	uint64_t id = endpoint_key_id(ep, k);
+	struct hoststate *hs = f->req->hs;
+
+	view.apikey = ep->keys[k];
+	endpoint_key_label(ep, k, f->key_label, sizeof f->key_label);
+	*settled = failover_tries(f, &view, res, trial);
+	f->key_label[0] = '\0';
+	if (res->client_gone) {
+		health_release_id(hs, id);
+		return false;
+	}
+	if (!*settled && !res->broke_midstream && failover_key_fault(res)) {
+		health_report_id(hs, id, &f->req->group->cooldown, res->kind, res->retry_after_s, clock_ms());
+		return true;
+	}
+	/* the upstream took the key: it is good; the endpoint's own failure
+	 * says nothing of the key */
+	if (*settled || res->kind == ERRKIND_REQUEST || res->kind == ERRKIND_CONTENT_FILTER ||
+	    res->broke_midstream)
+		health_report_id(hs, id, &f->req->group->cooldown, ERRKIND_NONE, -1, clock_ms());
+	else
+		health_release_id(hs, id);
+	return false;
+}
+
+/* The keys of pool `ep` from the one whose turn it is, cooling ones
+ * skipped; when every key cools, the soonest healthy is tried. Returns
+ * true when the request got settled; *res then (or when the last key
+ * tried failed for the endpoint) tells the endpoint's health. */
+static bool failover_pool(struct failover *f, const struct endpoint *ep,
+			  struct attempt_result *res, bool trial, bool *endpoint_verdict)
+{
+	struct hoststate *hs = f->req->hs;
+	size_t n = ep->n_keys, start = health_next_key(hs, ep), soonest = start;
+	int64_t soonest_at = INT64_MAX;
+	bool settled = false, tried = false;
+
+	*endpoint_verdict = false;
+	for (size_t i = 0; i < n; i++) {
+		size_t k = (start + i) % n;
+		int64_t ready_at = 0;
+		enum health_admit v = health_admit_id(hs, endpoint_key_id(ep, k), ep->timeout_s,
+						      clock_ms(), &ready_at);
+		if (v == HEALTH_SKIP) {
+			if (ready_at < soonest_at) {
+				soonest_at = ready_at;
+				soonest = k;
+			}
+			continue;
+		}
+		if (tried && !failover_within_budget(f))
+			return false;
+		tried = true;
+		if (!failover_key(f, ep, k, res, trial || v == HEALTH_ADMIT_TRIAL, &settled)) {
+			*endpoint_verdict = !res->client_gone;
+			return settled || res->client_gone;
+		}
+	}
+	if (tried)
+		return false;   /* every key failed on its own account */
+	if (!failover_key(f, ep, soonest, res, false, &settled)) {
+		*endpoint_verdict = !res->client_gone;
+		return settled || res->client_gone;
+	}
+	return false;
+}
+
+/* Tries one endpoint, with its retries (or its keys). Returns true when
+ * the request is settled (answered, refused, broken or abandoned by the
+ * client). */
 static bool failover_endpoint(struct failover *f, const struct endpoint *ep,
 			      struct attempt_result *res, bool trial)
 {
-	bool settled = failover_tries(f, ep, res, trial);
+	bool settled;
 
-	failover_health(f, ep, res);
+	if (ep->n_keys > 1) {
+		bool verdict = false;
+		settled = failover_pool(f, ep, res, trial, &verdict);
+		if (verdict)
+			failover_health(f, ep, res);
+		else
+			health_release(f->req->hs, ep);
+	} else {
+		settled = failover_tries(f, ep, res, trial);
+		failover_health(f, ep, res);
+	}
 	if (settled)
 		return true;
 	if (res->broke_midstream) {
@@ -303,18 +404,56 @@ static int failover_by_readiness(const void *a, const void *b)
 	return (x->ready_at_ms > y->ready_at_ms) - (x->ready_at_ms < y->ready_at_ms);
 }
 
-/* Healthy endpoints first, in file order; then those cooling down,
+static uint64_t failover_rand(void *ctx)
+{
+	uint64_t r;
+	(void)ctx;
+	arc4random_buf(&r, sizeof r);
+	return r;
+}
+
+/* Whom sticky routing keeps in place: the request's `user` field. */
+static const char *failover_sticky_id(const struct failover_request *req)
+{
+	struct json_object *user;
+	if (json_object_object_get_ex(req->body, "user", &user) &&
+	    json_object_is_type(user, json_type_string))
+		return json_object_get_string(user);
+	return req->client_key;
+}
+
+/* The order of this request's endpoints (plan.h); caller frees. */
+static size_t *failover_plan(const struct failover *f)
+{
+	const struct group *g = f->req->group;
+	size_t *order = xcalloc(g->n_endpoints, sizeof *order);
+	double *ttft = NULL;
+
+	if (g->strategy == STRATEGY_LATENCY) {
+		ttft = xcalloc(g->n_endpoints, sizeof *ttft);
+		for (size_t i = 0; i < g->n_endpoints; i++)
+			ttft[i] = health_ttft(f->req->hs, &g->endpoints[i], clock_ms());
+	}
+	plan_order(&(struct plan_input){ .group = g, .ttft_ms = ttft,
+					  .sticky_id = failover_sticky_id(f->req),
+					  .rand = failover_rand }, order);
+	free(ttft);
+	return order;
+}
+
+/* Healthy endpoints first, in the plan's order; then those cooling down,
  * soonest-healthy first. Returns the last endpoint tried. */
 static const struct endpoint *failover_all(struct failover *f, struct attempt_result *res,
 					   bool *settled)
 {
 	const struct group *g = f->req->group;
 	struct failover_skipped *skipped = xcalloc(g->n_endpoints, sizeof *skipped);
+	size_t *order = failover_plan(f);
 	const struct endpoint *last = NULL;
 	size_t n_skipped = 0;
 
 	for (size_t i = 0; i < g->n_endpoints && !*settled; i++) {
-		const struct endpoint *ep = &g->endpoints[i];
+		const struct endpoint *ep = &g->endpoints[order[i]];
 		int64_t ready_at = 0;
 		if (last != NULL && !failover_within_budget(f))
 			break;
@@ -333,6 +472,7 @@ static const struct endpoint *failover_all(struct failover *f, struct attempt_re
 		last = skipped[i].ep;
 		*settled = failover_endpoint(f, last, res, false);
 	}
+	free(order);
 	free(skipped);
 	return last;
 }

@@ -1,6 +1,6 @@
 /* failover.h: the failover engine.
  *
- * Tries the endpoints of a group in order until one answers, retrying a
+ * Tries the endpoints of a group in the order route.h plans until one answers, retrying a
  * transiently failing endpoint once, and writes the one answer the client
  * sees: the serving endpoint's, the provider's own refusal, or an error that
  * lists every attempt. Endpoints cooling down (health.h) are tried only after
@@ -33,6 +33,8 @@ struct failover_request {
 	struct sink *sink;
 	struct hoststate *hs;             /* health and metrics; NULL: none */
 	const struct face *face;          /* the client's wire format; NULL: chat */
+	const char *client_key;           /* sticky routing's identity when the
+					     body has no `user`; may be NULL */
 };
 
 struct failover_outcome {

@@ -15,6 +15,7 @@
 #include "buf.h"
 
 #define GROUP_HEADERS_MAX 32
+#define GROUP_KEYS_MAX 64
 
 /* Where a parse error is reported: file, endpoint, field. */
 struct group_ctx {
@@ -301,6 +302,61 @@ static enum im_rc group_field_headers(struct group_ctx *c, struct json_object *v
 	return IM_OK;
 }
 
+/* `apikey` as a list: a key pool. Keys whose ${VAR} is unset are left
+ * out; with none left the endpoint is left out, as with one key. */
+static enum im_rc group_field_keys(struct group_ctx *c, struct json_object *v,
+				   struct endpoint *ep)
+{
+	size_t n = json_object_array_length(v);
+	bool skip = c->skip_endpoint;
+	char warn[512] = "";
+
+	if (c->warn && c->warnlen)
+		snprintf(warn, sizeof warn, "%s", c->warn);
+
+	if (n == 0 || n > GROUP_KEYS_MAX)
+		return group_fail(c, "apikey", "a list of keys must hold 1 to %d strings", GROUP_KEYS_MAX);
+	ep->keys = xcalloc(n, sizeof *ep->keys);
+	for (size_t i = 0; i < n; i++) {
+		char *k = NULL;
+		c->skip_endpoint = false;
+		enum im_rc rc = group_get_expanded(c, json_object_array_get_idx(v, i), "apikey", &k);
+		if (rc != IM_OK) {
+			free(k);
+			return rc;
+		}
+		if (k != NULL)
+			ep->keys[ep->n_keys++] = k;
+	}
+	c->skip_endpoint = skip || ep->n_keys == 0;
+	if (ep->n_keys > 0) {
+		ep->apikey = xstrdup(ep->keys[0]);
+		if (c->warn && c->warnlen)   /* a key left out is not an endpoint left out */
+			snprintf(c->warn, c->warnlen, "%s", warn);
+	}
+	return IM_OK;
+}
+
+static enum im_rc group_field_apikey(struct group_ctx *c, struct json_object *v,
+				     struct endpoint *ep)
+{
+	if (ep->apikey != NULL || ep->keys != NULL)
+		return group_fail(c, "apikey", "is given twice");
+	if (json_object_is_type(v, json_type_array))
+		return group_field_keys(c, v, ep);
+	return group_get_expanded(c, v, "apikey", &ep->apikey);
+}
+
+static enum im_rc group_field_priority(struct group_ctx *c, struct json_object *v,
+				       struct endpoint *ep)
+{
+	int64_t n = json_object_get_int64(v);
+	if (!json_object_is_type(v, json_type_int) || n < -1000000 || n > 1000000)
+		return group_fail(c, "priority", "must be a whole number from -1000000 to 1000000");
+	ep->priority = (int)n;
+	return IM_OK;
+}
+
 static enum im_rc group_field_endpoint(struct group_ctx *c, const char *key,
 				       struct json_object *v, struct endpoint *ep)
 {
@@ -309,7 +365,11 @@ static enum im_rc group_field_endpoint(struct group_ctx *c, const char *key,
 	if (strcmp(key, "baseurl") == 0)
 		return group_field_url(c, v, ep);
 	if (strcmp(key, "apikey") == 0)
-		return group_get_expanded(c, v, key, &ep->apikey);
+		return group_field_apikey(c, v, ep);
+	if (strcmp(key, "priority") == 0)
+		return group_field_priority(c, v, ep);
+	if (strcmp(key, "weight") == 0)
+		return group_get_number(c, v, key, 0.001, 1000000, &ep->weight);
 	if (strcmp(key, "model") == 0)
 		return group_get_string(c, v, key, &ep->model);
 	if (strcmp(key, "type") == 0)
@@ -346,6 +406,9 @@ static void endpoint_clear(struct endpoint *ep)
 	free(ep->name);
 	free(ep->baseurl);
 	free(ep->apikey);
+	for (size_t i = 0; i < ep->n_keys; i++)
+		free(ep->keys[i]);
+	free(ep->keys);
 	free(ep->model);
 	free(ep->url);
 	free(ep->referer);
@@ -368,6 +431,7 @@ static enum im_rc group_parse_endpoint(struct group_ctx *c, struct json_object *
 	ep->timeout_s = 30;
 	ep->retries = 1;
 	ep->retry_after_max_s = 3;
+	ep->weight = 1;
 	c->ep_label[0] = '\0';
 	c->skip_endpoint = false;
 	if (!json_object_is_type(obj, json_type_object))
@@ -394,6 +458,9 @@ static enum im_rc group_parse_endpoint(struct group_ctx *c, struct json_object *
 		ep->connect_timeout_s = ep->timeout_s < 10 ? ep->timeout_s : 10;
 	ep->key = group_hash(group_hash(group_hash(FNV_OFFSET, ep->baseurl), ep->model),
 			     ep->apikey ? ep->apikey : "");
+	/* a pool is what all its keys are; one key keeps its old identity */
+	for (size_t i = 1; i < ep->n_keys; i++)
+		ep->key = group_hash(ep->key, ep->keys[i]);
 	ep->sig = group_hash(ep->key, json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN));
 	return IM_OK;
 }
@@ -435,6 +502,43 @@ static enum im_rc group_parse_cooldown(struct group_ctx *c, struct json_object *
 	return IM_OK;
 }
 
+const char *group_strategy_name(enum group_strategy s)
+{
+	switch (s) {
+	case STRATEGY_WEIGHTED: return "weighted";
+	case STRATEGY_LATENCY: return "latency";
+	case STRATEGY_STICKY: return "sticky";
+	default: return "ordered";
+	}
+}
+
+static enum im_rc group_field_strategy(struct group_ctx *c, struct json_object *v,
+				       struct group *g)
+{
+	const char *s = json_object_is_type(v, json_type_string) ? json_object_get_string(v) : "";
+
+	for (int i = STRATEGY_ORDERED; i <= STRATEGY_STICKY; i++) {
+		if (strcmp(s, group_strategy_name((enum group_strategy)i)) == 0) {
+			g->strategy = (enum group_strategy)i;
+			return IM_OK;
+		}
+	}
+	return group_fail(c, "strategy", "unknown value \"%.64s\" (expected ordered, weighted, latency or sticky)", s);
+}
+
+uint64_t endpoint_key_id(const struct endpoint *ep, size_t k)
+{
+	/* the key itself, not its position: editing the list keeps each
+	 * remaining key's health */
+	return group_hash(ep->key ^ 0x6b6579706f6f6cull, k < ep->n_keys ? ep->keys[k] : "");
+}
+
+void endpoint_key_label(const struct endpoint *ep, size_t k, char *out, size_t outlen)
+{
+	size_t len = k < ep->n_keys ? strlen(ep->keys[k]) : 0;
+	snprintf(out, outlen, "%zu/…%s", k + 1, len >= 12 ? ep->keys[k] + len - 4 : "");
+}
+
 static enum im_rc group_parse_options(struct group_ctx *c, struct json_object *root,
 				      struct group *g, struct json_object **endpoints)
 {
@@ -448,6 +552,8 @@ static enum im_rc group_parse_options(struct group_ctx *c, struct json_object *r
 			rc = group_parse_cooldown(c, val, &g->cooldown);
 		else if (strcmp(key, "resume") == 0)
 			rc = group_get_bool(c, val, key, &g->resume);
+		else if (strcmp(key, "strategy") == 0)
+			rc = group_field_strategy(c, val, g);
 		else if (strcmp(key, "budget") == 0)
 			rc = group_get_number(c, val, key, 1, 86400, &g->budget_s);
 		else

@@ -45,7 +45,13 @@ struct endpoint {
 	uint64_t sig;            /* its whole definition, to notice edits */
 	char *name;              /* display name; GROUP#N by default */
 	char *baseurl;           /* after ${VAR} expansion */
-	char *apikey;            /* after expansion; NULL sends no Authorization */
+	char *apikey;            /* after expansion; NULL sends no Authorization;
+				    a pool's first key (keys[0]) */
+	char **keys;             /* the key pool: `apikey` as a list, unset ones
+				    left out; NULL for a single key or none */
+	size_t n_keys;           /* 0 or 1: no pool */
+	int priority;            /* tier: lower goes first; default 0 */
+	double weight;           /* share within its tier; default 1 */
 	char *model;             /* the upstream's model id */
 	char *url;               /* baseurl + "/chat/completions" */
 	enum endpoint_type type;
@@ -74,6 +80,14 @@ struct cooldown {
 	double max_s;            /* backoff ceiling */
 };
 
+/* How the endpoints of one priority tier are ordered (plan.h). */
+enum group_strategy {
+	STRATEGY_ORDERED = 0,       /* file order */
+	STRATEGY_WEIGHTED,          /* drawn by weight */
+	STRATEGY_LATENCY,           /* fastest first token first */
+	STRATEGY_STICKY,            /* rendezvous hashing of the client */
+};
+
 struct group {
 	char *name;
 	char *path;
@@ -81,6 +95,7 @@ struct group {
 	size_t n_endpoints;
 	bool failover_on_content_filter;
 	bool resume;             /* continue broken streams (resume.h) */
+	enum group_strategy strategy;
 	double budget_s;         /* no new attempt starts after this long */
 	struct cooldown cooldown;
 	int refs;                /* atomic: catalogs sharing this group */
@@ -115,5 +130,13 @@ bool group_name_valid(const char *name);
 
 const char *endpoint_type_name(enum endpoint_type type);
 const char *continuation_name(enum continuation c);
+const char *group_strategy_name(enum group_strategy s);
+
+/* The identity of key `k` of a pool endpoint, for its own health record. */
+uint64_t endpoint_key_id(const struct endpoint *ep, size_t k);
+
+/* How logs and pages name key `k` of a pool: its position and last four
+ * characters ("2/…abcd"), only the position for a key under 12. */
+void endpoint_key_label(const struct endpoint *ep, size_t k, char *out, size_t outlen);
 
 #endif

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "plan.h"
 
 /* A trial that has run this long past its endpoint's timeout is void. */
 #define HEALTH_TRIAL_SLACK_MS 5000
@@ -71,7 +72,7 @@ static void health_check(struct hoststate *hs, enum im_rc rc)
 }
 
 struct health_admit_ctx {
-	const struct endpoint *ep;
+	double timeout_s;
 	int64_t now;
 	int64_t ready_at;
 	enum health_admit verdict;
@@ -90,20 +91,26 @@ static void health_admit_rec(void *rec, void *arg)
 	} else {
 		c->verdict = HEALTH_ADMIT_TRIAL;
 		e->trial_pid = health_pid();
-		e->trial_deadline_ms = c->now + (int64_t)(c->ep->timeout_s * 1000) + HEALTH_TRIAL_SLACK_MS;
+		e->trial_deadline_ms = c->now + (int64_t)(c->timeout_s * 1000) + HEALTH_TRIAL_SLACK_MS;
 	}
+}
+
+enum health_admit health_admit_id(struct hoststate *hs, uint64_t id, double timeout_s,
+				  int64_t now, int64_t *ready_at)
+{
+	struct health_admit_ctx c = { .timeout_s = timeout_s, .now = now, .verdict = HEALTH_ADMIT };
+
+	if (hs == NULL)
+		return HEALTH_ADMIT;
+	health_check(hs, hoststate_apply(hs, HOSTSTATE_HEALTH, id, false, health_admit_rec, &c));
+	*ready_at = c.ready_at;
+	return c.verdict;
 }
 
 enum health_admit health_admit(struct hoststate *hs, const struct endpoint *ep,
 			       int64_t now, int64_t *ready_at)
 {
-	struct health_admit_ctx c = { .ep = ep, .now = now, .verdict = HEALTH_ADMIT };
-
-	if (hs == NULL)
-		return HEALTH_ADMIT;
-	health_check(hs, hoststate_apply(hs, HOSTSTATE_HEALTH, ep->key, false, health_admit_rec, &c));
-	*ready_at = c.ready_at;
-	return c.verdict;
+	return health_admit_id(hs, ep->key, ep->timeout_s, now, ready_at);
 }
 
 struct health_report_ctx {
@@ -130,15 +137,21 @@ static void health_report_rec(void *rec, void *arg)
 		e->trial_pid = 0;
 }
 
-void health_report(struct hoststate *hs, const struct endpoint *ep,
-		   const struct cooldown *cfg, enum errkind kind,
-		   long retry_after_s, int64_t now)
+void health_report_id(struct hoststate *hs, uint64_t id, const struct cooldown *cfg,
+		      enum errkind kind, long retry_after_s, int64_t now)
 {
 	struct health_report_ctx c = { cfg, kind, retry_after_s, now };
 
 	if (hs == NULL)
 		return;
-	health_check(hs, hoststate_apply(hs, HOSTSTATE_HEALTH, ep->key, true, health_report_rec, &c));
+	health_check(hs, hoststate_apply(hs, HOSTSTATE_HEALTH, id, true, health_report_rec, &c));
+}
+
+void health_report(struct hoststate *hs, const struct endpoint *ep,
+		   const struct cooldown *cfg, enum errkind kind,
+		   long retry_after_s, int64_t now)
+{
+	health_report_id(hs, ep->key, cfg, kind, retry_after_s, now);
 }
 
 static void health_release_rec(void *rec, void *arg)
@@ -150,11 +163,16 @@ static void health_release_rec(void *rec, void *arg)
 		e->trial_pid = 0;
 }
 
-void health_release(struct hoststate *hs, const struct endpoint *ep)
+void health_release_id(struct hoststate *hs, uint64_t id)
 {
 	if (hs == NULL)
 		return;
-	health_check(hs, hoststate_apply(hs, HOSTSTATE_HEALTH, ep->key, false, health_release_rec, NULL));
+	health_check(hs, hoststate_apply(hs, HOSTSTATE_HEALTH, id, false, health_release_rec, NULL));
+}
+
+void health_release(struct hoststate *hs, const struct endpoint *ep)
+{
+	health_release_id(hs, ep->key);
 }
 
 struct health_inspect_ctx {
@@ -182,6 +200,12 @@ static void health_inspect_rec(void *rec, void *arg)
 void health_inspect(struct hoststate *hs, const struct endpoint *ep, int64_t now,
 		    struct health_info *out)
 {
+	health_inspect_id(hs, ep->key, now, out);
+}
+
+void health_inspect_id(struct hoststate *hs, uint64_t id, int64_t now,
+		       struct health_info *out)
+{
 	struct health_inspect_ctx c = { now, out };
 
 	out->state = HEALTH_HEALTHY;
@@ -190,7 +214,7 @@ void health_inspect(struct hoststate *hs, const struct endpoint *ep, int64_t now
 	out->last_kind = ERRKIND_NONE;
 	if (hs == NULL)
 		return;
-	health_check(hs, hoststate_apply(hs, HOSTSTATE_HEALTH, ep->key, false, health_inspect_rec, &c));
+	health_check(hs, hoststate_apply(hs, HOSTSTATE_HEALTH, id, false, health_inspect_rec, &c));
 }
 
 const char *health_state_name(enum health_state state)
@@ -238,4 +262,65 @@ void health_note_prefill_refused(struct hoststate *hs, const struct endpoint *ep
 	if (hs == NULL)
 		return;
 	health_check(hs, hoststate_apply(hs, HOSTSTATE_HEALTH, ep->key, true, health_prefill_set, &c));
+}
+
+static void health_turn_rec(void *rec, void *arg)
+{
+	struct hoststate_health *e = rec;
+	*(uint32_t *)arg = e->next_key++;
+}
+
+size_t health_next_key(struct hoststate *hs, const struct endpoint *ep)
+{
+	static uint32_t private_turn;   /* without the shared state */
+	uint32_t turn = 0;
+
+	if (ep->n_keys < 2)
+		return 0;
+	if (hs == NULL ||
+	    hoststate_apply(hs, HOSTSTATE_HEALTH, ep->key, true, health_turn_rec, &turn) != IM_OK)
+		turn = __atomic_fetch_add(&private_turn, 1, __ATOMIC_RELAXED);
+	return turn % ep->n_keys;
+}
+
+struct health_ttft_ctx {
+	double ms;
+	int64_t now;
+};
+
+static void health_ttft_note_rec(void *rec, void *arg)
+{
+	struct hoststate_health *e = rec;
+	struct health_ttft_ctx *c = arg;
+
+	e->ttft_avg_ms = plan_ttft_average(e->ttft_at_ms ? e->ttft_avg_ms : -1, c->ms);
+	e->ttft_at_ms = c->now;
+}
+
+void health_note_ttft(struct hoststate *hs, const struct endpoint *ep, double ms, int64_t now)
+{
+	struct health_ttft_ctx c = { ms, now };
+
+	if (hs != NULL)
+		health_check(hs, hoststate_apply(hs, HOSTSTATE_HEALTH, ep->key, true,
+						 health_ttft_note_rec, &c));
+}
+
+static void health_ttft_get_rec(void *rec, void *arg)
+{
+	struct hoststate_health *e = rec;
+	struct health_ttft_ctx *c = arg;
+
+	if (e != NULL && e->ttft_at_ms != 0 && c->now - e->ttft_at_ms < HEALTH_TTFT_FRESH_MS)
+		c->ms = e->ttft_avg_ms;
+}
+
+double health_ttft(struct hoststate *hs, const struct endpoint *ep, int64_t now)
+{
+	struct health_ttft_ctx c = { -1, now };
+
+	if (hs != NULL)
+		health_check(hs, hoststate_apply(hs, HOSTSTATE_HEALTH, ep->key, false,
+						 health_ttft_get_rec, &c));
+	return c.ms;
 }

@@ -64,6 +64,27 @@ const char *health_state_name(enum health_state state);
 bool health_refuses_prefill(struct hoststate *hs, const struct endpoint *ep);
 void health_note_prefill_refused(struct hoststate *hs, const struct endpoint *ep);
 
+/* The same, for a record named by `id`: one key of a key pool
+ * (endpoint_key_id), whose own health rate limits and auth failures set. */
+enum health_admit health_admit_id(struct hoststate *hs, uint64_t id, double timeout_s,
+				  int64_t now_ms, int64_t *ready_at_ms);
+void health_report_id(struct hoststate *hs, uint64_t id, const struct cooldown *cfg,
+		      enum errkind kind, long retry_after_s, int64_t now_ms);
+void health_release_id(struct hoststate *hs, uint64_t id);
+void health_inspect_id(struct hoststate *hs, uint64_t id, int64_t now_ms,
+		       struct health_info *out);
+
+/* The key of pool endpoint `ep` whose turn it is (round-robin shared by
+ * every process of the host); 0 without a pool. */
+size_t health_next_key(struct hoststate *hs, const struct endpoint *ep);
+
+/* A figure older than this is no longer recent (route.h explores). */
+#define HEALTH_TTFT_FRESH_MS 300000
+/* Records a time to first token of `ep` into its decaying average. */
+void health_note_ttft(struct hoststate *hs, const struct endpoint *ep, double ms, int64_t now_ms);
+/* The recent average time to first token of `ep` in ms, or -1. */
+double health_ttft(struct hoststate *hs, const struct endpoint *ep, int64_t now_ms);
+
 /* The cooldown, in ms, that `kind` earns after `failures` consecutive ones. */
 int64_t health_cooldown_ms(const struct cooldown *cfg, enum errkind kind,
 			   long retry_after_s, uint32_t failures);

@@ -19,7 +19,7 @@
 #include "clock.h"
 
 #define HOSTSTATE_MAGIC 0x494d4d31u   /* "IMM1" */
-#define HOSTSTATE_VERSION 2u
+#define HOSTSTATE_VERSION 3u
 #define HOSTSTATE_READY_WAIT_MS 2000
 /* After one wait ran out, waits are this short until the lock is had
  * again: a lock held for ever costs one request a second, not each one. */

@@ -52,6 +52,9 @@ struct hoststate_health {
 	int32_t trial_pid;             /* the process running the half-open trial */
 	int64_t trial_deadline_ms;     /* a trial not finished by then is void */
 	uint64_t no_prefill_sig;       /* rejected prefill under this definition */
+	uint32_t next_key;             /* a key pool's round-robin turn */
+	double ttft_avg_ms;            /* decaying average time to first token */
+	int64_t ttft_at_ms;            /* CLOCK_MONOTONIC of its last sample, 0: none */
 };
 
 /* The counters of one endpoint within one group. */

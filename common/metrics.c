@@ -134,13 +134,17 @@ void metrics_in_flight(struct hoststate *hs, int64_t *requests, int64_t *streams
 
 void metrics_keep(struct hoststate *hs, const struct catalog *cat)
 {
-	size_t n = 0, k = 0;
+	size_t n = 0, k = 0, n_health = 0;
 
 	if (hs == NULL)
 		return;
-	for (size_t g = 0; g < cat->n_groups; g++)
+	for (size_t g = 0; g < cat->n_groups; g++) {
 		n += cat->groups[g]->n_endpoints;
-	uint64_t *health = xcalloc(n + 1, sizeof *health);
+		for (size_t i = 0; i < cat->groups[g]->n_endpoints; i++)
+			n_health += cat->groups[g]->endpoints[i].n_keys;   /* a pool's keys */
+	}
+	n_health += n;
+	uint64_t *health = xcalloc(n_health + 1, sizeof *health);
 	uint64_t *counters = xcalloc(n + 1, sizeof *counters);
 	uint64_t *groups = xcalloc(cat->n_groups + 1, sizeof *groups);
 	for (size_t g = 0; g < cat->n_groups; g++) {
@@ -151,7 +155,11 @@ void metrics_keep(struct hoststate *hs, const struct catalog *cat)
 			counters[k] = metrics_key(grp->name, &grp->endpoints[i]);
 		}
 	}
-	metrics_check(hs, hoststate_keep(hs, HOSTSTATE_HEALTH, health, n));
+	for (size_t g = 0, h = n; g < cat->n_groups; g++)
+		for (size_t i = 0; i < cat->groups[g]->n_endpoints; i++)
+			for (size_t j = 0; j < cat->groups[g]->endpoints[i].n_keys; j++)
+				health[h++] = endpoint_key_id(&cat->groups[g]->endpoints[i], j);
+	metrics_check(hs, hoststate_keep(hs, HOSTSTATE_HEALTH, health, n_health));
 	metrics_check(hs, hoststate_keep(hs, HOSTSTATE_COUNTERS, counters, n));
 	metrics_check(hs, hoststate_keep(hs, HOSTSTATE_GROUPS, groups, cat->n_groups));
 	free(health);
@@ -282,6 +290,31 @@ static void metrics_endpoints(const struct metrics_row *rows, size_t n, struct b
 			       rows[i].health.failures);
 }
 
+/* The keys of pool endpoints, each named by position and last four
+ * characters (endpoint_key_label), never more. */
+static void metrics_keys(struct hoststate *hs, const struct catalog *cat, int64_t now,
+			 struct buf *out)
+{
+	metrics_head(out, "immortal_key_cooldown_seconds", "gauge",
+		     "Seconds until a pool key's own cooldown ends (rate limit, auth); 0: usable.");
+	for (size_t g = 0; g < cat->n_groups; g++) {
+		const struct group *grp = cat->groups[g];
+		for (size_t i = 0; i < grp->n_endpoints; i++) {
+			const struct endpoint *ep = &grp->endpoints[i];
+			char gl[256], el[256], kl[16];
+			metrics_label(gl, sizeof gl, grp->name);
+			metrics_label(el, sizeof el, ep->name);
+			for (size_t k = 0; ep->n_keys > 1 && k < ep->n_keys; k++) {
+				struct health_info h;
+				health_inspect_id(hs, endpoint_key_id(ep, k), now, &h);
+				endpoint_key_label(ep, k, kl, sizeof kl);
+				(void)buf_printf(out, "immortal_key_cooldown_seconds{group=\"%s\",endpoint=\"%s\",key=\"%s\"} %.3f\n",
+					       gl, el, kl, h.cooldown_left_s);
+			}
+		}
+	}
+}
+
 /* One group's requests on `route` (NULL: chat, without a route label;
  * another route only once it had a request). */
 static void metrics_group_requests(struct hoststate *hs, const char *group, const char *route,
@@ -326,6 +359,7 @@ void metrics_render(struct hoststate *hs, const struct catalog *cat, int64_t now
 	metrics_requests(hs, cat, out);
 	metrics_endpoints(rows, n, out);
 	free(rows);
+	metrics_keys(hs, cat, now, out);
 	metrics_check(hs, hoststate_totals(hs, flights, &full));
 	metrics_head(out, "immortal_requests_in_flight", "gauge", "Chat requests in progress on this host.");
 	(void)buf_printf(out, "immortal_requests_in_flight %" PRId64 "\n", flights[HOSTSTATE_REQUESTS]);

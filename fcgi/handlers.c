@@ -90,11 +90,15 @@ static void handlers_run(struct request *req, const struct clientreq *cr, const 
 		free(msg);
 		return;
 	}
+	char client[32] = "";   /* sticky routing's identity: the access key's position */
+	if (req->key >= 0)
+		snprintf(client, sizeof client, "access-key-%d", req->key);
 	struct failover_request freq = {
 		.id = req->id, .group = g, .body = cr->body, .client_stream = cr->stream,
 		.include_usage = cr->include_usage, .keepalive_s = req->app->settings.keepalive_s,
 		.started_ms = req->started_ms, .transport = req->transport,
 		.sink = &req->conn->sink, .hs = req->site->hs, .face = face,
+		.client_key = client[0] ? client : NULL,
 	};
 	struct failover_outcome out;
 	metrics_requests_active(req->site->hs, +1);
@@ -167,6 +171,34 @@ void handle_models(struct request *req)
 	handlers_send_json(req, 200, root);
 }
 
+static void handlers_health_fields(struct json_object *o, const struct health_info *info)
+{
+	json_object_object_add(o, "state", xcheck(json_object_new_string(health_state_name(info->state))));
+	json_object_object_add(o, "consecutive_failures", xcheck(json_object_new_int64(info->failures)));
+	json_object_object_add(o, "cooldown_seconds", xcheck(json_object_new_double(info->cooldown_left_s)));
+	json_object_object_add(o, "last_error", info->failures
+			       ? xcheck(json_object_new_string(errkind_name(info->last_kind))) : NULL);
+}
+
+/* A pool's keys, each named by position and last four characters. */
+static struct json_object *handlers_keys_health(struct request *req, const struct endpoint *ep,
+						int64_t now)
+{
+	struct json_object *keys = xcheck(json_object_new_array());
+
+	for (size_t k = 0; k < ep->n_keys; k++) {
+		struct json_object *o = xcheck(json_object_new_object());
+		struct health_info info;
+		char label[16];
+		endpoint_key_label(ep, k, label, sizeof label);
+		health_inspect_id(req->site->hs, endpoint_key_id(ep, k), now, &info);
+		json_object_object_add(o, "key", xcheck(json_object_new_string(label)));
+		handlers_health_fields(o, &info);
+		json_object_array_add(keys, o);
+	}
+	return keys;
+}
+
 static struct json_object *handlers_endpoint_health(struct request *req, const struct endpoint *ep,
 						    int64_t now, bool *healthy)
 {
@@ -176,11 +208,9 @@ static struct json_object *handlers_endpoint_health(struct request *req, const s
 	health_inspect(req->site->hs, ep, now, &info);
 	*healthy = info.state == HEALTH_HEALTHY;
 	json_object_object_add(o, "name", xcheck(json_object_new_string(ep->name)));
-	json_object_object_add(o, "state", xcheck(json_object_new_string(health_state_name(info.state))));
-	json_object_object_add(o, "consecutive_failures", xcheck(json_object_new_int64(info.failures)));
-	json_object_object_add(o, "cooldown_seconds", xcheck(json_object_new_double(info.cooldown_left_s)));
-	json_object_object_add(o, "last_error", info.failures
-			       ? xcheck(json_object_new_string(errkind_name(info.last_kind))) : NULL);
+	handlers_health_fields(o, &info);
+	if (ep->n_keys > 1)
+		json_object_object_add(o, "keys", handlers_keys_health(req, ep, now));
 	return o;
 }
 

@@ -107,6 +107,89 @@ static bool near(double a, double b)
 
 #define EP_OK "\"baseurl\": \"https://api.example.com/v1\", \"model\": \"m\""
 
+
+/* ---- routing fields (issue 13) ------------------------------------------- */
+
+static void test_routing_defaults(void **state)
+{
+	struct parsed p;
+	(void)state;
+	struct group *g = parse_ok("[{" EP_OK "}, {" EP_OK ", \"apikey\": \"${OPENAI_KEY}\"}]", &p);
+	assert_int_equal(g->strategy, STRATEGY_ORDERED);
+	for (size_t i = 0; i < 2; i++) {
+		assert_int_equal(g->endpoints[i].priority, 0);
+		assert_true(near(g->endpoints[i].weight, 1));
+		assert_int_equal(g->endpoints[i].n_keys, 0);
+		assert_null(g->endpoints[i].keys);
+	}
+	group_free(g);
+}
+
+static void test_routing_fields(void **state)
+{
+	struct parsed p;
+	(void)state;
+	struct group *g = parse_ok("{\"strategy\": \"weighted\", \"endpoints\": ["
+				   "{" EP_OK ", \"priority\": 2, \"weight\": 3.5},"
+				   "{" EP_OK ", \"priority\": -1}]}", &p);
+	assert_int_equal(g->strategy, STRATEGY_WEIGHTED);
+	assert_int_equal(g->endpoints[0].priority, 2);
+	assert_true(near(g->endpoints[0].weight, 3.5));
+	assert_int_equal(g->endpoints[1].priority, -1);
+	group_free(g);
+	const char *names[] = { "ordered", "weighted", "latency", "sticky" };
+	for (int i = 0; i < 4; i++) {
+		char text[256];
+		snprintf(text, sizeof text, "{\"strategy\": \"%s\", \"endpoints\": [{" EP_OK "}]}", names[i]);
+		g = parse_ok(text, &p);
+		assert_int_equal(g->strategy, i);
+		assert_string_equal(group_strategy_name(g->strategy), names[i]);
+		group_free(g);
+	}
+}
+
+static void test_key_pool(void **state)
+{
+	struct parsed p;
+	(void)state;
+	/* an unset key is left out; the others stay, without a warning */
+	struct group *g = parse_ok("[{" EP_OK ", \"apikey\": [\"${OPENAI_KEY}\", \"${MISSING}\", \"lit-${OR_KEY}\"]}]", &p);
+	const struct endpoint *ep = &g->endpoints[0];
+	assert_int_equal(ep->n_keys, 2);
+	assert_string_equal(ep->keys[0], "sk-test-0123456789");
+	assert_string_equal(ep->keys[1], "lit-sk-or-v1-abcdef");
+	assert_string_equal(ep->apikey, ep->keys[0]);
+	assert_true(endpoint_key_id(ep, 0) != endpoint_key_id(ep, 1));
+	assert_true(endpoint_key_id(ep, 0) != ep->key);
+	group_free(g);
+
+	/* one key as a list is the same endpoint as the key alone */
+	g = parse_ok("[{" EP_OK ", \"apikey\": [\"k1\"]}, {" EP_OK ", \"apikey\": \"k1\"}]", &p);
+	assert_true(g->endpoints[0].key == g->endpoints[1].key);
+	group_free(g);
+
+	/* every key unset: the endpoint is left out, as with one key */
+	parse("[{" EP_OK ", \"apikey\": [\"${MISSING_A}\", \"${MISSING_B}\"]}, {" EP_OK "}]", &p);
+	assert_int_equal(p.rc, IM_OK);
+	assert_int_equal(p.g->n_endpoints, 1);
+	assert_contains(p.warn, "left out");
+	group_free(p.g);
+}
+
+static void test_error_routing(void **state)
+{
+	(void)state;
+	expect_error("[{" EP_OK ", \"apikey\": []}]", "endpoint 1", "\"apikey\"", NULL);
+	expect_error("[{" EP_OK ", \"apikey\": [\"a\", 5]}]", "\"apikey\"", "string", NULL);
+	expect_error("[{" EP_OK ", \"apikey\": [\"a\\nb\"]}]", "\"apikey\"", "one line", NULL);
+	expect_error("[{" EP_OK ", \"name\": \"p\", \"priority\": 1.5}]", "endpoint 1 (p): field \"priority\"", NULL);
+	expect_error("[{" EP_OK ", \"priority\": \"1\"}]", "\"priority\"", NULL);
+	expect_error("[{" EP_OK ", \"weight\": 0}]", "\"weight\"", NULL);
+	expect_error("[{" EP_OK ", \"weight\": -2}]", "\"weight\"", NULL);
+	expect_error("{\"strategy\": \"fastest\", \"endpoints\": [{" EP_OK "}]}", "\"strategy\"", "fastest", NULL);
+	expect_error("{\"strategy\": 1, \"endpoints\": [{" EP_OK "}]}", "\"strategy\"", NULL);
+}
+
 /* ---- the three shapes ---------------------------------------------------- */
 
 static void test_shape_array(void **state)
@@ -697,6 +780,10 @@ int main(void)
 		cmocka_unit_test(test_error_truncated_buffer),
 		cmocka_unit_test(test_load_unreadable_clears_warn),
 		cmocka_unit_test(test_group_name_valid),
+		cmocka_unit_test(test_routing_defaults),
+		cmocka_unit_test(test_routing_fields),
+		cmocka_unit_test(test_key_pool),
+		cmocka_unit_test(test_error_routing),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
