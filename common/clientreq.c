@@ -8,8 +8,7 @@
 
 #define CLIENTREQ_JSON_DEPTH 128
 
-/* The object, or NULL with err set. */
-static struct json_object *clientreq_json(const char *text, size_t len, char *err, size_t errlen)
+struct json_object *clientreq_object(const char *text, size_t len, char *err, size_t errlen)
 {
 	struct json_tokener *tok = xcheck(json_tokener_new_ex(CLIENTREQ_JSON_DEPTH));
 	struct json_object *root = json_tokener_parse_ex(tok, text, (int)len);
@@ -75,7 +74,7 @@ enum im_rc clientreq_parse(const char *text, size_t len, struct clientreq *out,
 {
 	memset(out, 0, sizeof *out);
 	*param = NULL;
-	out->body = clientreq_json(text, len, err, errlen);
+	out->body = clientreq_object(text, len, err, errlen);
 	if (out->body == NULL)
 		return IM_EINVAL;
 	if (!clientreq_check(out, err, errlen, param)) {

@@ -29,4 +29,8 @@ enum im_rc clientreq_parse(const char *text, size_t len, struct clientreq *out,
 			   char *err, size_t errlen, const char **param);
 void clientreq_free(struct clientreq *r);
 
+/* The JSON object of `len` bytes of `text` (new reference), or NULL with
+ * a message for the client in err. Every route's parser starts here. */
+struct json_object *clientreq_object(const char *text, size_t len, char *err, size_t errlen);
+
 #endif

@@ -1,4 +1,5 @@
-/* handlers.c: chat completions, the model list and health (see handlers.h). */
+/* handlers.c: the model routes (chat, embeddings, completions), the model
+ * list and health (see handlers.h). */
 #include "handlers.h"
 
 #include <stdio.h>
@@ -17,6 +18,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "respond.h"
+#include "routereq.h"
 
 /* Sends `root` (consumed) as a JSON answer. */
 static void handlers_send_json(struct request *req, int status, struct json_object *root)
@@ -34,7 +36,7 @@ static void handlers_bad_request(struct request *req, const char *message, const
 		      param ? "invalid_value" : "invalid_json", param);
 }
 
-static void handlers_run(struct request *req, const struct clientreq *cr)
+static void handlers_run(struct request *req, enum route_kind kind, const struct clientreq *cr)
 {
 	const char *model = cr->model;
 
@@ -56,7 +58,7 @@ static void handlers_run(struct request *req, const struct clientreq *cr)
 		return;
 	}
 	struct failover_request freq = {
-		.id = req->id, .group = g, .body = cr->body, .client_stream = cr->stream,
+		.id = req->id, .kind = kind, .group = g, .body = cr->body, .client_stream = cr->stream,
 		.include_usage = cr->include_usage, .keepalive_s = req->app->settings.keepalive_s,
 		.started_ms = req->started_ms, .transport = req->transport,
 		.sink = &req->conn->sink, .hs = req->site->hs,
@@ -67,7 +69,7 @@ static void handlers_run(struct request *req, const struct clientreq *cr)
 	metrics_requests_active(req->site->hs, -1);
 }
 
-void handle_chat(struct request *req)
+void handlers_serve(struct request *req, enum route_kind kind)
 {
 	struct buf body;
 	size_t max = req->app->settings.max_body;
@@ -85,14 +87,29 @@ void handle_chat(struct request *req)
 		struct clientreq cr;
 		const char *param;
 		char msg[256];
-		if (clientreq_parse(buf_str(&body), body.len, &cr, msg, sizeof msg, &param) != IM_OK) {
+		if (routereq_parse(kind, buf_str(&body), body.len, &cr, msg, sizeof msg, &param) != IM_OK) {
 			handlers_bad_request(req, msg, param);
 		} else {
-			handlers_run(req, &cr);
+			handlers_run(req, kind, &cr);
 			clientreq_free(&cr);
 		}
 	}
 	buf_free(&body);
+}
+
+void handle_chat(struct request *req)
+{
+	handlers_serve(req, ROUTE_CHAT);
+}
+
+void handle_embeddings(struct request *req)
+{
+	handlers_serve(req, ROUTE_EMBEDDINGS);
+}
+
+void handle_completions(struct request *req)
+{
+	handlers_serve(req, ROUTE_COMPLETIONS);
 }
 
 void handle_models(struct request *req)

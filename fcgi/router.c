@@ -24,6 +24,9 @@ struct route {
 
 static const struct route router_table[] = {
 	{ "POST", "/chat/completions", handle_chat, GUARD_KEY },
+	{ "POST", "/embeddings", handle_embeddings, GUARD_KEY },
+	/* after chat: "/chat/completions" also ends in "/completions" */
+	{ "POST", "/completions", handle_completions, GUARD_KEY },
 	{ "GET", "/models", handle_models, GUARD_KEY },
 	{ "GET", "/health", handle_health, GUARD_MONITOR },
 	{ "GET", "/metrics", handle_metrics, GUARD_MONITOR },
@@ -104,6 +107,6 @@ void router_dispatch(struct request *req)
 	}
 	log_info(LOG_S("req", req->id), LOG_S("method", method), LOG_S("path", path),
 		 LOG_MSG("no such route"));
-	respond_error(req->conn, 404, "unknown path: immortal serves .../chat/completions, .../models, .../health, .../metrics and .../status",
+	respond_error(req->conn, 404, "unknown path: immortal serves .../chat/completions, .../completions, .../embeddings, .../models, .../health, .../metrics and .../status",
 		      "invalid_request_error", "not_found", NULL);
 }
