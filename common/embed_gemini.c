@@ -135,7 +135,7 @@ static struct json_object *embed_gemini_packed(struct json_object *values)
 {
 	size_t n = json_object_array_length(values);
 	unsigned char *bytes = xcalloc(n ? n * 4 : 1, 1);
-	char *text = xcalloc(n * 4 / 3 + 8, 1);
+	char *text = xcalloc((n * 4 + 2) / 3 * 4 + 1, 1);   /* base64 of n * 4 bytes */
 	struct json_object *out = NULL;
 	size_t i;
 

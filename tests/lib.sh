@@ -146,9 +146,9 @@ chat() {
 		--data "{\"model\":\"$1\",\"stream\":$stream,\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]${extra:+,$extra}}"
 }
 
-# post PATH JSON: POSTs JSON to $URL/v1/PATH (embeddings, completions, ...);
+# route_post PATH JSON: POSTs JSON to $URL/v1/PATH (embeddings, completions, ...);
 # the answer's headers go to $T/h, its body to $T/b; prints the HTTP status.
-post() {
+route_post() {
 	curl -s -o "$T/b" -D "$T/h" -w '%{http_code}' --max-time 60 \
 		-H 'Content-Type: application/json' -X POST "$URL/v1/$1" --data "$2"
 }

@@ -2782,7 +2782,7 @@ static json_object *mock_embed_vector(json_object *item, long dims, bool b64)
                     : json_object_to_json_string_ext(item, MOCK_JSON_FLAGS);
     json_object *arr = b64 ? NULL : json_object_new_array();
     unsigned char *bytes = b64 ? calloc((size_t)dims, 4) : NULL;
-    char *text = b64 ? calloc((size_t)dims * 4 / 3 + 8, 1) : NULL;
+    char *text = b64 ? calloc(((size_t)dims * 4 + 2) / 3 * 4 + 1, 1) : NULL;
     json_object *out = arr;
 
     for (long k = 0; k < dims && (arr || (bytes && text)); k++) {

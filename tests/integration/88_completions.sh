@@ -25,7 +25,7 @@ completion_text() {
 }
 
 t_completions_answer() {
-	expect_eq "$(post completions '{"model":"cmp","prompt":"Say","max_tokens":100}')" 200 status || return 1
+	expect_eq "$(route_post completions '{"model":"cmp","prompt":"Say","max_tokens":100}')" 200 status || return 1
 	expect_json "$T/b" '.object' text_completion || return 1
 	expect_json "$T/b" '.choices[0].text' 'w1 w2 w3 w4 w5' || return 1
 	expect_json "$T/b" '.usage.completion_tokens' 5 || return 1
@@ -52,7 +52,7 @@ t_completions_stream_event_by_event() {
 
 # completion_failover_case GROUP: served by endpoint next, streamed and not.
 completion_failover_case() {
-	expect_eq "$(post completions "{\"model\":\"$1\",\"prompt\":\"Say\"}")" 200 "status of $1" || return 1
+	expect_eq "$(route_post completions "{\"model\":\"$1\",\"prompt\":\"Say\"}")" 200 "status of $1" || return 1
 	expect_json "$T/b" '.choices[0].text' 'w1 w2 w3 w4 w5' || return 1
 	expect_eq "$(header X-Immortal-Endpoint)" next endpoint || return 1
 	completion_stream "$1" || return 1
@@ -82,7 +82,7 @@ t_completions_midstream_break_ends_with_error() {
 }
 
 t_completions_anthropic_only_group_400() {
-	expect_eq "$(post completions '{"model":"cmp_anth","prompt":"x"}')" 400 status || return 1
+	expect_eq "$(route_post completions '{"model":"cmp_anth","prompt":"x"}')" 400 status || return 1
 	expect_json "$T/b" '.error.code' route_not_supported || return 1
 	expect_match "$(jq -r .error.message "$T/b")" 'can serve /completions' || return 1
 	expect_eq "$(mock_stat ok,id=cmpanth requests)" 0 "requests to the anthropic endpoint"
@@ -95,10 +95,10 @@ t_completions_skip_anthropic() {
 }
 
 t_completions_bad_requests() {
-	expect_eq "$(post completions '{"model":"cmp"}')" 400 "no prompt" || return 1
+	expect_eq "$(route_post completions '{"model":"cmp"}')" 400 "no prompt" || return 1
 	expect_json "$T/b" '.error.param' prompt || return 1
-	expect_eq "$(post completions '{"model":"cmp","prompt":"x","stream":"yes"}')" 400 "stream" || return 1
-	expect_eq "$(post completions '[1]')" 400 "not an object" || return 1
+	expect_eq "$(route_post completions '{"model":"cmp","prompt":"x","stream":"yes"}')" 400 "stream" || return 1
+	expect_eq "$(route_post completions '[1]')" 400 "not an object" || return 1
 	expect_eq "$(curl -s -o "$T/b" -w '%{http_code}' -X PUT "$URL/v1/completions")" 405 "PUT" || return 1
 	# chat completions still reach the chat route, not this one
 	expect_eq "$(chat cmp)" 200 "chat on the same group" || return 1
