@@ -407,11 +407,11 @@ void failover_run(const struct failover_request *req, struct failover_outcome *o
 	if (req->client_stream)
 		metrics_streams(req->hs, -1);
 	metrics_request(req->hs, g->name, out->kind);
-	log_info(LOG_S("req", req->id), LOG_S("group", g->name), LOG_S("route", route_path(req->kind)),
+	log_info(LOG_S("req", req->id), LOG_S("group", g->name),
 		 LOG_S("outcome", metrics_outcome_name(out->kind)), LOG_I("status", out->status),
 		 LOG_S("endpoint", out->endpoint), LOG_I("attempts", out->attempts),
 		 LOG_I("ms", clock_ms() - req->started_ms),
-		 LOG_S("stream", req->client_stream ? "true" : "false"));
+		 LOG_S("stream", req->client_stream ? "true" : "false"), LOG_S("route", route_path(req->kind)));
 	if (out->kind != OUTCOME_OK && !out->client_gone)
 		log_error(LOG_S("req", req->id), LOG_S("group", g->name), LOG_I("status", out->status),
 			  LOG_S("outcome", metrics_outcome_name(out->kind)), LOG_I("attempts", out->attempts),
