@@ -181,7 +181,9 @@ static void attempt_finish_plain(struct attempt *a)
 {
 	struct canon completion;
 	char detail[256];
-	enum errkind kind = a->d->answer(buf_str(&a->body), &completion, detail, sizeof detail);
+	enum errkind kind = a->d->answer_to
+		? a->d->answer_to(buf_str(&a->body), &a->call, &completion, detail, sizeof detail)
+		: a->d->answer(buf_str(&a->body), &completion, detail, sizeof detail);
 
 	if (kind != ERRKIND_NONE) {
 		attempt_fail(a, kind, detail);
@@ -198,7 +200,10 @@ static void attempt_finish_stream(struct attempt *a)
 {
 	bool complete = a->saw_done || a->saw_finish;
 
-	if (!a->d->stream_began(a->dec) && a->body.len > 0) {
+	if (!a->d->stream_began(a->dec) && a->body.len > 0 && a->in->kind != ROUTE_CHAT) {
+		/* only a chat completion can be replayed as a stream */
+		attempt_fail(a, ERRKIND_INVALID_RESPONSE, "a stream was asked for, a plain answer came");
+	} else if (!a->d->stream_began(a->dec) && a->body.len > 0) {
 		/* The upstream ignored "stream": treat it as a plain answer. */
 		attempt_finish_plain(a);
 	} else if (!a->saw_content) {
@@ -300,13 +305,17 @@ static void attempt_init(struct attempt *a, const struct attempt_input *in,
 	out->first_content_ms = -1;
 	a->in = in;
 	a->out = out;
-	a->d = dialect_for(in->ep->type);
-	a->up_stream = upreq_wants_stream(in->ep, in->client_stream);
+	a->d = route_dialect(in->kind, in->ep->type);
+	/* an endpoint's stream setting is about chat: other routes are asked
+	 * as the client asked, so their answers never need aggregating */
+	a->up_stream = in->kind == ROUTE_CHAT ? upreq_wants_stream(in->ep, in->client_stream)
+					      : in->client_stream && a->d->stream_new != NULL;
 	a->aggregate = a->up_stream && !in->client_stream;
 	a->call = (struct dialect_call){
 		.request_id = in->request_id, .up_stream = a->up_stream,
 		.want_usage = a->aggregate, .client_usage = in->include_usage,
 		.prefill = cstream_prefill(in->stream),
+		.client = in->client_body, .ep = in->ep,
 	};
 	buf_init(&a->body, a->up_stream ? ATTEMPT_PROBE_MAX : ATTEMPT_ANSWER_MAX);
 	if (a->up_stream) {

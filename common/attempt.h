@@ -15,12 +15,14 @@
 #include "cstream.h"
 #include "errkind.h"
 #include "group.h"
+#include "route.h"
 #include "transport.h"
 
 struct json_object;
 
 struct attempt_input {
 	const char *request_id;
+	enum route_kind kind;             /* which API; the endpoint serves it (route.h) */
 	const struct endpoint *ep;
 	struct json_object *client_body;  /* only read */
 	bool client_stream;

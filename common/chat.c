@@ -53,9 +53,12 @@ bool chat_chunk_has_content(struct json_object *chunk)
 	struct json_object *choices = chat_choices(chunk);
 	size_t n = choices ? json_object_array_length(choices) : 0;
 
-	for (size_t i = 0; i < n; i++)
-		if (chat_part_has_content(chat_get(json_object_array_get_idx(choices, i), "delta")))
+	for (size_t i = 0; i < n; i++) {
+		struct json_object *choice = json_object_array_get_idx(choices, i);
+		if (chat_part_has_content(chat_get(choice, "delta")) ||
+		    chat_nonempty_string(chat_get(choice, "text")))
 			return true;
+	}
 	return false;
 }
 

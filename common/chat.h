@@ -15,7 +15,8 @@
 struct json_object;
 
 /* True when a chunk's delta carries content, reasoning or tool calls (a
- * role-only chunk or an empty delta does not). */
+ * role-only chunk or an empty delta does not), or, in a legacy
+ * text_completion chunk, a choice carries non-empty `text`. */
 bool chat_chunk_has_content(struct json_object *chunk);
 /* True when some choice of the chunk has a non-null finish_reason. */
 bool chat_chunk_has_finish(struct json_object *chunk);

@@ -28,6 +28,8 @@ struct dialect_call {
 	bool want_usage;                /* ... with usage (to aggregate it) */
 	bool client_usage;              /* the client asked for a usage chunk */
 	const struct resume *prefill;   /* continue this delivered answer; NULL: fresh */
+	struct json_object *client;     /* the client's request; only read */
+	const struct endpoint *ep;      /* the endpoint asked */
 };
 
 /* Where a stream decoder reports what it read, in order. */
@@ -66,7 +68,7 @@ struct dialect {
 		      const struct dialect_call *call);
 	struct curl_slist *(*headers)(const struct endpoint *ep, const struct dialect_call *call);
 
-	/* A streamed answer: a decoder fed the body's bytes as they come,
+	/* A streamed answer (NULL for a route that never streams): a decoder fed the body's bytes as they come,
 	 * for the request `call` described (borrowed for the stream's life). */
 	struct dialect_stream *(*stream_new)(const struct dialect_out *out,
 					     const struct dialect_call *call);
@@ -85,6 +87,15 @@ struct dialect {
 	/* A non-2xx answer (`body` at most its first 64 KiB): fills *out; the
 	 * caller frees out->shaped. */
 	void (*error)(long status, const char *body, struct dialect_error *out);
+
+	/* Optional, for routes other than chat (route.h). */
+	/* Why this dialect cannot serve the request `client` (a static
+	 * string), or NULL when it can. */
+	const char *(*refuses)(struct json_object *client);
+	/* Used instead of `answer` (then NULL) when the answer's translation
+	 * depends on the request (`call`); same contract. */
+	enum errkind (*answer_to)(const char *body, const struct dialect_call *call,
+				  struct canon *out, char *detail, size_t n);
 };
 
 /* OpenAI's reading of an error answer, `root` its parsed `body` (NULL when
@@ -101,5 +112,10 @@ extern const struct dialect dialect_openai;
 extern const struct dialect dialect_anthropic;
 /* Google's Gemini generateContent API. */
 extern const struct dialect dialect_gemini;
+/* OpenAI's embeddings and legacy completions APIs (dialect_openai.c). */
+extern const struct dialect dialect_openai_embeddings;
+extern const struct dialect dialect_openai_completions;
+/* Gemini's batchEmbedContents, answered in OpenAI's shape (embed_gemini.c). */
+extern const struct dialect dialect_gemini_embeddings;
 
 #endif

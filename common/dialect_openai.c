@@ -1,5 +1,6 @@
 /* dialect_openai.c: OpenAI chat completions, the canonical form itself
- * (see dialect.h).
+ * (see dialect.h), and the embeddings and legacy completions APIs of the
+ * same endpoints, which share its streams and errors.
  *
  * The request is the client's with the endpoint's model, defaults and caps
  * (upreq.h); the answer is already canonical, so an event goes on with its
@@ -125,29 +126,13 @@ static void dialect_openai_stream_free(struct dialect_stream *st)
 	free(st);
 }
 
+static enum errkind dialect_openai_checked(const char *body, bool (*usable)(struct json_object *),
+					   struct canon *out, char *detail, size_t n);
+
 static enum errkind dialect_openai_answer(const char *body, struct canon *out,
 					  char *detail, size_t n)
 {
-	struct json_object *root = json_tokener_parse(body);
-	struct json_object *error;
-	enum errkind kind = ERRKIND_INVALID_RESPONSE;
-
-	out->obj = NULL;
-	out->text = NULL;
-	if (root == NULL || !json_object_is_type(root, json_type_object)) {
-		snprintf(detail, n, "answer is not a JSON object");
-	} else if (json_object_object_get_ex(root, "error", &error)) {
-		snprintf(detail, n, "error in a 200 answer: %s", dialect_openai_message(error));
-		kind = errkind_from_error_object(error);
-	} else if (!chat_completion_usable(root)) {
-		snprintf(detail, n, "answer holds no usable completion");
-	} else {
-		out->obj = root;
-		out->text = body;
-		return ERRKIND_NONE;
-	}
-	json_object_put(root);
-	return kind;
+	return dialect_openai_checked(body, chat_completion_usable, out, detail, n);
 }
 
 void dialect_openai_error_of(long status, struct json_object *root, const char *body,
@@ -186,5 +171,132 @@ const struct dialect dialect_openai = {
 	.stream_began = dialect_openai_stream_began,
 	.stream_free = dialect_openai_stream_free,
 	.answer = dialect_openai_answer,
+	.error = dialect_openai_error,
+};
+
+/* ---- embeddings and legacy completions (route.h) ----------------------------- */
+
+/* baseurl + `tail` */
+static char *dialect_openai_url_at(const struct endpoint *ep, const char *tail)
+{
+	size_t n = strlen(ep->baseurl);
+	if (n > 0 && ep->baseurl[n - 1] == '/')
+		n--;
+	return xasprintf("%.*s%s", (int)n, ep->baseurl, tail);
+}
+
+static char *dialect_openai_embeddings_url(const struct endpoint *ep, const struct dialect_call *call)
+{
+	(void)call;
+	return dialect_openai_url_at(ep, "/embeddings");
+}
+
+static char *dialect_openai_completions_url(const struct endpoint *ep, const struct dialect_call *call)
+{
+	(void)call;
+	return dialect_openai_url_at(ep, "/completions");
+}
+
+/* The client's request with the endpoint's model; the rest passes through. */
+static char *dialect_openai_embeddings_body(struct json_object *client, const struct endpoint *ep,
+					    const struct dialect_call *call)
+{
+	struct json_object *body = NULL;
+
+	(void)call;
+	if (json_object_deep_copy(client, &body, NULL) != 0)
+		xcheck(NULL);
+	json_object_object_add(body, "model", xcheck(json_object_new_string(ep->model)));
+	char *out = upreq_serialize(body);
+	json_object_put(body);
+	return out;
+}
+
+/* As for chat: the endpoint's model, temperature default and token cap. */
+static char *dialect_openai_completions_body(struct json_object *client, const struct endpoint *ep,
+					     const struct dialect_call *call)
+{
+	return upreq_body(client, ep, call->up_stream, false);
+}
+
+/* A 2xx answer: the JSON object, unless it is an error or `usable` says it
+ * holds nothing; then the kind and a detail. */
+static enum errkind dialect_openai_checked(const char *body, bool (*usable)(struct json_object *),
+					   struct canon *out, char *detail, size_t n)
+{
+	struct json_object *root = json_tokener_parse(body);
+	struct json_object *error;
+	enum errkind kind = ERRKIND_INVALID_RESPONSE;
+
+	out->obj = NULL;
+	out->text = NULL;
+	if (root == NULL || !json_object_is_type(root, json_type_object)) {
+		snprintf(detail, n, "answer is not a JSON object");
+	} else if (json_object_object_get_ex(root, "error", &error)) {
+		snprintf(detail, n, "error in a 200 answer: %s", dialect_openai_message(error));
+		kind = errkind_from_error_object(error);
+	} else if (!usable(root)) {
+		snprintf(detail, n, "answer holds no usable result");
+	} else {
+		out->obj = root;
+		out->text = body;
+		return ERRKIND_NONE;
+	}
+	json_object_put(root);
+	return kind;
+}
+
+static bool dialect_openai_embeddings_usable(struct json_object *root)
+{
+	struct json_object *data;
+	return json_object_object_get_ex(root, "data", &data) &&
+	       json_object_is_type(data, json_type_array) && json_object_array_length(data) > 0;
+}
+
+static bool dialect_openai_completions_usable(struct json_object *root)
+{
+	struct json_object *choices, *text;
+	if (!json_object_object_get_ex(root, "choices", &choices) ||
+	    !json_object_is_type(choices, json_type_array))
+		return false;
+	for (size_t i = 0; i < json_object_array_length(choices); i++)
+		if (json_object_object_get_ex(json_object_array_get_idx(choices, i), "text", &text) &&
+		    json_object_is_type(text, json_type_string))
+			return true;
+	return false;
+}
+
+static enum errkind dialect_openai_embeddings_answer(const char *body, struct canon *out,
+						     char *detail, size_t n)
+{
+	return dialect_openai_checked(body, dialect_openai_embeddings_usable, out, detail, n);
+}
+
+static enum errkind dialect_openai_completions_answer(const char *body, struct canon *out,
+						      char *detail, size_t n)
+{
+	return dialect_openai_checked(body, dialect_openai_completions_usable, out, detail, n);
+}
+
+const struct dialect dialect_openai_embeddings = {
+	.name = "openai-embeddings",
+	.url = dialect_openai_embeddings_url,
+	.body = dialect_openai_embeddings_body,
+	.headers = dialect_openai_headers,
+	.answer = dialect_openai_embeddings_answer,
+	.error = dialect_openai_error,
+};
+
+const struct dialect dialect_openai_completions = {
+	.name = "openai-completions",
+	.url = dialect_openai_completions_url,
+	.body = dialect_openai_completions_body,
+	.headers = dialect_openai_headers,
+	.stream_new = dialect_openai_stream_new,
+	.stream_feed = dialect_openai_stream_feed,
+	.stream_finish = dialect_openai_stream_finish,
+	.stream_began = dialect_openai_stream_began,
+	.stream_free = dialect_openai_stream_free,
+	.answer = dialect_openai_completions_answer,
 	.error = dialect_openai_error,
 };

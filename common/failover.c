@@ -170,7 +170,7 @@ static bool failover_attempt(struct failover *f, const struct endpoint *ep,
 {
 	const struct failover_request *req = f->req;
 	struct attempt_input in = {
-		.request_id = req->id, .ep = ep, .client_body = req->body,
+		.request_id = req->id, .kind = req->kind, .ep = ep, .client_body = req->body,
 		.client_stream = req->client_stream, .include_usage = req->include_usage,
 		.transport = req->transport, .stream = f->stream,
 		.number = ++f->out->attempts,
@@ -220,7 +220,8 @@ static bool failover_may_continue(struct failover *f, const struct endpoint *ep,
 static bool failover_resume(struct failover *f, const struct endpoint *broken)
 {
 	const struct group *g = f->req->group;
-	const char *why = g->resume ? cstream_resume_refusal(f->stream, f->req->body)
+	const char *why = f->req->kind != ROUTE_CHAT ? "only chat answers are continued"
+			: g->resume ? cstream_resume_refusal(f->stream, f->req->body)
 				    : "the group sets resume: false";
 	struct attempt_result res = { 0 };
 	bool *used = xcalloc(g->n_endpoints, sizeof *used);
@@ -393,6 +394,40 @@ static bool failover_endpoint(struct failover *f, const struct endpoint *ep,
 	return false;
 }
 
+/* Whether `ep` can serve this request's route; `say` logs why not. */
+static bool failover_serves(struct failover *f, const struct endpoint *ep, bool say)
+{
+	const char *why;
+
+	if (route_serves(f->req->kind, ep, f->req->body, &why))
+		return true;
+	if (say)
+		log_info(LOG_S("req", f->req->id), LOG_S("group", f->req->group->name),
+			 LOG_S("endpoint", ep->name), LOG_S("route", route_path(f->req->kind)),
+			 LOG_MSG("skipped: cannot serve this route"), LOG_S("why", why));
+	return false;
+}
+
+/* Answers 400 when no endpoint of the group can serve the request at all;
+ * returns true then. */
+static bool failover_unservable(struct failover *f)
+{
+	const struct group *g = f->req->group;
+
+	for (size_t i = 0; i < g->n_endpoints; i++)
+		if (failover_serves(f, &g->endpoints[i], false))
+			return false;
+	char *msg = xasprintf("no endpoint of group %s can serve %s (anthropic endpoints have no "
+			      "embeddings; legacy completions need openai, openrouter or chutes; "
+			      "gemini embeds text only)", g->name, route_path(f->req->kind));
+	char *json = apierror_text(msg, "invalid_request_error", "route_not_supported", "model");
+	f->out->kind = OUTCOME_REQUEST_ERROR;
+	failover_send(f, 400, json);
+	free(json);
+	free(msg);
+	return true;
+}
+
 struct failover_skipped {
 	const struct endpoint *ep;
 	int64_t ready_at_ms;
@@ -457,6 +492,8 @@ static const struct endpoint *failover_all(struct failover *f, struct attempt_re
 		int64_t ready_at = 0;
 		if (last != NULL && !failover_within_budget(f))
 			break;
+		if (!failover_serves(f, ep, true))
+			continue;
 		enum health_admit verdict = health_admit(f->req->hs, ep, clock_ms(), &ready_at);
 		if (verdict == HEALTH_SKIP) {
 			log_info(LOG_S("req", f->req->id), LOG_S("group", g->name), LOG_S("endpoint", ep->name),
@@ -493,7 +530,8 @@ void failover_run(const struct failover_request *req, struct failover_outcome *o
 	});
 	if (req->client_stream)
 		metrics_streams(req->hs, +1);
-	const struct endpoint *last = failover_all(&f, &res, &settled);
+	settled = failover_unservable(&f);
+	const struct endpoint *last = settled ? NULL : failover_all(&f, &res, &settled);
 	if (!settled)
 		failover_all_failed(&f, last, &res);
 	if (out->client_gone) {
@@ -510,7 +548,7 @@ void failover_run(const struct failover_request *req, struct failover_outcome *o
 		 LOG_S("endpoint", out->endpoint), LOG_I("attempts", out->attempts),
 		 LOG_I("ms", clock_ms() - req->started_ms),
 		 LOG_S("stream", req->client_stream ? "true" : "false"),
-		 LOG_S("route", req->face ? req->face->name : "chat"));
+		 LOG_S("route", req->face ? req->face->name : route_path(req->kind)));
 	if (out->kind != OUTCOME_OK && !out->client_gone)
 		log_error(LOG_S("req", req->id), LOG_S("group", g->name), LOG_I("status", out->status),
 			  LOG_S("outcome", metrics_outcome_name(out->kind)), LOG_I("attempts", out->attempts),

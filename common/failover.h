@@ -6,7 +6,8 @@
  * lists every attempt. Endpoints cooling down (health.h) are tried only after
  * the others, soonest-healthy first, so a cooldown never fails a request by
  * itself. Logs one line per attempt and one per request, and counts both
- * (metrics.h). */
+ * (metrics.h). Endpoints that cannot serve the request's route (route.h) are
+ * passed over; a group with none that can answers 400. */
 #ifndef IMMORTAL_FAILOVER_H
 #define IMMORTAL_FAILOVER_H
 
@@ -16,6 +17,7 @@
 #include "face.h"
 #include "group.h"
 #include "hoststate.h"
+#include "route.h"
 #include "sink.h"
 #include "transport.h"
 
@@ -23,6 +25,7 @@ struct json_object;
 
 struct failover_request {
 	const char *id;                   /* request id, for logs */
+	enum route_kind kind;             /* which API the client speaks */
 	const struct group *group;
 	struct json_object *body;         /* the client's request; only read */
 	bool client_stream;

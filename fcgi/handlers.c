@@ -1,4 +1,5 @@
-/* handlers.c: chat completions, the model list and health (see handlers.h). */
+/* handlers.c: the model routes (chat, embeddings, completions), the model
+ * list and health (see handlers.h). */
 #include "handlers.h"
 
 #include <stdio.h>
@@ -20,6 +21,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "respond.h"
+#include "routereq.h"
 
 /* Sends `root` (consumed) as a JSON answer. */
 static void handlers_send_json(struct request *req, int status, struct json_object *root)
@@ -30,8 +32,10 @@ static void handlers_send_json(struct request *req, int status, struct json_obje
 	json_object_put(root);
 }
 
-/* A route: how its body is read and how its answers look. */
+/* A route: which API it asks upstreams for, how its body is read (NULL:
+ * routereq_parse for its kind) and how its answers look (NULL: OpenAI's). */
 struct handlers_route {
+	enum route_kind kind;
 	enum im_rc (*parse)(const char *text, size_t len, struct clientreq *out,
 			    char *err, size_t errlen, const char **param);
 	const struct face *face;
@@ -69,7 +73,8 @@ static void handlers_bad_request(struct request *req, const struct face *face,
 		       param ? "invalid_value" : "invalid_json", param);
 }
 
-static void handlers_run(struct request *req, const struct clientreq *cr, const struct face *face)
+static void handlers_run(struct request *req, enum route_kind kind, const struct clientreq *cr,
+			 const struct face *face)
 {
 	const char *model = cr->model;
 
@@ -94,7 +99,7 @@ static void handlers_run(struct request *req, const struct clientreq *cr, const 
 	if (req->key >= 0)
 		snprintf(client, sizeof client, "access-key-%d", req->key);
 	struct failover_request freq = {
-		.id = req->id, .group = g, .body = cr->body, .client_stream = cr->stream,
+		.id = req->id, .kind = kind, .group = g, .body = cr->body, .client_stream = cr->stream,
 		.include_usage = cr->include_usage, .keepalive_s = req->app->settings.keepalive_s,
 		.started_ms = req->started_ms, .transport = req->transport,
 		.sink = &req->conn->sink, .hs = req->site->hs, .face = face,
@@ -124,10 +129,13 @@ static void handlers_serve(struct request *req, const struct handlers_route *rou
 		struct clientreq cr;
 		const char *param;
 		char msg[256];
-		if (route->parse(buf_str(&body), body.len, &cr, msg, sizeof msg, &param) != IM_OK) {
+		enum im_rc rc = route->parse ? route->parse(buf_str(&body), body.len, &cr, msg, sizeof msg, &param)
+					     : routereq_parse(route->kind, buf_str(&body), body.len, &cr, msg,
+							      sizeof msg, &param);
+		if (rc != IM_OK) {
 			handlers_bad_request(req, route->face, msg, param);
 		} else {
-			handlers_run(req, &cr, route->face);
+			handlers_run(req, route->kind, &cr, route->face);
 			clientreq_free(&cr);
 		}
 	}
@@ -136,17 +144,27 @@ static void handlers_serve(struct request *req, const struct handlers_route *rou
 
 void handle_chat(struct request *req)
 {
-	handlers_serve(req, &(struct handlers_route){ clientreq_parse, NULL });
+	handlers_serve(req, &(struct handlers_route){ ROUTE_CHAT, clientreq_parse, NULL });
 }
 
 void handle_responses(struct request *req)
 {
-	handlers_serve(req, &(struct handlers_route){ facereq_responses, &face_responses });
+	handlers_serve(req, &(struct handlers_route){ ROUTE_CHAT, facereq_responses, &face_responses });
 }
 
 void handle_messages(struct request *req)
 {
-	handlers_serve(req, &(struct handlers_route){ facereq_messages, &face_messages });
+	handlers_serve(req, &(struct handlers_route){ ROUTE_CHAT, facereq_messages, &face_messages });
+}
+
+void handle_embeddings(struct request *req)
+{
+	handlers_serve(req, &(struct handlers_route){ ROUTE_EMBEDDINGS, NULL, NULL });
+}
+
+void handle_completions(struct request *req)
+{
+	handlers_serve(req, &(struct handlers_route){ ROUTE_COMPLETIONS, NULL, NULL });
 }
 
 void handle_models(struct request *req)

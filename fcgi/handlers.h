@@ -12,6 +12,8 @@ void handle_messages(struct request *req);
  * (respond_error's arguments). */
 void handlers_error_for(struct request *req, void (*handler)(struct request *), int status,
 			const char *message, const char *type, const char *code, const char *param);
+void handle_embeddings(struct request *req);
+void handle_completions(struct request *req);
 void handle_models(struct request *req);
 void handle_health(struct request *req);
 void handle_metrics(struct request *req);

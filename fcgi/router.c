@@ -28,6 +28,9 @@ static const struct route router_table[] = {
 	{ "POST", "/chat/completions", handle_chat, GUARD_KEY },
 	{ "POST", "/responses", handle_responses, GUARD_KEY },
 	{ "POST", "/messages", handle_messages, GUARD_KEY },
+	{ "POST", "/embeddings", handle_embeddings, GUARD_KEY },
+	/* after chat: "/chat/completions" also ends in "/completions" */
+	{ "POST", "/completions", handle_completions, GUARD_KEY },
 	{ "GET", "/models", handle_models, GUARD_KEY },
 	{ "GET", "/health", handle_health, GUARD_MONITOR },
 	{ "GET", "/metrics", handle_metrics, GUARD_MONITOR },
@@ -114,6 +117,6 @@ void router_dispatch(struct request *req)
 	}
 	log_info(LOG_S("req", req->id), LOG_S("method", method), LOG_S("path", path),
 		 LOG_MSG("no such route"));
-	respond_error(req->conn, 404, "unknown path: immortal serves .../chat/completions, .../responses, .../messages, .../models, .../health, .../metrics and .../status",
+	respond_error(req->conn, 404, "unknown path: immortal serves .../chat/completions, .../completions, .../embeddings, .../responses, .../messages, .../models, .../health, .../metrics and .../status",
 		      "invalid_request_error", "not_found", NULL);
 }

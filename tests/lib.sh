@@ -146,6 +146,13 @@ chat() {
 		--data "{\"model\":\"$1\",\"stream\":$stream,\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]${extra:+,$extra}}"
 }
 
+# route_post PATH JSON: POSTs JSON to $URL/v1/PATH (embeddings, completions, ...);
+# the answer's headers go to $T/h, its body to $T/b; prints the HTTP status.
+route_post() {
+	curl -s -o "$T/b" -D "$T/h" -w '%{http_code}' --max-time 60 \
+		-H 'Content-Type: application/json' -X POST "$URL/v1/$1" --data "$2"
+}
+
 # stream_open GROUP: starts a streaming request; its output is readable on
 # fd $SFD, the curl's pid is $SPID.
 stream_open() {

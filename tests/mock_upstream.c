@@ -2866,9 +2866,365 @@ static const struct mock_dialect mock_gemini = {
     .overloaded_status = 503,
 };
 
+/* ---- embeddings and legacy completions (issue 11) ------------------------ */
+/*
+ * POST .../embeddings (OpenAI), .../models/M:batchEmbedContents (Gemini) and
+ * .../completions (OpenAI's legacy text completions), with the usual fault
+ * options. An embedding is deterministic: `dimensions` (default 4) numbers
+ * in [0, 1) derived from a hash of the input item's JSON text, so a test can
+ * recompute it. Prompt tokens: one per four bytes of input, at least one.
+ */
+
+#define MOCK_EMBED_DIMS 4
+#define MOCK_EMBED_MAX_DIMS 4096
+
+static uint64_t mock_embed_hash(const char *s)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ull;
+    return h;
+}
+
+static double mock_embed_value(const char *item, long k)
+{
+    uint64_t h = mock_embed_hash(item) + (uint64_t)k * 7919u;
+    h ^= h >> 29;
+    return (double)(h % 1000) / 1000.0;
+}
+
+static void mock_base64(const unsigned char *in, size_t n, char *out)
+{
+    static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    size_t o = 0;
+
+    for (size_t i = 0; i < n; i += 3) {
+        uint32_t v = (uint32_t)in[i] << 16 | (i + 1 < n ? (uint32_t)in[i + 1] << 8 : 0) |
+                     (i + 2 < n ? in[i + 2] : 0);
+        out[o++] = tab[v >> 18 & 63];
+        out[o++] = tab[v >> 12 & 63];
+        out[o++] = i + 1 < n ? tab[v >> 6 & 63] : '=';
+        out[o++] = i + 2 < n ? tab[v & 63] : '=';
+    }
+    out[o] = '\0';
+}
+
+/* The vector of `item` (a string's own text, else its JSON), as numbers or
+ * as base64 of little-endian float32s. */
+static json_object *mock_embed_vector(json_object *item, long dims, bool b64)
+{
+    const char *s = json_object_is_type(item, json_type_string)
+                    ? json_object_get_string(item)
+                    : json_object_to_json_string_ext(item, MOCK_JSON_FLAGS);
+    json_object *arr = b64 ? NULL : json_object_new_array();
+    unsigned char *bytes = b64 ? calloc((size_t)dims, 4) : NULL;
+    char *text = b64 ? calloc(((size_t)dims * 4 + 2) / 3 * 4 + 1, 1) : NULL;
+    json_object *out = arr;
+
+    for (long k = 0; k < dims && (arr || (bytes && text)); k++) {
+        double v = mock_embed_value(s, k);
+        if (arr != NULL && !mock_jpush(arr, json_object_new_double(v)))
+            return mock_jcheck(arr, false);
+        if (arr == NULL) {
+            float f = (float)v;
+            uint32_t u;
+            memcpy(&u, &f, sizeof u);
+            for (int b = 0; b < 4; b++)
+                bytes[k * 4 + b] = (unsigned char)(u >> (8 * b));
+        }
+    }
+    if (b64 && bytes && text) {
+        mock_base64(bytes, (size_t)dims * 4, text);
+        out = json_object_new_string(text);
+    }
+    free(bytes);
+    free(text);
+    return out;
+}
+
+static long mock_embed_tokens(json_object *item)
+{
+    long len = json_object_is_type(item, json_type_string)
+               ? (long)json_object_get_string_len(item)
+               : (long)strlen(json_object_to_json_string_ext(item, MOCK_JSON_FLAGS));
+    return len > 4 ? (len + 3) / 4 : 1;
+}
+
+/* The input items: a string or token list is one item, an array of strings
+ * or of token lists several. */
+static json_object *mock_embed_items(const struct mock_req *r)
+{
+    json_object *in, *items = json_object_new_array();
+
+    if (items == NULL || !json_object_object_get_ex(r->req_json, "input", &in))
+        return items;
+    if (json_object_is_type(in, json_type_array) && json_object_array_length(in) > 0 &&
+        !json_object_is_type(json_object_array_get_idx(in, 0), json_type_int)) {
+        for (size_t i = 0; i < json_object_array_length(in); i++)
+            json_object_array_add(items, json_object_get(json_object_array_get_idx(in, i)));
+    } else {
+        json_object_array_add(items, json_object_get(in));
+    }
+    return items;
+}
+
+static long mock_embed_dims(const struct mock_req *r)
+{
+    json_object *v;
+    long d = json_object_object_get_ex(r->req_json, "dimensions", &v)
+             ? (long)json_object_get_int64(v) : MOCK_EMBED_DIMS;
+    return d > 0 && d <= MOCK_EMBED_MAX_DIMS ? d : MOCK_EMBED_DIMS;
+}
+
+static const char *mock_embed_check(struct mock_req *r)
+{
+    json_object *v;
+
+    if (r->stream)
+        return "mock: embeddings are not streamed";
+    if (!json_object_object_get_ex(r->req_json, "input", &v) ||
+        !(json_object_is_type(v, json_type_string) || json_object_is_type(v, json_type_array)))
+        return "mock: input must be a string or an array";
+    if (json_object_object_get_ex(r->req_json, "encoding_format", &v) &&
+        strcmp(mock_jstr(v), "float") != 0 && strcmp(mock_jstr(v), "base64") != 0)
+        return "mock: encoding_format must be float or base64";
+    return NULL;
+}
+
+static json_object *mock_oai_error(const struct mock_req *r, unsigned status, const char *message)
+{
+    char code[32];
+
+    snprintf(code, sizeof code, "mock_%u", status);
+    return mock_jerror(r->opts.msg ? r->opts.msg : message,
+                       r->opts.etype ? r->opts.etype : "mock_error",
+                       r->opts.code ? r->opts.code : code);
+}
+
+static json_object *mock_embed_answer(const struct mock_req *r)
+{
+    json_object *v, *items = mock_embed_items(r);
+    json_object *o = json_object_new_object(), *data = json_object_new_array();
+    json_object *usage = json_object_new_object();
+    bool b64 = json_object_object_get_ex(r->req_json, "encoding_format", &v) &&
+               strcmp(mock_jstr(v), "base64") == 0;
+    long tokens = 0, dims = mock_embed_dims(r);
+    bool ok = items != NULL && data != NULL;
+
+    for (size_t i = 0; ok && i < json_object_array_length(items); i++) {
+        json_object *item = json_object_array_get_idx(items, i), *e = json_object_new_object();
+        tokens += mock_embed_tokens(item);
+        ok = mock_jset(e, "object", json_object_new_string("embedding")) &&
+             mock_jset(e, "index", json_object_new_int64((int64_t)i)) &&
+             mock_jset(e, "embedding", mock_embed_vector(item, dims, b64));
+        ok = mock_jpush(data, mock_jcheck(e, ok)) && ok;
+    }
+    json_object_put(items);
+    ok = ok && mock_jset(usage, "prompt_tokens", json_object_new_int64(tokens)) &&
+         mock_jset(usage, "total_tokens", json_object_new_int64(tokens));
+    ok = mock_jset(o, "object", json_object_new_string("list")) &&
+         mock_jset(o, "data", data) && mock_jset(o, "model", json_object_new_string(r->model)) &&
+         mock_jset(o, "usage", mock_jcheck(usage, ok)) && ok;
+    return mock_jcheck(o, ok);
+}
+
+static enum mock_step mock_never_streams(struct mock_req *r)
+{
+    return mock_gone(r);
+}
+
+static enum mock_step mock_never_streams_at(struct mock_req *r, long i)
+{
+    (void)i;
+    return mock_gone(r);
+}
+
+static const struct mock_dialect mock_oai_embed = {
+    .comment = MOCK_COMMENT,
+    .badevent = "data: this is not json\n\n",
+    .done = "data: [DONE]\n\n",
+    .check = mock_embed_check,
+    .error = mock_oai_error,
+    .answer = mock_embed_answer,
+    .start = mock_never_streams,
+    .content = mock_never_streams_at,
+    .finish = mock_never_streams,
+    .sse_error = mock_never_streams,
+    .overloaded_status = 503,
+};
+
+/* Gemini: {"requests": [{"model": "models/M", "content": {"parts":
+ * [{"text": T}]}, "outputDimensionality": N}]} -> {"embeddings":
+ * [{"values": [...]}]}, no usage (as Gemini). */
+static const char *mock_gem_embed_check(struct mock_req *r)
+{
+    json_object *reqs, *q, *v, *parts, *text;
+
+    if (!json_object_object_get_ex(r->req_json, "requests", &reqs) ||
+        !json_object_is_type(reqs, json_type_array) || json_object_array_length(reqs) == 0)
+        return "* BatchEmbedContentsRequest.requests: requests is not specified";
+    for (size_t i = 0; i < json_object_array_length(reqs); i++) {
+        q = json_object_array_get_idx(reqs, i);
+        if (!json_object_object_get_ex(q, "model", &v) || strncmp(mock_jstr(v), "models/", 7) != 0)
+            return "* BatchEmbedContentsRequest.requests[].model: must be models/NAME";
+        if (!json_object_object_get_ex(q, "content", &v) ||
+            !json_object_object_get_ex(v, "parts", &parts) ||
+            !json_object_is_type(parts, json_type_array) || json_object_array_length(parts) == 0 ||
+            !json_object_object_get_ex(json_object_array_get_idx(parts, 0), "text", &text) ||
+            !json_object_is_type(text, json_type_string))
+            return "* BatchEmbedContentsRequest.requests[].content: parts[0].text is required";
+    }
+    return NULL;
+}
+
+static json_object *mock_gem_embed_answer(const struct mock_req *r)
+{
+    json_object *reqs, *o = json_object_new_object(), *list = json_object_new_array();
+    bool ok = o != NULL && list != NULL;
+
+    json_object_object_get_ex(r->req_json, "requests", &reqs);
+    for (size_t i = 0; ok && i < json_object_array_length(reqs); i++) {
+        json_object *q = json_object_array_get_idx(reqs, i), *c, *parts, *text, *d;
+        json_object_object_get_ex(q, "content", &c);
+        json_object_object_get_ex(c, "parts", &parts);
+        json_object_object_get_ex(json_object_array_get_idx(parts, 0), "text", &text);
+        long dims = json_object_object_get_ex(q, "outputDimensionality", &d)
+                    ? (long)json_object_get_int64(d) : MOCK_EMBED_DIMS;
+        if (dims <= 0 || dims > MOCK_EMBED_MAX_DIMS)
+            dims = MOCK_EMBED_DIMS;
+        json_object *e = json_object_new_object();
+        ok = mock_jset(e, "values", mock_embed_vector(text, dims, false));
+        ok = mock_jpush(list, mock_jcheck(e, ok)) && ok;
+    }
+    ok = mock_jset(o, "embeddings", list) && ok;
+    return mock_jcheck(o, ok);
+}
+
+static const struct mock_dialect mock_gem_embed = {
+    .comment = ": mock keep-alive\r\n\r\n",
+    .badevent = "data: this is not json\r\n\r\n",
+    .check = mock_gem_embed_check,
+    .error = mock_gem_error,
+    .answer = mock_gem_embed_answer,
+    .start = mock_never_streams,
+    .content = mock_never_streams_at,
+    .finish = mock_never_streams,
+    .sse_error = mock_never_streams,
+    .overloaded_status = 503,
+};
+
+/* Legacy completions: choices[].text; streamed, one token per event, then a
+ * finish event, a usage event when asked for, and [DONE]. */
+static const char *mock_text_check(struct mock_req *r)
+{
+    json_object *v;
+
+    if (!json_object_object_get_ex(r->req_json, "prompt", &v))
+        return "mock: prompt is required";
+    if (json_object_object_get_ex(r->req_json, "messages", NULL))
+        return "mock: messages is not a parameter of completions";
+    return NULL;
+}
+
+/* A text_completion object with one choice; text NULL: no choices (usage). */
+static json_object *mock_text_object(const struct mock_req *r, const char *text,
+                                     const char *finish)
+{
+    json_object *o = mock_jhead(r, "text_completion"), *choices = json_object_new_array();
+    json_object *c = text ? json_object_new_object() : NULL;
+    bool ok = choices != NULL;
+
+    if (c != NULL) {
+        ok = mock_jset(c, "text", json_object_new_string(text)) &&
+             mock_jset(c, "index", json_object_new_int(0)) &&
+             json_object_object_add(c, "logprobs", NULL) == 0 &&
+             mock_jset_str_or_null(c, "finish_reason", finish) && ok;
+        ok = mock_jpush(choices, mock_jcheck(c, ok)) && ok;
+    }
+    return mock_jcheck(o, mock_jset(o, "choices", choices) && ok);
+}
+
+static json_object *mock_text_answer(const struct mock_req *r)
+{
+    struct mock_buf text = { 0 };
+    char tok[32];
+    bool ok = mock_buf_str(&text, "");
+
+    for (long k = 0; ok && k < r->opts.chunks; k++) {
+        mock_token(k, tok, sizeof tok);
+        ok = mock_buf_str(&text, tok);
+    }
+    json_object *o = ok ? mock_text_object(r, text.data, mock_finish_reason(r)) : NULL;
+    free(text.data);
+    ok = o != NULL && mock_jset(o, "usage", mock_jusage(r, r->opts.chunks));
+    return mock_jcheck(o, ok);
+}
+
+static enum mock_step mock_text_start(struct mock_req *r)
+{
+    (void)r;
+    return MOCK_STEP_AGAIN;
+}
+
+static enum mock_step mock_text_content(struct mock_req *r, long i)
+{
+    char tok[32];
+
+    mock_token(i + r->tok_start, tok, sizeof tok);
+    return mock_emit(r, mock_text_object(r, tok, NULL));
+}
+
+static enum mock_step mock_text_finish(struct mock_req *r)
+{
+    json_object *o = mock_text_object(r, "", mock_finish_reason(r));
+
+    if (r->include_usage && o != NULL &&
+        !mock_jset(o, "usage", mock_jusage(r, r->n_content)))
+        o = mock_jcheck(o, false);
+    r->phase = MOCK_PH_DONE;
+    if (r->opts.nodone)
+        mock_stream_last(r);
+    return mock_emit(r, o);
+}
+
+static enum mock_step mock_text_sse_error(struct mock_req *r)
+{
+    return mock_emit(r, mock_jerror_num("mock sse error", false));
+}
+
+static const struct mock_dialect mock_text = {
+    .comment = MOCK_COMMENT,
+    .badevent = "data: this is not json\n\n",
+    .done = "data: [DONE]\n\n",
+    .check = mock_text_check,
+    .error = mock_oai_error,
+    .answer = mock_text_answer,
+    .start = mock_text_start,
+    .content = mock_text_content,
+    .finish = mock_text_finish,
+    .sse_error = mock_text_sse_error,
+    .tool_chunks = 1,
+    .overloaded_status = 503,
+};
+
+/* The dialect of the routes above for a POST path, or NULL. */
+static const struct mock_dialect *mock_route_dialect(const char *url)
+{
+    if (mock_ends_with(url, "/embeddings"))
+        return &mock_oai_embed;
+    if (mock_ends_with(url, ":batchEmbedContents"))
+        return &mock_gem_embed;
+    if (mock_ends_with(url, "/completions") && !mock_ends_with(url, "/chat/completions"))
+        return &mock_text;
+    return NULL;
+}
+
 /* The dialect a POST path asks for; NULL: not a model call of theirs. */
 static const struct mock_dialect *mock_dialect_of(const char *url)
 {
+    const struct mock_dialect *route = mock_route_dialect(url);
+    if (route != NULL)
+        return route;
     if (mock_ends_with(url, "/messages"))
         return &mock_anthropic;
     const char *m = strstr(url, "/models/");

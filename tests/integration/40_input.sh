@@ -50,7 +50,7 @@ t_wrong_method_is_405() {
 }
 
 t_unknown_path_is_404() {
-	expect_eq "$(curl -s -o "$T/b" -w '%{http_code}' "$URL/v1/embeddings")" 404 status || return 1
+	expect_eq "$(curl -s -o "$T/b" -w '%{http_code}' "$URL/v1/audio/speech")" 404 status || return 1
 	openai_error
 }
 

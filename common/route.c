@@ -1,0 +1,48 @@
+/* route.c: the dialect for each route and endpoint type (see route.h). */
+#include "route.h"
+
+#include <stddef.h>
+
+#include "dialect.h"
+
+const char *route_path(enum route_kind kind)
+{
+	switch (kind) {
+	case ROUTE_EMBEDDINGS: return "/embeddings";
+	case ROUTE_COMPLETIONS: return "/completions";
+	case ROUTE_CHAT: break;
+	}
+	return "/chat/completions";
+}
+
+const struct dialect *route_dialect(enum route_kind kind, enum endpoint_type type)
+{
+	bool openai_style = type == ENDPOINT_OPENAI || type == ENDPOINT_CHUTES ||
+			    type == ENDPOINT_OPENROUTER;
+
+	switch (kind) {
+	case ROUTE_CHAT:
+		return dialect_for(type);
+	case ROUTE_EMBEDDINGS:
+		/* type gemini: dialect_gemini_embeddings (embed_gemini.c) */
+		return openai_style ? &dialect_openai_embeddings : NULL;
+	case ROUTE_COMPLETIONS:
+		return openai_style ? &dialect_openai_completions : NULL;
+	}
+	return NULL;
+}
+
+bool route_serves(enum route_kind kind, const struct endpoint *ep,
+		  struct json_object *client, const char **why)
+{
+	const struct dialect *d = route_dialect(kind, ep->type);
+
+	*why = NULL;
+	if (d == NULL) {
+		*why = "its type has no such API";
+		return false;
+	}
+	if (d->refuses != NULL)
+		*why = d->refuses(client);
+	return *why == NULL;
+}

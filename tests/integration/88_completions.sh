@@ -1,0 +1,106 @@
+# POST .../completions (legacy text completions): streamed and not, over
+# OpenAI-style endpoints only, with failover before the first token; a
+# break after it ends the stream with an error event (no continuation).
+
+setup_88_completions() {
+	group cmp "[$(ep one ok,id=cmp1 '"max_tokens":7,"temperature":0.25')]"
+	group cmp_refused "[$(ep_refused dead cmp), $(ep next id=cmp_refused)]"
+	group cmp_500 "[$(ep flaky status=500,id=cmp500 '"retries":0'), $(ep next id=cmp500b)]"
+	group cmp_429 "[$(ep limited status=429,id=cmp429), $(ep next id=cmp429b)]"
+	group cmp_cut0 "[$(ep early cut=0,id=cmpcut0), $(ep next id=cmpcut0b)]"
+	group cmp_cut2 "[$(ep breaks cut=2,id=cmpcut2), $(ep next id=cmpcut2b)]"
+	group cmp_anth "[$(ep claude ok,id=cmpanth '"type":"anthropic"')]"
+	group cmp_mixed "[$(ep claude ok,id=cmpmix1 '"type":"anthropic"'), $(ep next id=cmpmix2)]"
+}
+
+# completion_stream GROUP: a streamed completions request into $T/s.
+completion_stream() {
+	curl -sN -o "$T/s" -D "$T/h" --max-time 60 -H 'Content-Type: application/json' \
+		-X POST "$URL/v1/completions" --data "{\"model\":\"$1\",\"prompt\":\"Say\",\"stream\":true}"
+}
+
+# completion_text FILE: the text the SSE stream in FILE carries, joined.
+completion_text() {
+	sed -n 's/^data: //p' "$1" | grep -v '^\[DONE\]$' | jq -j '.choices[]?.text // empty' 2>/dev/null
+}
+
+t_completions_answer() {
+	expect_eq "$(route_post completions '{"model":"cmp","prompt":"Say","max_tokens":100}')" 200 status || return 1
+	expect_json "$T/b" '.object' text_completion || return 1
+	expect_json "$T/b" '.choices[0].text' 'w1 w2 w3 w4 w5' || return 1
+	expect_json "$T/b" '.usage.completion_tokens' 5 || return 1
+	expect_eq "$(header X-Immortal-Endpoint)" one endpoint || return 1
+	curl -s "$MOCK/control/last?key=ok,id=cmp1" >"$T/last"
+	expect_json "$T/last" '.path' /ok,id=cmp1/v1/completions || return 1
+	expect_json "$T/last" '.body.model' model-one || return 1
+	expect_json "$T/last" '.body.prompt' Say || return 1
+	expect_json "$T/last" '.body.max_tokens' 7 || return 1
+	expect_json "$T/last" '.body.temperature' 0.25
+}
+
+t_completions_stream_event_by_event() {
+	completion_stream cmp || return 1
+	expect_eq "$(completion_text "$T/s")" 'w1 w2 w3 w4 w5' text || return 1
+	# one event per token, then the finish event, then [DONE]
+	sed -n 's/^data: //p' "$T/s" >"$T/ev"
+	expect_eq "$(wc -l <"$T/ev")" 7 "events" || return 1
+	expect_eq "$(sed -n 1p "$T/ev" | jq -r '.object + "|" + .choices[0].text')" 'text_completion|w1' "first event" || return 1
+	expect_eq "$(sed -n 6p "$T/ev" | jq -r .choices[0].finish_reason)" stop "finish event" || return 1
+	expect_eq "$(sed -n 7p "$T/ev")" '[DONE]' "last event" || return 1
+	expect_eq "$(header Content-Type)" text/event-stream content-type
+}
+
+# completion_failover_case GROUP: served by endpoint next, streamed and not.
+completion_failover_case() {
+	expect_eq "$(route_post completions "{\"model\":\"$1\",\"prompt\":\"Say\"}")" 200 "status of $1" || return 1
+	expect_json "$T/b" '.choices[0].text' 'w1 w2 w3 w4 w5' || return 1
+	expect_eq "$(header X-Immortal-Endpoint)" next endpoint || return 1
+	completion_stream "$1" || return 1
+	expect_eq "$(completion_text "$T/s")" 'w1 w2 w3 w4 w5' "streamed text of $1" || return 1
+	expect_eq "$(sse_done_count "$T/s")" 1 "[DONE] count" || return 1
+	expect_no_match "$(cat "$T/s")" '"error"'
+}
+
+t_completions_failover_refused() { completion_failover_case cmp_refused; }
+t_completions_failover_500() { completion_failover_case cmp_500; }
+t_completions_failover_429() { completion_failover_case cmp_429; }
+
+t_completions_stream_failover_before_first_token() {
+	completion_stream cmp_cut0 || return 1
+	expect_eq "$(completion_text "$T/s")" 'w1 w2 w3 w4 w5' text || return 1
+	expect_eq "$(sse_done_count "$T/s")" 1 "[DONE] count" || return 1
+	expect_eq "$(header X-Immortal-Endpoint)" next endpoint
+}
+
+t_completions_midstream_break_ends_with_error() {
+	completion_stream cmp_cut2 || return 1
+	expect_eq "$(completion_text "$T/s")" 'w1 w2' "text before the break" || return 1
+	expect_eq "$(sse_done_count "$T/s")" 0 "[DONE] count" || return 1
+	expect_eq "$(sed -n 's/^data: //p' "$T/s" | tail -1 | jq -r .error.code)" stream_interrupted "last event" || return 1
+	expect_eq "$(mock_stat id=cmpcut2b requests)" 0 "continuation requests" || return 1
+	expect_match "$(grep 'cannot continue the broken answer' "$LOG" | tail -1)" 'only chat answers are continued'
+}
+
+t_completions_anthropic_only_group_400() {
+	expect_eq "$(route_post completions '{"model":"cmp_anth","prompt":"x"}')" 400 status || return 1
+	expect_json "$T/b" '.error.code' route_not_supported || return 1
+	expect_match "$(jq -r .error.message "$T/b")" 'can serve /completions' || return 1
+	expect_eq "$(mock_stat ok,id=cmpanth requests)" 0 "requests to the anthropic endpoint"
+}
+
+t_completions_skip_anthropic() {
+	completion_stream cmp_mixed || return 1
+	expect_eq "$(completion_text "$T/s")" 'w1 w2 w3 w4 w5' text || return 1
+	expect_eq "$(header X-Immortal-Endpoint)" next endpoint
+}
+
+t_completions_bad_requests() {
+	expect_eq "$(route_post completions '{"model":"cmp"}')" 400 "no prompt" || return 1
+	expect_json "$T/b" '.error.param' prompt || return 1
+	expect_eq "$(route_post completions '{"model":"cmp","prompt":"x","stream":"yes"}')" 400 "stream" || return 1
+	expect_eq "$(route_post completions '[1]')" 400 "not an object" || return 1
+	expect_eq "$(curl -s -o "$T/b" -w '%{http_code}' -X PUT "$URL/v1/completions")" 405 "PUT" || return 1
+	# chat completions still reach the chat route, not this one
+	expect_eq "$(chat cmp)" 200 "chat on the same group" || return 1
+	expect_json "$T/b" '.object' chat.completion
+}
