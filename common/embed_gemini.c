@@ -269,10 +269,10 @@ static enum errkind embed_gemini_answer_to(const char *body, const struct dialec
 	return ERRKIND_INVALID_RESPONSE;
 }
 
-/* Gemini's error object has OpenAI's `message`; the status classifies it. */
-static enum errkind embed_gemini_error(long status, const char *body, char *message, size_t n)
+/* Errors come in Gemini's shape, as for generateContent. */
+static void embed_gemini_error(long status, const char *body, struct dialect_error *out)
 {
-	return dialect_openai.error(status, body, message, n);
+	dialect_gemini.error(status, body, out);
 }
 
 const struct dialect dialect_gemini_embeddings = {

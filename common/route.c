@@ -24,7 +24,8 @@ const struct dialect *route_dialect(enum route_kind kind, enum endpoint_type typ
 	case ROUTE_CHAT:
 		return dialect_for(type);
 	case ROUTE_EMBEDDINGS:
-		/* type gemini: dialect_gemini_embeddings (embed_gemini.c) */
+		if (type == ENDPOINT_GEMINI)
+			return &dialect_gemini_embeddings;
 		return openai_style ? &dialect_openai_embeddings : NULL;
 	case ROUTE_COMPLETIONS:
 		return openai_style ? &dialect_openai_completions : NULL;

@@ -129,10 +129,10 @@ static void handlers_serve(struct request *req, const struct handlers_route *rou
 		struct clientreq cr;
 		const char *param;
 		char msg[256];
-		enum im_rc rc = route->parse ? route->parse(buf_str(&body), body.len, &cr, msg, sizeof msg, &param)
-					     : routereq_parse(route->kind, buf_str(&body), body.len, &cr, msg,
-							      sizeof msg, &param);
-		if (rc != IM_OK) {
+		enum im_rc parsed = route->parse ? route->parse(buf_str(&body), body.len, &cr, msg, sizeof msg, &param)
+						 : routereq_parse(route->kind, buf_str(&body), body.len, &cr, msg,
+								  sizeof msg, &param);
+		if (parsed != IM_OK) {
 			handlers_bad_request(req, route->face, msg, param);
 		} else {
 			handlers_run(req, route->kind, &cr, route->face);

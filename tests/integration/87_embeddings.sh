@@ -11,6 +11,23 @@ setup_87_embeddings() {
 	group emb_anth "[$(ep claude ok,id=embanth '"type":"anthropic"')]"
 	group emb_mixed "[$(ep claude ok,id=embmix1 '"type":"anthropic"'), $(ep next id=embmix2)]"
 	group emb_sdk "[$(ep_refused dead embsdk), $(ep next id=embsdk)]"
+	group emb_gem "[$(ep_refused dead embgem), $(ep gem ok,id=embgem '"type":"gemini"')]"
+}
+
+# A gemini endpoint is asked through batchEmbedContents and answers in
+# OpenAI's shape, with the same vectors the OpenAI-style mock gives.
+t_embeddings_gemini_translated() {
+	expect_eq "$(route_post embeddings '{"model":"emb","input":["alpha","beta"]}')" 200 "openai status" || return 1
+	local want
+	want=$(jq -c '[.data[].embedding]' "$T/b")
+	expect_eq "$(route_post embeddings '{"model":"emb_gem","input":["alpha","beta"]}')" 200 "gemini status" || return 1
+	expect_json "$T/b" '.object' list || return 1
+	expect_json "$T/b" '.data | length' 2 || return 1
+	expect_eq "$(jq -c '[.data[].embedding]' "$T/b")" "$want" "vectors" || return 1
+	expect_json "$T/b" '.usage.prompt_tokens > 0' true || return 1
+	expect_eq "$(header X-Immortal-Endpoint)" gem endpoint || return 1
+	curl -s "$MOCK/control/last?key=ok,id=embgem" >"$T/last"
+	expect_json "$T/last" '.path' /ok,id=embgem/v1/models/model-gem:batchEmbedContents
 }
 
 t_embeddings_answer() {
