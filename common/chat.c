@@ -7,20 +7,12 @@
 #include <json-c/json.h>
 
 #include "alloc.h"
+#include "jsonobj.h"
 #include "buf.h"
 
 #define CHAT_MAX_CHOICES 16
 #define CHAT_MAX_TOOL_CALLS 64
 #define CHAT_JSON_FLAGS (JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
-
-static struct json_object *chat_get(struct json_object *obj, const char *key)
-{
-	struct json_object *v = NULL;
-	if (obj == NULL || !json_object_is_type(obj, json_type_object))
-		return NULL;
-	json_object_object_get_ex(obj, key, &v);
-	return v;
-}
 
 static bool chat_nonempty_string(struct json_object *v)
 {
@@ -35,16 +27,16 @@ static bool chat_nonempty_array(struct json_object *v)
 /* Content, reasoning or tool calls in a delta or a message. */
 static bool chat_part_has_content(struct json_object *part)
 {
-	return chat_nonempty_string(chat_get(part, "content")) ||
-	       chat_nonempty_string(chat_get(part, "refusal")) ||
-	       chat_nonempty_string(chat_get(part, "reasoning_content")) ||
-	       chat_nonempty_string(chat_get(part, "reasoning")) ||
-	       chat_nonempty_array(chat_get(part, "tool_calls"));
+	return chat_nonempty_string(jsonobj_get(part, "content")) ||
+	       chat_nonempty_string(jsonobj_get(part, "refusal")) ||
+	       chat_nonempty_string(jsonobj_get(part, "reasoning_content")) ||
+	       chat_nonempty_string(jsonobj_get(part, "reasoning")) ||
+	       chat_nonempty_array(jsonobj_get(part, "tool_calls"));
 }
 
 static struct json_object *chat_choices(struct json_object *obj)
 {
-	struct json_object *c = chat_get(obj, "choices");
+	struct json_object *c = jsonobj_get(obj, "choices");
 	return json_object_is_type(c, json_type_array) ? c : NULL;
 }
 
@@ -55,8 +47,8 @@ bool chat_chunk_has_content(struct json_object *chunk)
 
 	for (size_t i = 0; i < n; i++) {
 		struct json_object *choice = json_object_array_get_idx(choices, i);
-		if (chat_part_has_content(chat_get(choice, "delta")) ||
-		    chat_nonempty_string(chat_get(choice, "text")))
+		if (chat_part_has_content(jsonobj_get(choice, "delta")) ||
+		    chat_nonempty_string(jsonobj_get(choice, "text")))
 			return true;
 	}
 	return false;
@@ -68,7 +60,7 @@ bool chat_chunk_has_finish(struct json_object *chunk)
 	size_t n = choices ? json_object_array_length(choices) : 0;
 
 	for (size_t i = 0; i < n; i++)
-		if (chat_nonempty_string(chat_get(json_object_array_get_idx(choices, i), "finish_reason")))
+		if (chat_nonempty_string(jsonobj_get(json_object_array_get_idx(choices, i), "finish_reason")))
 			return true;
 	return false;
 }
@@ -78,10 +70,10 @@ bool chat_completion_usable(struct json_object *completion)
 	struct json_object *choices = chat_choices(completion);
 	size_t n = choices ? json_object_array_length(choices) : 0;
 
-	if (chat_get(completion, "error") != NULL)
+	if (jsonobj_get(completion, "error") != NULL)
 		return false;
 	for (size_t i = 0; i < n; i++)
-		if (chat_part_has_content(chat_get(json_object_array_get_idx(choices, i), "message")))
+		if (chat_part_has_content(jsonobj_get(json_object_array_get_idx(choices, i), "message")))
 			return true;
 	return false;
 }
@@ -148,45 +140,45 @@ static void chat_keep(struct json_object **slot, struct json_object *v)
 static enum im_rc chat_acc_tool(struct chat_aggregate *agg, struct chat_choice_acc *c,
 				struct json_object *tc, size_t pos)
 {
-	struct json_object *idx = chat_get(tc, "index");
+	struct json_object *idx = jsonobj_get(tc, "index");
 	size_t i = json_object_is_type(idx, json_type_int) ? (size_t)json_object_get_int64(idx) : pos;
-	struct json_object *fn = chat_get(tc, "function");
+	struct json_object *fn = jsonobj_get(tc, "function");
 	enum im_rc rc;
 
 	if (i >= CHAT_MAX_TOOL_CALLS)
 		return IM_ETOOBIG;
 	if (i >= c->n_tools)
 		c->n_tools = i + 1;
-	chat_keep(&c->tools[i].id, chat_get(tc, "id"));
-	chat_keep(&c->tools[i].type, chat_get(tc, "type"));
-	chat_keep(&c->tools[i].signature, chat_get(tc, "thought_signature"));
-	if ((rc = chat_acc_append(agg, &c->tools[i].name, chat_get(fn, "name"))) != IM_OK)
+	chat_keep(&c->tools[i].id, jsonobj_get(tc, "id"));
+	chat_keep(&c->tools[i].type, jsonobj_get(tc, "type"));
+	chat_keep(&c->tools[i].signature, jsonobj_get(tc, "thought_signature"));
+	if ((rc = chat_acc_append(agg, &c->tools[i].name, jsonobj_get(fn, "name"))) != IM_OK)
 		return rc;
-	return chat_acc_append(agg, &c->tools[i].args, chat_get(fn, "arguments"));
+	return chat_acc_append(agg, &c->tools[i].args, jsonobj_get(fn, "arguments"));
 }
 
 static enum im_rc chat_acc_delta(struct chat_aggregate *agg, struct chat_choice_acc *c,
 				 struct json_object *delta)
 {
-	struct json_object *role = chat_get(delta, "role");
-	struct json_object *tools = chat_get(delta, "tool_calls");
+	struct json_object *role = jsonobj_get(delta, "role");
+	struct json_object *tools = jsonobj_get(delta, "tool_calls");
 	static const char *const rkeys[] = { "reasoning_content", "reasoning" };
 	enum im_rc rc;
 
 	if (chat_nonempty_string(role) && c->role == NULL)
 		c->role = xstrdup(json_object_get_string(role));
-	if ((rc = chat_acc_append(agg, &c->content, chat_get(delta, "content"))) != IM_OK ||
-	    (rc = chat_acc_append(agg, &c->refusal, chat_get(delta, "refusal"))) != IM_OK)
+	if ((rc = chat_acc_append(agg, &c->content, jsonobj_get(delta, "content"))) != IM_OK ||
+	    (rc = chat_acc_append(agg, &c->refusal, jsonobj_get(delta, "refusal"))) != IM_OK)
 		return rc;
 	for (size_t k = 0; k < 2; k++) {
-		struct json_object *r = chat_get(delta, rkeys[k]);
+		struct json_object *r = jsonobj_get(delta, rkeys[k]);
 		if (!chat_nonempty_string(r))
 			continue;
 		c->reasoning_key = rkeys[k];
 		if ((rc = chat_acc_append(agg, &c->reasoning, r)) != IM_OK)
 			return rc;
 	}
-	size_t nt = json_object_is_type(tools, json_type_array) ? json_object_array_length(tools) : 0;
+	size_t nt = jsonobj_len(tools);
 	for (size_t k = 0; k < nt; k++)
 		if ((rc = chat_acc_tool(agg, c, json_object_array_get_idx(tools, k), k)) != IM_OK)
 			return rc;
@@ -200,10 +192,10 @@ enum im_rc chat_aggregate_feed(struct chat_aggregate *agg, struct json_object *c
 
 	if (agg->first == NULL)
 		agg->first = json_object_get(chunk);
-	chat_keep(&agg->usage, chat_get(chunk, "usage"));
+	chat_keep(&agg->usage, jsonobj_get(chunk, "usage"));
 	for (size_t i = 0; i < n; i++) {
 		struct json_object *ch = json_object_array_get_idx(choices, i);
-		struct json_object *idx = chat_get(ch, "index");
+		struct json_object *idx = jsonobj_get(ch, "index");
 		size_t k = json_object_is_type(idx, json_type_int) ? (size_t)json_object_get_int64(idx) : i;
 		if (k >= CHAT_MAX_CHOICES)
 			return IM_ETOOBIG;
@@ -211,8 +203,8 @@ enum im_rc chat_aggregate_feed(struct chat_aggregate *agg, struct json_object *c
 		c->used = true;
 		if (k >= agg->n_choices)
 			agg->n_choices = k + 1;
-		chat_keep(&c->finish_reason, chat_get(ch, "finish_reason"));
-		enum im_rc rc = chat_acc_delta(agg, c, chat_get(ch, "delta"));
+		chat_keep(&c->finish_reason, jsonobj_get(ch, "finish_reason"));
+		enum im_rc rc = chat_acc_delta(agg, c, jsonobj_get(ch, "delta"));
 		if (rc != IM_OK)
 			return rc;
 	}
@@ -268,7 +260,7 @@ static struct json_object *chat_choice_json(struct chat_choice_acc *c, size_t in
 
 static void chat_copy_member(struct json_object *to, struct json_object *from, const char *key)
 {
-	struct json_object *v = chat_get(from, key);
+	struct json_object *v = jsonobj_get(from, key);
 	if (v != NULL)
 		json_object_object_add(to, key, json_object_get(v));
 }
@@ -390,8 +382,8 @@ enum im_rc chat_completion_to_chunks(struct json_object *completion, bool includ
 
 	for (size_t i = 0; i < n; i++) {
 		struct json_object *ch = json_object_array_get_idx(choices, i);
-		struct json_object *index = chat_get(ch, "index");
-		struct json_object *msg = chat_get(ch, "message");
+		struct json_object *index = jsonobj_get(ch, "index");
+		struct json_object *msg = jsonobj_get(ch, "message");
 		if (!json_object_is_type(msg, json_type_object))
 			continue;  /* nothing to say for a choice without a message */
 		struct json_object *chunk = chat_chunk_base(completion);
@@ -399,18 +391,18 @@ enum im_rc chat_completion_to_chunks(struct json_object *completion, bool includ
 				       chat_one_choice(index, "delta", chat_message_to_delta(msg), NULL));
 		if ((rc = chat_emit(chunk, fn, ctx)) != IM_OK)
 			return rc;
-		struct json_object *finish = chat_get(ch, "finish_reason");
+		struct json_object *finish = jsonobj_get(ch, "finish_reason");
 		chunk = chat_chunk_base(completion);
 		json_object_object_add(chunk, "choices",
 				       chat_one_choice(index, "delta", xcheck(json_object_new_object()),
 						       finish ? finish : NULL));
 		if (finish == NULL)
-			json_object_object_add(json_object_array_get_idx(chat_get(chunk, "choices"), 0),
+			json_object_object_add(json_object_array_get_idx(jsonobj_get(chunk, "choices"), 0),
 					       "finish_reason", chat_str("stop"));
 		if ((rc = chat_emit(chunk, fn, ctx)) != IM_OK)
 			return rc;
 	}
-	struct json_object *usage = chat_get(completion, "usage");
+	struct json_object *usage = jsonobj_get(completion, "usage");
 	if (include_usage && usage != NULL) {
 		struct json_object *chunk = chat_chunk_base(completion);
 		json_object_object_add(chunk, "choices", xcheck(json_object_new_array()));

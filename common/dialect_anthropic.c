@@ -15,6 +15,7 @@
 #include <json-c/json.h>
 
 #include "alloc.h"
+#include "jsonobj.h"
 #include "apierror.h"
 #include "buf.h"
 #include "jsonraw.h"
@@ -86,32 +87,6 @@ enum errkind anthropic_error_kind(const char *type)
 	return ERRKIND_COUNT;
 }
 
-/* ---- small JSON helpers --------------------------------------------------------- */
-
-struct json_object *anthropic_get(struct json_object *obj, const char *key)
-{
-	struct json_object *v = NULL;
-	if (json_object_is_type(obj, json_type_object))
-		json_object_object_get_ex(obj, key, &v);
-	return v;
-}
-
-const char *anthropic_str(struct json_object *obj, const char *key)
-{
-	struct json_object *v = anthropic_get(obj, key);
-	return json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
-}
-
-void anthropic_set(struct json_object *obj, const char *key, struct json_object *v)
-{
-	json_object_object_add(obj, key, xcheck(v));
-}
-
-static void anth_set_str(struct json_object *obj, const char *key, const char *s)
-{
-	anthropic_set(obj, key, json_object_new_string(s));
-}
-
 /* ---- content blocks --------------------------------------------------------------- */
 
 static void anth_push_text(struct json_object *blocks, const char *s, size_t len)
@@ -119,8 +94,8 @@ static void anth_push_text(struct json_object *blocks, const char *s, size_t len
 	if (s == NULL || len == 0)
 		return;   /* the API refuses empty text blocks */
 	struct json_object *b = xcheck(json_object_new_object());
-	anth_set_str(b, "type", "text");
-	anthropic_set(b, "text", json_object_new_string_len(s, (int)len));
+	jsonobj_set_str(b, "type", "text");
+	jsonobj_set(b, "text", json_object_new_string_len(s, (int)len));
 	json_object_array_add(blocks, b);
 }
 
@@ -128,9 +103,9 @@ static void anth_push_text(struct json_object *blocks, const char *s, size_t len
  * source; anything else is left out (NULL). */
 static struct json_object *anth_image(struct json_object *part)
 {
-	struct json_object *iu = anthropic_get(part, "image_url");
+	struct json_object *iu = jsonobj_get(part, "image_url");
 	const char *url = json_object_is_type(iu, json_type_string) ? json_object_get_string(iu)
-								    : anthropic_str(iu, "url");
+								    : jsonobj_str(iu, "url");
 	struct json_object *source;
 
 	if (url == NULL)
@@ -141,20 +116,20 @@ static struct json_object *anth_image(struct json_object *part)
 			return NULL;
 		char *media = xstrndup(url + 5, (size_t)(b64 - url - 5));
 		source = xcheck(json_object_new_object());
-		anth_set_str(source, "type", "base64");
-		anth_set_str(source, "media_type", media);
-		anth_set_str(source, "data", b64 + 8);
+		jsonobj_set_str(source, "type", "base64");
+		jsonobj_set_str(source, "media_type", media);
+		jsonobj_set_str(source, "data", b64 + 8);
 		free(media);
 	} else if (strncmp(url, "http://", 7) == 0 || strncmp(url, "https://", 8) == 0) {
 		source = xcheck(json_object_new_object());
-		anth_set_str(source, "type", "url");
-		anth_set_str(source, "url", url);
+		jsonobj_set_str(source, "type", "url");
+		jsonobj_set_str(source, "url", url);
 	} else {
 		return NULL;
 	}
 	struct json_object *b = xcheck(json_object_new_object());
-	anth_set_str(b, "type", "image");
-	anthropic_set(b, "source", source);
+	jsonobj_set_str(b, "type", "image");
+	jsonobj_set(b, "source", source);
 	return b;
 }
 
@@ -165,8 +140,8 @@ static void anth_push_string(struct json_object *blocks, struct json_object *str
 	if (!json_object_is_type(str, json_type_string) || json_object_get_string_len(str) == 0)
 		return;   /* the API refuses empty text blocks */
 	struct json_object *b = xcheck(json_object_new_object());
-	anth_set_str(b, "type", "text");
-	anthropic_set(b, "text", json_object_get(str));
+	jsonobj_set_str(b, "type", "text");
+	jsonobj_set(b, "text", json_object_get(str));
 	json_object_array_add(blocks, b);
 }
 
@@ -181,9 +156,9 @@ static void anth_push_content(struct json_object *blocks, struct json_object *co
 		return;
 	for (size_t i = 0; i < json_object_array_length(content); i++) {
 		struct json_object *part = json_object_array_get_idx(content, i);
-		const char *type = anthropic_str(part, "type");
+		const char *type = jsonobj_str(part, "type");
 		if (type != NULL && strcmp(type, "text") == 0) {
-			anth_push_string(blocks, anthropic_get(part, "text"));
+			anth_push_string(blocks, jsonobj_get(part, "text"));
 		} else if (type != NULL && strcmp(type, "image_url") == 0) {
 			struct json_object *img = anth_image(part);
 			if (img != NULL)
@@ -195,12 +170,12 @@ static void anth_push_content(struct json_object *blocks, struct json_object *co
 /* An assistant's tool_calls as tool_use blocks. */
 static void anth_push_tool_uses(struct json_object *blocks, struct json_object *calls)
 {
-	size_t n = json_object_is_type(calls, json_type_array) ? json_object_array_length(calls) : 0;
+	size_t n = jsonobj_len(calls);
 
 	for (size_t i = 0; i < n; i++) {
 		struct json_object *call = json_object_array_get_idx(calls, i);
-		struct json_object *fn = anthropic_get(call, "function");
-		const char *args = anthropic_str(fn, "arguments");
+		struct json_object *fn = jsonobj_get(call, "function");
+		const char *args = jsonobj_str(fn, "arguments");
 		struct json_object *input = args ? json_tokener_parse(args) : NULL;
 		struct json_object *b = xcheck(json_object_new_object());
 
@@ -208,10 +183,10 @@ static void anth_push_tool_uses(struct json_object *blocks, struct json_object *
 			json_object_put(input);
 			input = xcheck(json_object_new_object());
 		}
-		anth_set_str(b, "type", "tool_use");
-		anth_set_str(b, "id", anthropic_str(call, "id") ? anthropic_str(call, "id") : "");
-		anth_set_str(b, "name", anthropic_str(fn, "name") ? anthropic_str(fn, "name") : "");
-		anthropic_set(b, "input", input);
+		jsonobj_set_str(b, "type", "tool_use");
+		jsonobj_set_str(b, "id", jsonobj_str(call, "id") ? jsonobj_str(call, "id") : "");
+		jsonobj_set_str(b, "name", jsonobj_str(fn, "name") ? jsonobj_str(fn, "name") : "");
+		jsonobj_set(b, "input", input);
 		json_object_array_add(blocks, b);
 	}
 }
@@ -219,17 +194,17 @@ static void anth_push_tool_uses(struct json_object *blocks, struct json_object *
 /* A role:tool message as a tool_result block. */
 static void anth_push_tool_result(struct json_object *blocks, struct json_object *msg)
 {
-	struct json_object *content = anthropic_get(msg, "content");
+	struct json_object *content = jsonobj_get(msg, "content");
 	struct json_object *b = xcheck(json_object_new_object());
 
-	anth_set_str(b, "type", "tool_result");
-	anth_set_str(b, "tool_use_id", anthropic_str(msg, "tool_call_id") ? anthropic_str(msg, "tool_call_id") : "");
+	jsonobj_set_str(b, "type", "tool_result");
+	jsonobj_set_str(b, "tool_use_id", jsonobj_str(msg, "tool_call_id") ? jsonobj_str(msg, "tool_call_id") : "");
 	if (json_object_is_type(content, json_type_array)) {
 		struct json_object *parts = xcheck(json_object_new_array());
 		anth_push_content(parts, content);
-		anthropic_set(b, "content", parts);
+		jsonobj_set(b, "content", parts);
 	} else {
-		anth_set_str(b, "content", json_object_is_type(content, json_type_string)
+		jsonobj_set_str(b, "content", json_object_is_type(content, json_type_string)
 						   ? json_object_get_string(content) : "");
 	}
 	json_object_array_add(blocks, b);
@@ -246,15 +221,15 @@ static void anth_turn(struct json_object *turns, const char *role, struct json_o
 
 	if (json_object_array_length(blocks) == 0) {
 		json_object_put(blocks);
-	} else if (last != NULL && strcmp(anthropic_str(last, "role"), role) == 0) {
-		struct json_object *content = anthropic_get(last, "content");
+	} else if (last != NULL && strcmp(jsonobj_str(last, "role"), role) == 0) {
+		struct json_object *content = jsonobj_get(last, "content");
 		for (size_t i = 0; i < json_object_array_length(blocks); i++)
 			json_object_array_add(content, json_object_get(json_object_array_get_idx(blocks, i)));
 		json_object_put(blocks);
 	} else {
 		struct json_object *t = xcheck(json_object_new_object());
-		anth_set_str(t, "role", role);
-		anthropic_set(t, "content", blocks);
+		jsonobj_set_str(t, "role", role);
+		jsonobj_set(t, "content", blocks);
 		json_object_array_add(turns, t);
 	}
 }
@@ -265,7 +240,7 @@ static void anth_system_add(struct buf *system, struct json_object *content)
 
 	anth_push_content(blocks, content);
 	for (size_t i = 0; i < json_object_array_length(blocks); i++) {
-		const char *text = anthropic_str(json_object_array_get_idx(blocks, i), "text");
+		const char *text = jsonobj_str(json_object_array_get_idx(blocks, i), "text");
 		if (text == NULL)
 			continue;
 		if (system->len > 0)
@@ -281,12 +256,12 @@ static void anth_trim_final(struct json_object *turns)
 {
 	size_t n = json_object_array_length(turns);
 	struct json_object *last = n ? json_object_array_get_idx(turns, n - 1) : NULL;
-	struct json_object *content = anthropic_get(last, "content");
-	size_t nb = json_object_is_type(content, json_type_array) ? json_object_array_length(content) : 0;
+	struct json_object *content = jsonobj_get(last, "content");
+	size_t nb = jsonobj_len(content);
 	struct json_object *block = nb ? json_object_array_get_idx(content, nb - 1) : NULL;
-	const char *text = anthropic_str(block, "text");
+	const char *text = jsonobj_str(block, "text");
 
-	if (text == NULL || strcmp(anthropic_str(last, "role"), "assistant") != 0)
+	if (text == NULL || strcmp(jsonobj_str(last, "role"), "assistant") != 0)
 		return;
 	size_t len = strlen(text);
 	while (len > 0 && strchr(" \t\r\n", text[len - 1]) != NULL)
@@ -294,7 +269,7 @@ static void anth_trim_final(struct json_object *turns)
 	if (len > 0 && len == strlen(text))
 		return;   /* nothing to trim: the client's own string stays */
 	if (len > 0)
-		anthropic_set(block, "text", json_object_new_string_len(text, (int)len));
+		jsonobj_set(block, "text", json_object_new_string_len(text, (int)len));
 	else if (nb > 1)
 		json_object_array_del_idx(content, nb - 1, 1);
 	else
@@ -305,26 +280,26 @@ static struct json_object *anth_messages(struct json_object *messages, struct bu
 					 const struct dialect_call *call)
 {
 	struct json_object *turns = xcheck(json_object_new_array());
-	size_t n = json_object_is_type(messages, json_type_array) ? json_object_array_length(messages) : 0;
+	size_t n = jsonobj_len(messages);
 	const char *prefill;
 	size_t prefill_len;
 
 	for (size_t i = 0; i < n; i++) {
 		struct json_object *msg = json_object_array_get_idx(messages, i);
-		const char *role = anthropic_str(msg, "role");
+		const char *role = jsonobj_str(msg, "role");
 		const char *turn = anthropic_lookup(anthropic_roles, role, "user");
 		struct json_object *blocks;
 
 		if (strcmp(turn, "system") == 0) {
-			anth_system_add(system, anthropic_get(msg, "content"));
+			anth_system_add(system, jsonobj_get(msg, "content"));
 			continue;
 		}
 		blocks = xcheck(json_object_new_array());
 		if (role != NULL && strcmp(role, "tool") == 0) {
 			anth_push_tool_result(blocks, msg);
 		} else {
-			anth_push_content(blocks, anthropic_get(msg, "content"));
-			anth_push_tool_uses(blocks, anthropic_get(msg, "tool_calls"));
+			anth_push_content(blocks, jsonobj_get(msg, "content"));
+			anth_push_tool_uses(blocks, jsonobj_get(msg, "tool_calls"));
 		}
 		anth_turn(turns, turn, blocks);
 	}
@@ -345,7 +320,7 @@ static long anth_max_tokens(struct json_object *client, const struct endpoint *e
 	long max = 0;
 
 	for (size_t i = 0; i < 2 && max <= 0; i++) {
-		struct json_object *v = anthropic_get(client, keys[i]);
+		struct json_object *v = jsonobj_get(client, keys[i]);
 		if (json_object_is_type(v, json_type_int) && json_object_get_int64(v) > 0 &&
 		    json_object_get_int64(v) <= 1000000000)
 			max = (long)json_object_get_int64(v);
@@ -366,22 +341,22 @@ static long anth_budget(const char *effort)
 static struct json_object *anth_tools(struct json_object *tools)
 {
 	struct json_object *out = xcheck(json_object_new_array());
-	size_t n = json_object_is_type(tools, json_type_array) ? json_object_array_length(tools) : 0;
+	size_t n = jsonobj_len(tools);
 
 	for (size_t i = 0; i < n; i++) {
-		struct json_object *fn = anthropic_get(json_object_array_get_idx(tools, i), "function");
-		struct json_object *params = anthropic_get(fn, "parameters");
+		struct json_object *fn = jsonobj_get(json_object_array_get_idx(tools, i), "function");
+		struct json_object *params = jsonobj_get(fn, "parameters");
 		struct json_object *t;
-		if (anthropic_str(fn, "name") == NULL)
+		if (jsonobj_str(fn, "name") == NULL)
 			continue;
 		t = xcheck(json_object_new_object());
-		anth_set_str(t, "name", anthropic_str(fn, "name"));
-		if (anthropic_str(fn, "description") != NULL)
-			anth_set_str(t, "description", anthropic_str(fn, "description"));
+		jsonobj_set_str(t, "name", jsonobj_str(fn, "name"));
+		if (jsonobj_str(fn, "description") != NULL)
+			jsonobj_set_str(t, "description", jsonobj_str(fn, "description"));
 		if (json_object_is_type(params, json_type_object))
-			anthropic_set(t, "input_schema", json_object_get(params));
+			jsonobj_set(t, "input_schema", json_object_get(params));
 		else
-			anthropic_set(t, "input_schema", json_tokener_parse("{\"type\":\"object\",\"properties\":{}}"));
+			jsonobj_set(t, "input_schema", json_tokener_parse("{\"type\":\"object\",\"properties\":{}}"));
 		json_object_array_add(out, t);
 	}
 	return out;
@@ -391,28 +366,28 @@ static struct json_object *anth_tools(struct json_object *tools)
  * parallel_tool_calls: false. NULL when there is nothing to say. */
 static struct json_object *anth_tool_choice(struct json_object *client)
 {
-	struct json_object *choice = anthropic_get(client, "tool_choice");
-	struct json_object *parallel = anthropic_get(client, "parallel_tool_calls");
+	struct json_object *choice = jsonobj_get(client, "tool_choice");
+	struct json_object *parallel = jsonobj_get(client, "parallel_tool_calls");
 	const char *s = json_object_is_type(choice, json_type_string) ? json_object_get_string(choice) : NULL;
-	const char *named = anthropic_str(anthropic_get(choice, "function"), "name");
+	const char *named = jsonobj_str(jsonobj_get(choice, "function"), "name");
 	struct json_object *out = xcheck(json_object_new_object());
 
 	if (named != NULL) {
-		anth_set_str(out, "type", "tool");
-		anth_set_str(out, "name", named);
+		jsonobj_set_str(out, "type", "tool");
+		jsonobj_set_str(out, "name", named);
 	} else if (s != NULL && strcmp(s, "required") == 0) {
-		anth_set_str(out, "type", "any");
+		jsonobj_set_str(out, "type", "any");
 	} else if (s != NULL && strcmp(s, "none") == 0) {
-		anth_set_str(out, "type", "none");
+		jsonobj_set_str(out, "type", "none");
 	} else if (s != NULL || json_object_is_type(parallel, json_type_boolean)) {
-		anth_set_str(out, "type", "auto");
+		jsonobj_set_str(out, "type", "auto");
 	} else {
 		json_object_put(out);
 		return NULL;
 	}
 	if (json_object_is_type(parallel, json_type_boolean) && !json_object_get_boolean(parallel) &&
-	    strcmp(anthropic_str(out, "type"), "none") != 0)
-		anthropic_set(out, "disable_parallel_tool_use", json_object_new_boolean(1));
+	    strcmp(jsonobj_str(out, "type"), "none") != 0)
+		jsonobj_set(out, "disable_parallel_tool_use", json_object_new_boolean(1));
 	return out;
 }
 
@@ -466,19 +441,19 @@ static bool anth_is_number(struct json_object *v)
 static void anth_sampling(struct json_object *body, struct json_object *client,
 			  const struct endpoint *ep, bool thinking)
 {
-	struct json_object *temperature = anthropic_get(client, "temperature");
-	struct json_object *top_p = anthropic_get(client, "top_p");
+	struct json_object *temperature = jsonobj_get(client, "temperature");
+	struct json_object *top_p = jsonobj_get(client, "top_p");
 
 	if (thinking)
 		return;   /* the API refuses sampling changes while it thinks */
 	if (anth_is_number(temperature) && json_object_get_double(temperature) > 1)
-		anthropic_set(body, "temperature", jsonraw_new_double(1));   /* OpenAI's scale ends at 2 */
+		jsonobj_set(body, "temperature", jsonraw_new_double(1));   /* OpenAI's scale ends at 2 */
 	else if (anth_is_number(temperature))
-		anthropic_set(body, "temperature", json_object_get(temperature));
+		jsonobj_set(body, "temperature", json_object_get(temperature));
 	else if (ep->has_temperature)
-		anthropic_set(body, "temperature", jsonraw_new_double(ep->temperature > 1 ? 1 : ep->temperature));
+		jsonobj_set(body, "temperature", jsonraw_new_double(ep->temperature > 1 ? 1 : ep->temperature));
 	if (anth_is_number(top_p))
-		anthropic_set(body, "top_p", json_object_get(top_p));
+		jsonobj_set(body, "top_p", json_object_get(top_p));
 }
 
 struct json_object *anthropic_request(struct json_object *client, const struct endpoint *ep,
@@ -487,40 +462,40 @@ struct json_object *anthropic_request(struct json_object *client, const struct e
 	struct json_object *body = xcheck(json_object_new_object());
 	struct buf system;
 	long max_tokens = anth_max_tokens(client, ep);
-	long budget = anth_budget(anthropic_str(client, "reasoning_effort"));
+	long budget = anth_budget(jsonobj_str(client, "reasoning_effort"));
 	struct json_object *v;
 
 	buf_init(&system, ANTHROPIC_SYSTEM_MAX);
-	anth_set_str(body, "model", ep->model);
-	struct json_object *turns = anth_messages(anthropic_get(client, "messages"), &system, call);
+	jsonobj_set_str(body, "model", ep->model);
+	struct json_object *turns = anth_messages(jsonobj_get(client, "messages"), &system, call);
 	if (budget > 0)
 		max_tokens += budget;   /* thinking counts against max_tokens */
-	anthropic_set(body, "max_tokens", json_object_new_int64(max_tokens));
+	jsonobj_set(body, "max_tokens", json_object_new_int64(max_tokens));
 	if (system.len > 0)
-		anthropic_set(body, "system", json_object_new_string_len(buf_str(&system), (int)system.len));
-	anthropic_set(body, "messages", turns);
+		jsonobj_set(body, "system", json_object_new_string_len(buf_str(&system), (int)system.len));
+	jsonobj_set(body, "messages", turns);
 	if (budget > 0) {
 		struct json_object *thinking = xcheck(json_object_new_object());
-		anth_set_str(thinking, "type", "enabled");
-		anthropic_set(thinking, "budget_tokens", json_object_new_int64(budget));
-		anthropic_set(body, "thinking", thinking);
+		jsonobj_set_str(thinking, "type", "enabled");
+		jsonobj_set(thinking, "budget_tokens", json_object_new_int64(budget));
+		jsonobj_set(body, "thinking", thinking);
 	}
 	anth_sampling(body, client, ep, budget > 0);
-	if ((v = anth_stop(anthropic_get(client, "stop"))) != NULL)
-		anthropic_set(body, "stop_sequences", v);
-	if (json_object_is_type(anthropic_get(client, "tools"), json_type_array) &&
-	    json_object_array_length(anthropic_get(client, "tools")) > 0) {
-		anthropic_set(body, "tools", anth_tools(anthropic_get(client, "tools")));
+	if ((v = anth_stop(jsonobj_get(client, "stop"))) != NULL)
+		jsonobj_set(body, "stop_sequences", v);
+	if (json_object_is_type(jsonobj_get(client, "tools"), json_type_array) &&
+	    json_object_array_length(jsonobj_get(client, "tools")) > 0) {
+		jsonobj_set(body, "tools", anth_tools(jsonobj_get(client, "tools")));
 		if ((v = anth_tool_choice(client)) != NULL)
-			anthropic_set(body, "tool_choice", v);
+			jsonobj_set(body, "tool_choice", v);
 	}
-	if (anthropic_str(client, "user") != NULL) {
+	if (jsonobj_str(client, "user") != NULL) {
 		struct json_object *meta = xcheck(json_object_new_object());
-		anth_set_str(meta, "user_id", anthropic_str(client, "user"));
-		anthropic_set(body, "metadata", meta);
+		jsonobj_set_str(meta, "user_id", jsonobj_str(client, "user"));
+		jsonobj_set(body, "metadata", meta);
 	}
 	if (call->up_stream)
-		anthropic_set(body, "stream", json_object_new_boolean(1));
+		jsonobj_set(body, "stream", json_object_new_boolean(1));
 	anth_log_dropped(client, ep, call);
 	buf_free(&system);
 	return body;
@@ -555,8 +530,8 @@ static struct curl_slist *anthropic_headers(const struct endpoint *ep, const str
 
 struct json_object *anthropic_error_object(struct json_object *root)
 {
-	const char *type = anthropic_str(root, "type");
-	struct json_object *error = anthropic_get(root, "error");
+	const char *type = jsonobj_str(root, "type");
+	struct json_object *error = jsonobj_get(root, "error");
 
 	if (type == NULL || strcmp(type, "error") != 0 || !json_object_is_type(error, json_type_object))
 		return NULL;
@@ -565,7 +540,7 @@ struct json_object *anthropic_error_object(struct json_object *root)
 
 static bool anth_prompt_too_long(struct json_object *error)
 {
-	const char *msg = anthropic_str(error, "message");
+	const char *msg = jsonobj_str(error, "message");
 	return msg != NULL && strstr(msg, "prompt is too long") != NULL;
 }
 
@@ -573,8 +548,8 @@ static bool anth_prompt_too_long(struct json_object *error)
  * a prompt too long gets OpenAI's code for it. */
 static char *anthropic_error_shaped(struct json_object *error)
 {
-	const char *type = anthropic_str(error, "type");
-	const char *msg = anthropic_str(error, "message");
+	const char *type = jsonobj_str(error, "type");
+	const char *msg = jsonobj_str(error, "message");
 
 	return apierror_text(msg ? msg : "", type ? type : "api_error",
 			     anth_prompt_too_long(error) ? "context_length_exceeded" : NULL, NULL);
@@ -593,11 +568,11 @@ static void anthropic_error(long status, const char *body, struct dialect_error 
 		return;
 	}
 	memset(out, 0, sizeof *out);
-	const char *msg = anthropic_str(error, "message");
+	const char *msg = jsonobj_str(error, "message");
 	snprintf(out->message, sizeof out->message, "%s",
 		 msg ? msg : json_object_to_json_string_ext(error, JSON_C_TO_STRING_PLAIN));
 	kind = errkind_is_content_refusal(error) ? ERRKIND_CONTENT_FILTER
-						 : anthropic_error_kind(anthropic_str(error, "type"));
+						 : anthropic_error_kind(jsonobj_str(error, "type"));
 	out->kind = kind != ERRKIND_COUNT ? kind : errkind_from_http_error(status, NULL);
 	out->api_error = true;
 	out->shaped = anthropic_error_shaped(error);

@@ -19,6 +19,7 @@
 #include "alloc.h"
 #include "buf.h"
 #include "chat.h"
+#include "jsonobj.h"
 #include "sse.h"
 
 #define ANTH_EVENT_MAX (8u << 20)
@@ -47,7 +48,7 @@ struct dialect_stream {
 
 static int64_t anth_tokens(struct json_object *usage, const char *key)
 {
-	struct json_object *v = anthropic_get(usage, key);
+	struct json_object *v = jsonobj_get(usage, key);
 	int64_t n = json_object_is_type(v, json_type_int) ? json_object_get_int64(v) : 0;
 	return n < 0 ? 0 : n > ANTH_TOKENS_MAX ? ANTH_TOKENS_MAX : n;
 }
@@ -63,27 +64,27 @@ static void anth_usage_read(struct json_object *usage, int64_t *prompt, int64_t 
 	int64_t sum = 0;
 
 	for (size_t i = 0; i < 3; i++) {
-		any |= anthropic_get(usage, inputs[i]) != NULL;
+		any |= jsonobj_get(usage, inputs[i]) != NULL;
 		sum += anth_tokens(usage, inputs[i]);
 	}
 	if (any)
 		*prompt = sum;
-	if (anthropic_get(usage, "output_tokens") != NULL)
+	if (jsonobj_get(usage, "output_tokens") != NULL)
 		*completion = anth_tokens(usage, "output_tokens");
 }
 
 static struct json_object *anth_usage(int64_t prompt, int64_t completion)
 {
 	struct json_object *u = xcheck(json_object_new_object());
-	anthropic_set(u, "prompt_tokens", json_object_new_int64(prompt));
-	anthropic_set(u, "completion_tokens", json_object_new_int64(completion));
-	anthropic_set(u, "total_tokens", json_object_new_int64(prompt + completion));
+	jsonobj_set(u, "prompt_tokens", json_object_new_int64(prompt));
+	jsonobj_set(u, "completion_tokens", json_object_new_int64(completion));
+	jsonobj_set(u, "total_tokens", json_object_new_int64(prompt + completion));
 	return u;
 }
 
 static struct json_object *anth_chat_id(struct json_object *message)
 {
-	const char *id = anthropic_str(message, "id");
+	const char *id = jsonobj_str(message, "id");
 	char *s = xasprintf("chatcmpl-%.128s", id ? id : "anthropic");
 	struct json_object *o = xcheck(json_object_new_string(s));
 	free(s);
@@ -99,7 +100,7 @@ static const char *anth_finish(const char *stop_reason)
 
 static void anth_identify(struct dialect_stream *st, struct json_object *message)
 {
-	const char *model = anthropic_str(message, "model");
+	const char *model = jsonobj_str(message, "model");
 
 	if (st->id != NULL)
 		return;
@@ -113,10 +114,10 @@ static struct json_object *anth_chunk_new(struct dialect_stream *st)
 	struct json_object *o = xcheck(json_object_new_object());
 
 	anth_identify(st, NULL);
-	anthropic_set(o, "id", json_object_get(st->id));
-	anthropic_set(o, "object", json_object_new_string("chat.completion.chunk"));
-	anthropic_set(o, "created", json_object_new_int64(st->created));
-	anthropic_set(o, "model", json_object_get(st->model));
+	jsonobj_set(o, "id", json_object_get(st->id));
+	jsonobj_set(o, "object", json_object_new_string("chat.completion.chunk"));
+	jsonobj_set(o, "created", json_object_new_int64(st->created));
+	jsonobj_set(o, "model", json_object_get(st->model));
 	return o;
 }
 
@@ -135,11 +136,11 @@ static enum im_rc anth_emit_delta(struct dialect_stream *st, struct json_object 
 	struct json_object *choice = xcheck(json_object_new_object());
 	struct json_object *choices = xcheck(json_object_new_array());
 
-	anthropic_set(choice, "index", json_object_new_int(0));
-	anthropic_set(choice, "delta", delta);
+	jsonobj_set(choice, "index", json_object_new_int(0));
+	jsonobj_set(choice, "delta", delta);
 	json_object_object_add(choice, "finish_reason", finish ? xcheck(json_object_new_string(finish)) : NULL);
 	json_object_array_add(choices, choice);
-	anthropic_set(o, "choices", choices);
+	jsonobj_set(o, "choices", choices);
 	return anth_emit(st, o);
 }
 
@@ -147,7 +148,7 @@ static enum im_rc anth_emit_string(struct dialect_stream *st, const char *key, c
 {
 	struct json_object *delta = xcheck(json_object_new_object());
 
-	anthropic_set(delta, key, json_object_new_string_len(s, (int)len));
+	jsonobj_set(delta, key, json_object_new_string_len(s, (int)len));
 	return anth_emit_delta(st, delta, NULL);
 }
 
@@ -179,16 +180,16 @@ static enum im_rc anth_emit_tool(struct dialect_stream *st, int index, const cha
 	struct json_object *calls = xcheck(json_object_new_array());
 	struct json_object *delta = xcheck(json_object_new_object());
 
-	anthropic_set(call, "index", json_object_new_int(index));
+	jsonobj_set(call, "index", json_object_new_int(index));
 	if (id != NULL) {
-		anthropic_set(call, "id", json_object_new_string(id));
-		anthropic_set(call, "type", json_object_new_string("function"));
-		anthropic_set(fn, "name", json_object_new_string(name ? name : ""));
+		jsonobj_set(call, "id", json_object_new_string(id));
+		jsonobj_set(call, "type", json_object_new_string("function"));
+		jsonobj_set(fn, "name", json_object_new_string(name ? name : ""));
 	}
-	anthropic_set(fn, "arguments", json_object_new_string(args));
-	anthropic_set(call, "function", fn);
+	jsonobj_set(fn, "arguments", json_object_new_string(args));
+	jsonobj_set(call, "function", fn);
 	json_object_array_add(calls, call);
-	anthropic_set(delta, "tool_calls", calls);
+	jsonobj_set(delta, "tool_calls", calls);
 	return anth_emit_delta(st, delta, NULL);
 }
 
@@ -196,27 +197,27 @@ static enum im_rc anth_emit_tool(struct dialect_stream *st, int index, const cha
 
 static enum im_rc anth_message_start(struct dialect_stream *st, struct json_object *obj)
 {
-	struct json_object *message = anthropic_get(obj, "message");
+	struct json_object *message = jsonobj_get(obj, "message");
 	struct json_object *delta = xcheck(json_object_new_object());
 
 	anth_identify(st, message);
-	anth_usage_read(anthropic_get(message, "usage"), &st->prompt_tokens, &st->completion_tokens);
-	anthropic_set(delta, "role", json_object_new_string("assistant"));
-	anthropic_set(delta, "content", json_object_new_string(""));
+	anth_usage_read(jsonobj_get(message, "usage"), &st->prompt_tokens, &st->completion_tokens);
+	jsonobj_set(delta, "role", json_object_new_string("assistant"));
+	jsonobj_set(delta, "content", json_object_new_string(""));
 	return anth_emit_delta(st, delta, NULL);
 }
 
 static int anth_block_index(struct json_object *obj)
 {
-	struct json_object *v = anthropic_get(obj, "index");
+	struct json_object *v = jsonobj_get(obj, "index");
 	int64_t i = json_object_is_type(v, json_type_int) ? json_object_get_int64(v) : -1;
 	return i >= 0 && i < ANTH_BLOCKS_MAX ? (int)i : -1;
 }
 
 static enum im_rc anth_block_start(struct dialect_stream *st, struct json_object *obj)
 {
-	struct json_object *block = anthropic_get(obj, "content_block");
-	const char *type = anthropic_str(block, "type");
+	struct json_object *block = jsonobj_get(obj, "content_block");
+	const char *type = jsonobj_str(block, "type");
 	int index = anth_block_index(obj);
 
 	if (type == NULL)
@@ -225,30 +226,30 @@ static enum im_rc anth_block_start(struct dialect_stream *st, struct json_object
 		if (index < 0)
 			return IM_OK;
 		st->tool_of_block[index] = ++st->n_tools;
-		return anth_emit_tool(st, st->n_tools - 1, anthropic_str(block, "id") ? anthropic_str(block, "id") : "",
-				      anthropic_str(block, "name"), "");
+		return anth_emit_tool(st, st->n_tools - 1, jsonobj_str(block, "id") ? jsonobj_str(block, "id") : "",
+				      jsonobj_str(block, "name"), "");
 	}
 	if (strcmp(type, "text") == 0)
-		return anth_emit_text(st, anthropic_str(block, "text"));
+		return anth_emit_text(st, jsonobj_str(block, "text"));
 	if (strcmp(type, "thinking") == 0)
-		return anth_emit_reasoning(st, anthropic_str(block, "thinking"));
+		return anth_emit_reasoning(st, jsonobj_str(block, "thinking"));
 	return IM_OK;   /* redacted thinking, server tools: nothing for the client */
 }
 
 static enum im_rc anth_block_delta(struct dialect_stream *st, struct json_object *obj)
 {
-	struct json_object *delta = anthropic_get(obj, "delta");
-	const char *type = anthropic_str(delta, "type");
+	struct json_object *delta = jsonobj_get(obj, "delta");
+	const char *type = jsonobj_str(delta, "type");
 	int index = anth_block_index(obj);
 
 	if (type == NULL)
 		return IM_OK;
 	if (strcmp(type, "text_delta") == 0)
-		return anth_emit_text(st, anthropic_str(delta, "text"));
+		return anth_emit_text(st, jsonobj_str(delta, "text"));
 	if (strcmp(type, "thinking_delta") == 0)
-		return anth_emit_reasoning(st, anthropic_str(delta, "thinking"));
+		return anth_emit_reasoning(st, jsonobj_str(delta, "thinking"));
 	if (strcmp(type, "input_json_delta") == 0 && index >= 0 && st->tool_of_block[index] > 0) {
-		const char *part = anthropic_str(delta, "partial_json");
+		const char *part = jsonobj_str(delta, "partial_json");
 		if (part == NULL || *part == '\0')
 			return IM_OK;
 		return anth_emit_tool(st, st->tool_of_block[index] - 1, NULL, NULL, part);
@@ -258,24 +259,24 @@ static enum im_rc anth_block_delta(struct dialect_stream *st, struct json_object
 
 static enum im_rc anth_message_delta(struct dialect_stream *st, struct json_object *obj)
 {
-	const char *stop = anthropic_str(anthropic_get(obj, "delta"), "stop_reason");
+	const char *stop = jsonobj_str(jsonobj_get(obj, "delta"), "stop_reason");
 	enum im_rc rc;
 
-	anth_usage_read(anthropic_get(obj, "usage"), &st->prompt_tokens, &st->completion_tokens);
+	anth_usage_read(jsonobj_get(obj, "usage"), &st->prompt_tokens, &st->completion_tokens);
 	rc = anth_emit_delta(st, xcheck(json_object_new_object()), anth_finish(stop));
 	if (rc != IM_OK || !st->usage_wanted)
 		return rc;
 	struct json_object *o = anth_chunk_new(st);
-	anthropic_set(o, "choices", json_object_new_array());
-	anthropic_set(o, "usage", anth_usage(st->prompt_tokens, st->completion_tokens));
+	jsonobj_set(o, "choices", json_object_new_array());
+	jsonobj_set(o, "usage", anth_usage(st->prompt_tokens, st->completion_tokens));
 	return anth_emit(st, o);
 }
 
 static enum im_rc anth_error_event(struct dialect_stream *st, struct json_object *obj)
 {
-	struct json_object *error = anthropic_get(obj, "error");
-	const char *msg = anthropic_str(error, "message");
-	enum errkind kind = anthropic_error_kind(anthropic_str(error, "type"));
+	struct json_object *error = jsonobj_get(obj, "error");
+	const char *msg = jsonobj_str(error, "message");
+	enum errkind kind = anthropic_error_kind(jsonobj_str(error, "type"));
 
 	if (errkind_is_content_refusal(error))
 		kind = ERRKIND_CONTENT_FILTER;
@@ -319,7 +320,7 @@ static enum im_rc anth_on_event(void *ctx, const struct sse_event *ev)
 		json_object_put(obj);
 		return IM_OK;
 	}
-	const char *type = anthropic_str(obj, "type");
+	const char *type = jsonobj_str(obj, "type");
 	rc = anth_dispatch(st, type ? type : ev->event, obj);
 	json_object_put(obj);
 	return rc;
@@ -380,15 +381,15 @@ static struct json_object *anth_tool_call(struct json_object *block)
 {
 	struct json_object *call = xcheck(json_object_new_object());
 	struct json_object *fn = xcheck(json_object_new_object());
-	struct json_object *input = anthropic_get(block, "input");
+	struct json_object *input = jsonobj_get(block, "input");
 
-	anthropic_set(call, "id", json_object_new_string(anthropic_str(block, "id") ? anthropic_str(block, "id") : ""));
-	anthropic_set(call, "type", json_object_new_string("function"));
-	anthropic_set(fn, "name", json_object_new_string(anthropic_str(block, "name") ? anthropic_str(block, "name") : ""));
-	anthropic_set(fn, "arguments", json_object_new_string(
+	jsonobj_set(call, "id", json_object_new_string(jsonobj_str(block, "id") ? jsonobj_str(block, "id") : ""));
+	jsonobj_set(call, "type", json_object_new_string("function"));
+	jsonobj_set(fn, "name", json_object_new_string(jsonobj_str(block, "name") ? jsonobj_str(block, "name") : ""));
+	jsonobj_set(fn, "arguments", json_object_new_string(
 			 input ? json_object_to_json_string_ext(input, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
 			       : "{}"));
-	anthropic_set(call, "function", fn);
+	jsonobj_set(call, "function", fn);
 	return call;
 }
 
@@ -398,29 +399,29 @@ static struct json_object *anth_message(struct json_object *content)
 	struct json_object *msg = xcheck(json_object_new_object());
 	struct json_object *calls = xcheck(json_object_new_array());
 	struct buf text, reasoning;
-	size_t n = json_object_is_type(content, json_type_array) ? json_object_array_length(content) : 0;
+	size_t n = jsonobj_len(content);
 
 	buf_init(&text, ANTH_ANSWER_MAX);
 	buf_init(&reasoning, ANTH_ANSWER_MAX);
 	for (size_t i = 0; i < n; i++) {
 		struct json_object *block = json_object_array_get_idx(content, i);
-		const char *type = anthropic_str(block, "type");
+		const char *type = jsonobj_str(block, "type");
 		if (type == NULL)
 			continue;
-		if (strcmp(type, "text") == 0 && anthropic_str(block, "text") != NULL)
-			(void)buf_append_str(&text, anthropic_str(block, "text"));
-		else if (strcmp(type, "thinking") == 0 && anthropic_str(block, "thinking") != NULL)
-			(void)buf_append_str(&reasoning, anthropic_str(block, "thinking"));
+		if (strcmp(type, "text") == 0 && jsonobj_str(block, "text") != NULL)
+			(void)buf_append_str(&text, jsonobj_str(block, "text"));
+		else if (strcmp(type, "thinking") == 0 && jsonobj_str(block, "thinking") != NULL)
+			(void)buf_append_str(&reasoning, jsonobj_str(block, "thinking"));
 		else if (strcmp(type, "tool_use") == 0)
 			json_object_array_add(calls, anth_tool_call(block));
 	}
-	anthropic_set(msg, "role", json_object_new_string("assistant"));
+	jsonobj_set(msg, "role", json_object_new_string("assistant"));
 	json_object_object_add(msg, "content", text.len || json_object_array_length(calls) == 0
 		? xcheck(json_object_new_string_len(buf_str(&text), (int)text.len)) : NULL);
 	if (reasoning.len > 0)
-		anthropic_set(msg, "reasoning_content", json_object_new_string_len(buf_str(&reasoning), (int)reasoning.len));
+		jsonobj_set(msg, "reasoning_content", json_object_new_string_len(buf_str(&reasoning), (int)reasoning.len));
 	if (json_object_array_length(calls) > 0)
-		anthropic_set(msg, "tool_calls", calls);
+		jsonobj_set(msg, "tool_calls", calls);
 	else
 		json_object_put(calls);
 	buf_free(&text);
@@ -433,20 +434,20 @@ static struct json_object *anth_completion(struct json_object *root)
 	struct json_object *c = xcheck(json_object_new_object());
 	struct json_object *choice = xcheck(json_object_new_object());
 	struct json_object *choices = xcheck(json_object_new_array());
-	const char *model = anthropic_str(root, "model");
+	const char *model = jsonobj_str(root, "model");
 	int64_t prompt = 0, completion = 0;
 
-	anth_usage_read(anthropic_get(root, "usage"), &prompt, &completion);
-	anthropic_set(c, "id", anth_chat_id(root));
-	anthropic_set(c, "object", json_object_new_string("chat.completion"));
-	anthropic_set(c, "created", json_object_new_int64((int64_t)time(NULL)));
-	anthropic_set(c, "model", json_object_new_string(model ? model : ""));
-	anthropic_set(choice, "index", json_object_new_int(0));
-	anthropic_set(choice, "message", anth_message(anthropic_get(root, "content")));
-	anthropic_set(choice, "finish_reason", json_object_new_string(anth_finish(anthropic_str(root, "stop_reason"))));
+	anth_usage_read(jsonobj_get(root, "usage"), &prompt, &completion);
+	jsonobj_set(c, "id", anth_chat_id(root));
+	jsonobj_set(c, "object", json_object_new_string("chat.completion"));
+	jsonobj_set(c, "created", json_object_new_int64((int64_t)time(NULL)));
+	jsonobj_set(c, "model", json_object_new_string(model ? model : ""));
+	jsonobj_set(choice, "index", json_object_new_int(0));
+	jsonobj_set(choice, "message", anth_message(jsonobj_get(root, "content")));
+	jsonobj_set(choice, "finish_reason", json_object_new_string(anth_finish(jsonobj_str(root, "stop_reason"))));
 	json_object_array_add(choices, choice);
-	anthropic_set(c, "choices", choices);
-	anthropic_set(c, "usage", anth_usage(prompt, completion));
+	jsonobj_set(c, "choices", choices);
+	jsonobj_set(c, "usage", anth_usage(prompt, completion));
 	return c;
 }
 
@@ -461,7 +462,7 @@ enum errkind anthropic_answer(const char *body, struct canon *out, char *detail,
 	if (root == NULL || !json_object_is_type(root, json_type_object)) {
 		snprintf(detail, n, "answer is not a JSON object");
 	} else if (error != NULL) {
-		const char *msg = anthropic_str(error, "message");
+		const char *msg = jsonobj_str(error, "message");
 		snprintf(detail, n, "error in a 200 answer: %s", msg ? msg : "(no message)");
 		if (errkind_is_content_refusal(error))
 			kind = ERRKIND_CONTENT_FILTER;

@@ -19,6 +19,7 @@
 #include <json-c/json.h>
 
 #include "alloc.h"
+#include "jsonobj.h"
 #include "apierror.h"
 #include "buf.h"
 #include "log.h"
@@ -83,37 +84,6 @@ enum errkind gemini_error_kind(const char *status)
 	return ERRKIND_COUNT;
 }
 
-/* ---- small JSON helpers --------------------------------------------------------- */
-
-struct json_object *gemini_get(struct json_object *obj, const char *key)
-{
-	struct json_object *v = NULL;
-	if (json_object_is_type(obj, json_type_object))
-		json_object_object_get_ex(obj, key, &v);
-	return v;
-}
-
-const char *gemini_str(struct json_object *obj, const char *key)
-{
-	struct json_object *v = gemini_get(obj, key);
-	return json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
-}
-
-void gemini_set(struct json_object *obj, const char *key, struct json_object *v)
-{
-	json_object_object_add(obj, key, xcheck(v));
-}
-
-static void gem_set_str(struct json_object *obj, const char *key, const char *s)
-{
-	gemini_set(obj, key, json_object_new_string(s));
-}
-
-static size_t gem_len(struct json_object *array)
-{
-	return json_object_is_type(array, json_type_array) ? json_object_array_length(array) : 0;
-}
-
 /* ---- parts ------------------------------------------------------------------------ */
 
 static void gem_push_text(struct json_object *parts, const char *s, size_t len)
@@ -121,7 +91,7 @@ static void gem_push_text(struct json_object *parts, const char *s, size_t len)
 	if (s == NULL || len == 0)
 		return;   /* empty text parts are refused */
 	struct json_object *p = xcheck(json_object_new_object());
-	gemini_set(p, "text", json_object_new_string_len(s, (int)len));
+	jsonobj_set(p, "text", json_object_new_string_len(s, (int)len));
 	json_object_array_add(parts, p);
 }
 
@@ -146,27 +116,27 @@ static const char *gem_image_type(const char *url)
  * fileData (Gemini fetches public URLs itself); anything else NULL. */
 static struct json_object *gem_image(struct json_object *part)
 {
-	struct json_object *iu = gemini_get(part, "image_url");
+	struct json_object *iu = jsonobj_get(part, "image_url");
 	const char *url = json_object_is_type(iu, json_type_string) ? json_object_get_string(iu)
-								    : gemini_str(iu, "url");
+								    : jsonobj_str(iu, "url");
 	struct json_object *data = xcheck(json_object_new_object());
 	struct json_object *p;
 
 	if (url != NULL && strncmp(url, "data:", 5) == 0 && strstr(url, ";base64,") != NULL) {
 		const char *b64 = strstr(url, ";base64,");
 		char *media = xstrndup(url + 5, (size_t)(b64 - url - 5));
-		gem_set_str(data, "mimeType", media);
-		gem_set_str(data, "data", b64 + 8);
+		jsonobj_set_str(data, "mimeType", media);
+		jsonobj_set_str(data, "data", b64 + 8);
 		free(media);
 		p = xcheck(json_object_new_object());
-		gemini_set(p, "inlineData", data);
+		jsonobj_set(p, "inlineData", data);
 		return p;
 	}
 	if (url != NULL && (strncmp(url, "http://", 7) == 0 || strncmp(url, "https://", 8) == 0)) {
-		gem_set_str(data, "mimeType", gem_image_type(url));
-		gem_set_str(data, "fileUri", url);
+		jsonobj_set_str(data, "mimeType", gem_image_type(url));
+		jsonobj_set_str(data, "fileUri", url);
 		p = xcheck(json_object_new_object());
-		gemini_set(p, "fileData", data);
+		jsonobj_set(p, "fileData", data);
 		return p;
 	}
 	json_object_put(data);
@@ -181,10 +151,10 @@ static void gem_push_content(struct json_object *parts, struct json_object *cont
 			      (size_t)json_object_get_string_len(content));
 		return;
 	}
-	for (size_t i = 0; i < gem_len(content); i++) {
+	for (size_t i = 0; i < jsonobj_len(content); i++) {
 		struct json_object *part = json_object_array_get_idx(content, i);
-		const char *type = gemini_str(part, "type");
-		const char *text = gemini_str(part, "text");
+		const char *type = jsonobj_str(part, "type");
+		const char *text = jsonobj_str(part, "text");
 		if (type != NULL && strcmp(type, "text") == 0 && text != NULL) {
 			gem_push_text(parts, text, strlen(text));
 		} else if (type != NULL && strcmp(type, "image_url") == 0) {
@@ -199,11 +169,11 @@ static void gem_push_content(struct json_object *parts, struct json_object *cont
  * thoughtSignature the client kept in it. */
 static void gem_push_calls(struct json_object *parts, struct json_object *calls)
 {
-	for (size_t i = 0; i < gem_len(calls); i++) {
+	for (size_t i = 0; i < jsonobj_len(calls); i++) {
 		struct json_object *call = json_object_array_get_idx(calls, i);
-		struct json_object *fn = gemini_get(call, "function");
-		const char *args = gemini_str(fn, "arguments");
-		const char *sig = gemini_str(call, "thought_signature");
+		struct json_object *fn = jsonobj_get(call, "function");
+		const char *args = jsonobj_str(fn, "arguments");
+		const char *sig = jsonobj_str(call, "thought_signature");
 		struct json_object *parsed = args ? json_tokener_parse(args) : NULL;
 		struct json_object *fc = xcheck(json_object_new_object());
 		struct json_object *p = xcheck(json_object_new_object());
@@ -212,11 +182,11 @@ static void gem_push_calls(struct json_object *parts, struct json_object *calls)
 			json_object_put(parsed);
 			parsed = xcheck(json_object_new_object());
 		}
-		gem_set_str(fc, "name", gemini_str(fn, "name") ? gemini_str(fn, "name") : "");
-		gemini_set(fc, "args", parsed);
-		gemini_set(p, "functionCall", fc);
+		jsonobj_set_str(fc, "name", jsonobj_str(fn, "name") ? jsonobj_str(fn, "name") : "");
+		jsonobj_set(fc, "args", parsed);
+		jsonobj_set(p, "functionCall", fc);
 		if (sig != NULL)
-			gem_set_str(p, "thoughtSignature", sig);
+			jsonobj_set_str(p, "thoughtSignature", sig);
 		json_object_array_add(parts, p);
 	}
 }
@@ -225,12 +195,12 @@ static void gem_push_calls(struct json_object *parts, struct json_object *calls)
 static const char *gem_call_name(struct json_object *messages, size_t upto, const char *id)
 {
 	for (size_t i = upto; id != NULL && i-- > 0;) {
-		struct json_object *calls = gemini_get(json_object_array_get_idx(messages, i), "tool_calls");
-		for (size_t k = 0; k < gem_len(calls); k++) {
+		struct json_object *calls = jsonobj_get(json_object_array_get_idx(messages, i), "tool_calls");
+		for (size_t k = 0; k < jsonobj_len(calls); k++) {
 			struct json_object *call = json_object_array_get_idx(calls, k);
-			const char *cid = gemini_str(call, "id");
+			const char *cid = jsonobj_str(call, "id");
 			if (cid != NULL && strcmp(cid, id) == 0)
-				return gemini_str(gemini_get(call, "function"), "name");
+				return jsonobj_str(jsonobj_get(call, "function"), "name");
 		}
 	}
 	return NULL;
@@ -251,11 +221,11 @@ static struct json_object *gem_result_response(struct json_object *content)
 	texts = xcheck(json_object_new_array());
 	buf_init(&text, GEMINI_RESULT_MAX);
 	gem_push_content(texts, content);
-	for (size_t k = 0; k < gem_len(texts); k++)
-		if (gemini_str(json_object_array_get_idx(texts, k), "text") != NULL)
-			(void)buf_append_str(&text, gemini_str(json_object_array_get_idx(texts, k), "text"));
+	for (size_t k = 0; k < jsonobj_len(texts); k++)
+		if (jsonobj_str(json_object_array_get_idx(texts, k), "text") != NULL)
+			(void)buf_append_str(&text, jsonobj_str(json_object_array_get_idx(texts, k), "text"));
 	response = xcheck(json_object_new_object());
-	gemini_set(response, "content", json_object_new_string_len(buf_str(&text), (int)text.len));
+	jsonobj_set(response, "content", json_object_new_string_len(buf_str(&text), (int)text.len));
 	buf_free(&text);
 	json_object_put(texts);
 	return response;
@@ -266,15 +236,15 @@ static struct json_object *gem_result_response(struct json_object *content)
 static void gem_push_result(struct json_object *parts, struct json_object *messages, size_t i)
 {
 	struct json_object *msg = json_object_array_get_idx(messages, i);
-	const char *name = gem_call_name(messages, i, gemini_str(msg, "tool_call_id"));
+	const char *name = gem_call_name(messages, i, jsonobj_str(msg, "tool_call_id"));
 	struct json_object *fr = xcheck(json_object_new_object());
 	struct json_object *p = xcheck(json_object_new_object());
 
 	if (name == NULL)
-		name = gemini_str(msg, "name") ? gemini_str(msg, "name") : "unknown";
-	gem_set_str(fr, "name", name);
-	gemini_set(fr, "response", gem_result_response(gemini_get(msg, "content")));
-	gemini_set(p, "functionResponse", fr);
+		name = jsonobj_str(msg, "name") ? jsonobj_str(msg, "name") : "unknown";
+	jsonobj_set_str(fr, "name", name);
+	jsonobj_set(fr, "response", gem_result_response(jsonobj_get(msg, "content")));
+	jsonobj_set(p, "functionResponse", fr);
 	json_object_array_add(parts, p);
 }
 
@@ -289,15 +259,15 @@ static void gem_turn(struct json_object *contents, const char *role, struct json
 
 	if (json_object_array_length(parts) == 0) {
 		json_object_put(parts);
-	} else if (last != NULL && strcmp(gemini_str(last, "role"), role) == 0) {
-		struct json_object *have = gemini_get(last, "parts");
+	} else if (last != NULL && strcmp(jsonobj_str(last, "role"), role) == 0) {
+		struct json_object *have = jsonobj_get(last, "parts");
 		for (size_t i = 0; i < json_object_array_length(parts); i++)
 			json_object_array_add(have, json_object_get(json_object_array_get_idx(parts, i)));
 		json_object_put(parts);
 	} else {
 		struct json_object *c = xcheck(json_object_new_object());
-		gem_set_str(c, "role", role);
-		gemini_set(c, "parts", parts);
+		jsonobj_set_str(c, "role", role);
+		jsonobj_set(c, "parts", parts);
 		json_object_array_add(contents, c);
 	}
 }
@@ -315,13 +285,13 @@ static struct json_object *gem_contents(struct json_object *messages, struct jso
 	const char *prefill;
 	size_t prefill_len;
 
-	for (size_t i = 0; i < gem_len(messages); i++) {
+	for (size_t i = 0; i < jsonobj_len(messages); i++) {
 		struct json_object *msg = json_object_array_get_idx(messages, i);
-		const char *role = gemini_str(msg, "role");
+		const char *role = jsonobj_str(msg, "role");
 		struct json_object *parts;
 
 		if (gem_is_system(role)) {
-			gem_push_content(system, gemini_get(msg, "content"));
+			gem_push_content(system, jsonobj_get(msg, "content"));
 			continue;
 		}
 		parts = xcheck(json_object_new_array());
@@ -329,11 +299,11 @@ static struct json_object *gem_contents(struct json_object *messages, struct jso
 			gem_push_result(parts, messages, i);
 			gem_turn(contents, "user", parts);
 		} else if (role != NULL && strcmp(role, "assistant") == 0) {
-			gem_push_content(parts, gemini_get(msg, "content"));
-			gem_push_calls(parts, gemini_get(msg, "tool_calls"));
+			gem_push_content(parts, jsonobj_get(msg, "content"));
+			gem_push_calls(parts, jsonobj_get(msg, "tool_calls"));
 			gem_turn(contents, "model", parts);
 		} else {
-			gem_push_content(parts, gemini_get(msg, "content"));
+			gem_push_content(parts, jsonobj_get(msg, "content"));
 			gem_turn(contents, "user", parts);
 		}
 	}
@@ -358,7 +328,7 @@ static long gem_max_tokens(struct json_object *client, const struct endpoint *ep
 	long max = 0;
 
 	for (size_t i = 0; i < 2 && max <= 0; i++) {
-		struct json_object *v = gemini_get(client, keys[i]);
+		struct json_object *v = jsonobj_get(client, keys[i]);
 		if (json_object_is_type(v, json_type_int) && json_object_get_int64(v) > 0 &&
 		    json_object_get_int64(v) <= 1000000000)
 			max = (long)json_object_get_int64(v);
@@ -374,7 +344,7 @@ static struct json_object *gem_stop(struct json_object *stop)
 
 	if (json_object_is_type(stop, json_type_string) && json_object_get_string_len(stop) > 0)
 		json_object_array_add(out, json_object_get(stop));
-	for (size_t i = 0; i < gem_len(stop); i++) {
+	for (size_t i = 0; i < jsonobj_len(stop); i++) {
 		struct json_object *s = json_object_array_get_idx(stop, i);
 		if (json_object_is_type(s, json_type_string) && json_object_get_string_len(s) > 0)
 			json_object_array_add(out, json_object_get(s));
@@ -390,24 +360,24 @@ static struct json_object *gem_stop(struct json_object *stop)
 static void gem_number(struct json_object *config, const char *to, struct json_object *client,
 		       const char *from)
 {
-	struct json_object *v = gemini_get(client, from);
+	struct json_object *v = jsonobj_get(client, from);
 	if (gem_is_number(v))
-		gemini_set(config, to, json_object_get(v));
+		jsonobj_set(config, to, json_object_get(v));
 }
 
 /* response_format json_schema / json_object: JSON out, by the schema given
  * (in Gemini's JSON Schema member, as OpenAI's schemas are JSON Schema). */
 static void gem_response_format(struct json_object *config, struct json_object *client)
 {
-	struct json_object *rf = gemini_get(client, "response_format");
-	const char *type = gemini_str(rf, "type");
-	struct json_object *schema = gemini_get(gemini_get(rf, "json_schema"), "schema");
+	struct json_object *rf = jsonobj_get(client, "response_format");
+	const char *type = jsonobj_str(rf, "type");
+	struct json_object *schema = jsonobj_get(jsonobj_get(rf, "json_schema"), "schema");
 
 	if (type == NULL || (strcmp(type, "json_schema") != 0 && strcmp(type, "json_object") != 0))
 		return;
-	gem_set_str(config, "responseMimeType", "application/json");
+	jsonobj_set_str(config, "responseMimeType", "application/json");
 	if (strcmp(type, "json_schema") == 0 && json_object_is_type(schema, json_type_object))
-		gemini_set(config, "responseJsonSchema", json_object_get(schema));
+		jsonobj_set(config, "responseJsonSchema", json_object_get(schema));
 }
 
 static long gem_budget(const char *effort)
@@ -422,29 +392,29 @@ static struct json_object *gem_config(struct json_object *client, const struct e
 {
 	struct json_object *config = xcheck(json_object_new_object());
 	long max = gem_max_tokens(client, ep);
-	long budget = gem_budget(gemini_str(client, "reasoning_effort"));
+	long budget = gem_budget(jsonobj_str(client, "reasoning_effort"));
 	struct json_object *v;
 
-	if (gem_is_number(gemini_get(client, "temperature")))
+	if (gem_is_number(jsonobj_get(client, "temperature")))
 		gem_number(config, "temperature", client, "temperature");
 	else if (ep->has_temperature)
-		gemini_set(config, "temperature", json_object_new_double(ep->temperature));
+		jsonobj_set(config, "temperature", json_object_new_double(ep->temperature));
 	gem_number(config, "topP", client, "top_p");
 	gem_number(config, "presencePenalty", client, "presence_penalty");
 	gem_number(config, "frequencyPenalty", client, "frequency_penalty");
-	if (json_object_is_type(gemini_get(client, "seed"), json_type_int))
+	if (json_object_is_type(jsonobj_get(client, "seed"), json_type_int))
 		gem_number(config, "seed", client, "seed");
 	if (max > 0)
-		gemini_set(config, "maxOutputTokens", json_object_new_int64(max));
-	if ((v = gem_stop(gemini_get(client, "stop"))) != NULL)
-		gemini_set(config, "stopSequences", v);
+		jsonobj_set(config, "maxOutputTokens", json_object_new_int64(max));
+	if ((v = gem_stop(jsonobj_get(client, "stop"))) != NULL)
+		jsonobj_set(config, "stopSequences", v);
 	gem_response_format(config, client);
 	if (budget >= 0) {
 		struct json_object *thinking = xcheck(json_object_new_object());
-		gemini_set(thinking, "thinkingBudget", json_object_new_int64(budget));
+		jsonobj_set(thinking, "thinkingBudget", json_object_new_int64(budget));
 		if (budget > 0)
-			gemini_set(thinking, "includeThoughts", json_object_new_boolean(1));
-		gemini_set(config, "thinkingConfig", thinking);
+			jsonobj_set(thinking, "includeThoughts", json_object_new_boolean(1));
+		jsonobj_set(config, "thinkingConfig", thinking);
 	}
 	if (json_object_object_length(config) == 0) {
 		json_object_put(config);
@@ -460,18 +430,18 @@ static struct json_object *gem_tools(struct json_object *tools)
 	struct json_object *decls = xcheck(json_object_new_array());
 	struct json_object *holder, *out;
 
-	for (size_t i = 0; i < gem_len(tools); i++) {
-		struct json_object *fn = gemini_get(json_object_array_get_idx(tools, i), "function");
-		struct json_object *params = gemini_get(fn, "parameters");
+	for (size_t i = 0; i < jsonobj_len(tools); i++) {
+		struct json_object *fn = jsonobj_get(json_object_array_get_idx(tools, i), "function");
+		struct json_object *params = jsonobj_get(fn, "parameters");
 		struct json_object *d;
-		if (gemini_str(fn, "name") == NULL)
+		if (jsonobj_str(fn, "name") == NULL)
 			continue;
 		d = xcheck(json_object_new_object());
-		gem_set_str(d, "name", gemini_str(fn, "name"));
-		if (gemini_str(fn, "description") != NULL)
-			gem_set_str(d, "description", gemini_str(fn, "description"));
+		jsonobj_set_str(d, "name", jsonobj_str(fn, "name"));
+		if (jsonobj_str(fn, "description") != NULL)
+			jsonobj_set_str(d, "description", jsonobj_str(fn, "description"));
 		if (json_object_is_type(params, json_type_object))
-			gemini_set(d, "parametersJsonSchema", json_object_get(params));
+			jsonobj_set(d, "parametersJsonSchema", json_object_get(params));
 		json_object_array_add(decls, d);
 	}
 	if (json_object_array_length(decls) == 0) {
@@ -479,7 +449,7 @@ static struct json_object *gem_tools(struct json_object *tools)
 		return NULL;
 	}
 	holder = xcheck(json_object_new_object());
-	gemini_set(holder, "functionDeclarations", decls);
+	jsonobj_set(holder, "functionDeclarations", decls);
 	out = xcheck(json_object_new_array());
 	json_object_array_add(out, holder);
 	return out;
@@ -489,29 +459,29 @@ static struct json_object *gem_tools(struct json_object *tools)
  * functionCallingConfig; NULL when there is nothing to say. */
 static struct json_object *gem_tool_config(struct json_object *client)
 {
-	struct json_object *choice = gemini_get(client, "tool_choice");
+	struct json_object *choice = jsonobj_get(client, "tool_choice");
 	const char *s = json_object_is_type(choice, json_type_string) ? json_object_get_string(choice) : NULL;
-	const char *named = gemini_str(gemini_get(choice, "function"), "name");
+	const char *named = jsonobj_str(jsonobj_get(choice, "function"), "name");
 	struct json_object *fcc = xcheck(json_object_new_object());
 	struct json_object *out;
 
 	if (named != NULL) {
 		struct json_object *names = xcheck(json_object_new_array());
 		json_object_array_add(names, xcheck(json_object_new_string(named)));
-		gem_set_str(fcc, "mode", "ANY");
-		gemini_set(fcc, "allowedFunctionNames", names);
+		jsonobj_set_str(fcc, "mode", "ANY");
+		jsonobj_set(fcc, "allowedFunctionNames", names);
 	} else if (s != NULL && strcmp(s, "required") == 0) {
-		gem_set_str(fcc, "mode", "ANY");
+		jsonobj_set_str(fcc, "mode", "ANY");
 	} else if (s != NULL && strcmp(s, "none") == 0) {
-		gem_set_str(fcc, "mode", "NONE");
+		jsonobj_set_str(fcc, "mode", "NONE");
 	} else if (s != NULL && strcmp(s, "auto") == 0) {
-		gem_set_str(fcc, "mode", "AUTO");
+		jsonobj_set_str(fcc, "mode", "AUTO");
 	} else {
 		json_object_put(fcc);
 		return NULL;
 	}
 	out = xcheck(json_object_new_object());
-	gemini_set(out, "functionCallingConfig", fcc);
+	jsonobj_set(out, "functionCallingConfig", fcc);
 	return out;
 }
 
@@ -542,23 +512,23 @@ struct json_object *gemini_request(struct json_object *client, const struct endp
 {
 	struct json_object *body = xcheck(json_object_new_object());
 	struct json_object *system = xcheck(json_object_new_array());
-	struct json_object *contents = gem_contents(gemini_get(client, "messages"), system, call);
+	struct json_object *contents = gem_contents(jsonobj_get(client, "messages"), system, call);
 	struct json_object *v;
 
-	gemini_set(body, "contents", contents);
+	jsonobj_set(body, "contents", contents);
 	if (json_object_array_length(system) > 0) {
 		struct json_object *si = xcheck(json_object_new_object());
-		gemini_set(si, "parts", system);
-		gemini_set(body, "systemInstruction", si);
+		jsonobj_set(si, "parts", system);
+		jsonobj_set(body, "systemInstruction", si);
 	} else {
 		json_object_put(system);
 	}
 	if ((v = gem_config(client, ep)) != NULL)
-		gemini_set(body, "generationConfig", v);
-	if ((v = gem_tools(gemini_get(client, "tools"))) != NULL) {
-		gemini_set(body, "tools", v);
+		jsonobj_set(body, "generationConfig", v);
+	if ((v = gem_tools(jsonobj_get(client, "tools"))) != NULL) {
+		jsonobj_set(body, "tools", v);
 		if ((v = gem_tool_config(client)) != NULL)
-			gemini_set(body, "toolConfig", v);
+			jsonobj_set(body, "toolConfig", v);
 	}
 	gem_log_dropped(client, ep, call);
 	return body;
@@ -592,12 +562,12 @@ static struct curl_slist *gemini_headers(const struct endpoint *ep, const struct
 
 struct json_object *gemini_error_object(struct json_object *root)
 {
-	struct json_object *error = gemini_get(root, "error");
+	struct json_object *error = jsonobj_get(root, "error");
 
 	/* a streamed error may come as the one element of an array */
 	if (error == NULL && json_object_is_type(root, json_type_array) && json_object_array_length(root) == 1)
-		error = gemini_get(json_object_array_get_idx(root, 0), "error");
-	if (!json_object_is_type(error, json_type_object) || gemini_str(error, "message") == NULL)
+		error = jsonobj_get(json_object_array_get_idx(root, 0), "error");
+	if (!json_object_is_type(error, json_type_object) || jsonobj_str(error, "message") == NULL)
 		return NULL;
 	return error;
 }
@@ -605,7 +575,7 @@ struct json_object *gemini_error_object(struct json_object *root)
 /* Gemini says a prompt is too long only in words. */
 static bool gem_prompt_too_long(struct json_object *error)
 {
-	const char *msg = gemini_str(error, "message");
+	const char *msg = jsonobj_str(error, "message");
 	return msg != NULL && (strstr(msg, "input token count") != NULL ||
 			       strstr(msg, "exceeds the maximum number of tokens") != NULL);
 }
@@ -614,8 +584,8 @@ static bool gem_prompt_too_long(struct json_object *error)
  * a prompt too long gets OpenAI's code for it. */
 static char *gemini_error_shaped(struct json_object *error)
 {
-	const char *status = gemini_str(error, "status");
-	return apierror_text(gemini_str(error, "message"), status ? status : "api_error",
+	const char *status = jsonobj_str(error, "status");
+	return apierror_text(jsonobj_str(error, "message"), status ? status : "api_error",
 			     gem_prompt_too_long(error) ? "context_length_exceeded" : NULL, NULL);
 }
 
@@ -625,15 +595,15 @@ static void gemini_error(long status, const char *body, struct dialect_error *ou
 	struct json_object *error = gemini_error_object(root);
 	enum errkind kind;
 
-	if (error == NULL || gemini_str(error, "status") == NULL) {
+	if (error == NULL || jsonobj_str(error, "status") == NULL) {
 		/* not Gemini's shape: a proxy on the way answered */
 		dialect_openai_error_of(status, root, body, out);
 		json_object_put(root);
 		return;
 	}
 	memset(out, 0, sizeof *out);
-	snprintf(out->message, sizeof out->message, "%s", gemini_str(error, "message"));
-	kind = gemini_error_kind(gemini_str(error, "status"));
+	snprintf(out->message, sizeof out->message, "%s", jsonobj_str(error, "message"));
+	kind = gemini_error_kind(jsonobj_str(error, "status"));
 	out->kind = kind != ERRKIND_COUNT ? kind : errkind_from_http_error(status, NULL);
 	out->api_error = true;
 	out->shaped = gemini_error_shaped(error);

@@ -21,6 +21,7 @@
 #include "alloc.h"
 #include "buf.h"
 #include "chat.h"
+#include "jsonobj.h"
 #include "log.h"
 #include "sse.h"
 
@@ -50,7 +51,7 @@ struct dialect_stream {
 
 static int64_t gem_tokens(struct json_object *usage, const char *key)
 {
-	struct json_object *v = gemini_get(usage, key);
+	struct json_object *v = jsonobj_get(usage, key);
 	int64_t n = json_object_is_type(v, json_type_int) ? json_object_get_int64(v) : 0;
 	return n < 0 ? 0 : n > GEM_TOKENS_MAX ? GEM_TOKENS_MAX : n;
 }
@@ -59,24 +60,24 @@ static int64_t gem_tokens(struct json_object *usage, const char *key)
  * OpenAI counts reasoning in completion_tokens. */
 static void gem_usage_read(struct json_object *usage, int64_t *prompt, int64_t *completion)
 {
-	if (gemini_get(usage, "promptTokenCount") != NULL)
+	if (jsonobj_get(usage, "promptTokenCount") != NULL)
 		*prompt = gem_tokens(usage, "promptTokenCount");
-	if (gemini_get(usage, "candidatesTokenCount") != NULL || gemini_get(usage, "thoughtsTokenCount") != NULL)
+	if (jsonobj_get(usage, "candidatesTokenCount") != NULL || jsonobj_get(usage, "thoughtsTokenCount") != NULL)
 		*completion = gem_tokens(usage, "candidatesTokenCount") + gem_tokens(usage, "thoughtsTokenCount");
 }
 
 static struct json_object *gem_usage(int64_t prompt, int64_t completion)
 {
 	struct json_object *u = xcheck(json_object_new_object());
-	gemini_set(u, "prompt_tokens", json_object_new_int64(prompt));
-	gemini_set(u, "completion_tokens", json_object_new_int64(completion));
-	gemini_set(u, "total_tokens", json_object_new_int64(prompt + completion));
+	jsonobj_set(u, "prompt_tokens", json_object_new_int64(prompt));
+	jsonobj_set(u, "completion_tokens", json_object_new_int64(completion));
+	jsonobj_set(u, "total_tokens", json_object_new_int64(prompt + completion));
 	return u;
 }
 
 static struct json_object *gem_chat_id(struct json_object *response)
 {
-	const char *id = gemini_str(response, "responseId");
+	const char *id = jsonobj_str(response, "responseId");
 	char *s = xasprintf("chatcmpl-%.128s", id ? id : "gemini");
 	struct json_object *o = xcheck(json_object_new_string(s));
 	free(s);
@@ -100,20 +101,20 @@ static const char *gem_finish(const char *reason, bool tools, const char *reques
 
 static struct json_object *gem_candidate(struct json_object *response)
 {
-	struct json_object *c = gemini_get(response, "candidates");
+	struct json_object *c = jsonobj_get(response, "candidates");
 	return json_object_is_type(c, json_type_array) && json_object_array_length(c) > 0
 		? json_object_array_get_idx(c, 0) : NULL;
 }
 
 static struct json_object *gem_parts(struct json_object *candidate)
 {
-	struct json_object *p = gemini_get(gemini_get(candidate, "content"), "parts");
+	struct json_object *p = jsonobj_get(jsonobj_get(candidate, "content"), "parts");
 	return json_object_is_type(p, json_type_array) ? p : NULL;
 }
 
 static bool gem_is_thought(struct json_object *part)
 {
-	struct json_object *t = gemini_get(part, "thought");
+	struct json_object *t = jsonobj_get(part, "thought");
 	return json_object_is_type(t, json_type_boolean) && json_object_get_boolean(t);
 }
 
@@ -122,24 +123,24 @@ static bool gem_is_thought(struct json_object *part)
  * thoughtSignature. */
 static struct json_object *gem_tool_call(struct json_object *part, int index)
 {
-	struct json_object *fc = gemini_get(part, "functionCall");
-	struct json_object *args = gemini_get(fc, "args");
-	const char *sig = gemini_str(part, "thoughtSignature");
+	struct json_object *fc = jsonobj_get(part, "functionCall");
+	struct json_object *args = jsonobj_get(fc, "args");
+	const char *sig = jsonobj_str(part, "thoughtSignature");
 	struct json_object *call = xcheck(json_object_new_object());
 	struct json_object *fn = xcheck(json_object_new_object());
 	char *id = xasprintf("call_%08x%08x%08x", arc4random(), arc4random(), arc4random());
 
 	if (index >= 0)
-		gemini_set(call, "index", json_object_new_int(index));
-	gemini_set(call, "id", json_object_new_string(id));
-	gemini_set(call, "type", json_object_new_string("function"));
-	gemini_set(fn, "name", json_object_new_string(gemini_str(fc, "name") ? gemini_str(fc, "name") : ""));
-	gemini_set(fn, "arguments", json_object_new_string(
+		jsonobj_set(call, "index", json_object_new_int(index));
+	jsonobj_set(call, "id", json_object_new_string(id));
+	jsonobj_set(call, "type", json_object_new_string("function"));
+	jsonobj_set(fn, "name", json_object_new_string(jsonobj_str(fc, "name") ? jsonobj_str(fc, "name") : ""));
+	jsonobj_set(fn, "arguments", json_object_new_string(
 			args ? json_object_to_json_string_ext(args, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
 			     : "{}"));
-	gemini_set(call, "function", fn);
+	jsonobj_set(call, "function", fn);
 	if (sig != NULL)
-		gemini_set(call, "thought_signature", json_object_new_string(sig));
+		jsonobj_set(call, "thought_signature", json_object_new_string(sig));
 	free(id);
 	return call;
 }
@@ -148,7 +149,7 @@ static struct json_object *gem_tool_call(struct json_object *part, int index)
 
 static void gem_identify(struct dialect_stream *st, struct json_object *response)
 {
-	const char *model = gemini_str(response, "modelVersion");
+	const char *model = jsonobj_str(response, "modelVersion");
 
 	if (st->id != NULL)
 		return;
@@ -162,10 +163,10 @@ static struct json_object *gem_chunk_new(struct dialect_stream *st)
 	struct json_object *o = xcheck(json_object_new_object());
 
 	gem_identify(st, NULL);
-	gemini_set(o, "id", json_object_get(st->id));
-	gemini_set(o, "object", json_object_new_string("chat.completion.chunk"));
-	gemini_set(o, "created", json_object_new_int64(st->created));
-	gemini_set(o, "model", json_object_get(st->model));
+	jsonobj_set(o, "id", json_object_get(st->id));
+	jsonobj_set(o, "object", json_object_new_string("chat.completion.chunk"));
+	jsonobj_set(o, "created", json_object_new_int64(st->created));
+	jsonobj_set(o, "model", json_object_get(st->model));
 	return o;
 }
 
@@ -184,11 +185,11 @@ static enum im_rc gem_emit_delta(struct dialect_stream *st, struct json_object *
 	struct json_object *choice = xcheck(json_object_new_object());
 	struct json_object *choices = xcheck(json_object_new_array());
 
-	gemini_set(choice, "index", json_object_new_int(0));
-	gemini_set(choice, "delta", delta);
+	jsonobj_set(choice, "index", json_object_new_int(0));
+	jsonobj_set(choice, "delta", delta);
 	json_object_object_add(choice, "finish_reason", finish ? xcheck(json_object_new_string(finish)) : NULL);
 	json_object_array_add(choices, choice);
-	gemini_set(o, "choices", choices);
+	jsonobj_set(o, "choices", choices);
 	return gem_emit(st, o);
 }
 
@@ -197,31 +198,31 @@ static enum im_rc gem_emit_role(struct dialect_stream *st)
 	struct json_object *delta = xcheck(json_object_new_object());
 
 	st->role_sent = true;
-	gemini_set(delta, "role", json_object_new_string("assistant"));
-	gemini_set(delta, "content", json_object_new_string(""));
+	jsonobj_set(delta, "role", json_object_new_string("assistant"));
+	jsonobj_set(delta, "content", json_object_new_string(""));
 	return gem_emit_delta(st, delta, NULL);
 }
 
 static enum im_rc gem_emit_part(struct dialect_stream *st, struct json_object *part)
 {
 	struct json_object *delta;
-	const char *text = gemini_str(part, "text");
+	const char *text = jsonobj_str(part, "text");
 
-	if (gemini_get(part, "functionCall") != NULL) {
+	if (jsonobj_get(part, "functionCall") != NULL) {
 		struct json_object *calls = xcheck(json_object_new_array());
 		if (st->n_tools >= GEM_TOOLS_MAX)
 			return IM_ETOOBIG;
 		json_object_array_add(calls, gem_tool_call(part, st->n_tools++));
 		st->said = true;
 		delta = xcheck(json_object_new_object());
-		gemini_set(delta, "tool_calls", calls);
+		jsonobj_set(delta, "tool_calls", calls);
 		return gem_emit_delta(st, delta, NULL);
 	}
 	if (text == NULL || *text == '\0')
 		return IM_OK;
 	st->said = true;
 	delta = xcheck(json_object_new_object());
-	gemini_set(delta, gem_is_thought(part) ? "reasoning_content" : "content", json_object_new_string(text));
+	jsonobj_set(delta, gem_is_thought(part) ? "reasoning_content" : "content", json_object_new_string(text));
 	return gem_emit_delta(st, delta, NULL);
 }
 
@@ -239,8 +240,8 @@ static enum im_rc gem_emit_finish(struct dialect_stream *st, const char *reason)
 	if (rc != IM_OK || !st->usage_wanted)
 		return rc;
 	struct json_object *o = gem_chunk_new(st);
-	gemini_set(o, "choices", json_object_new_array());
-	gemini_set(o, "usage", gem_usage(st->prompt_tokens, st->completion_tokens));
+	jsonobj_set(o, "choices", json_object_new_array());
+	jsonobj_set(o, "usage", gem_usage(st->prompt_tokens, st->completion_tokens));
 	return gem_emit(st, o);
 }
 
@@ -248,10 +249,10 @@ static enum im_rc gem_emit_finish(struct dialect_stream *st, const char *reason)
 
 static enum im_rc gem_error_event(struct dialect_stream *st, struct json_object *error)
 {
-	enum errkind kind = gemini_error_kind(gemini_str(error, "status"));
+	enum errkind kind = gemini_error_kind(jsonobj_str(error, "status"));
 
 	return st->out.error(st->out.ctx, kind == ERRKIND_COUNT ? ERRKIND_INVALID_RESPONSE : kind,
-			     gemini_str(error, "message"));
+			     jsonobj_str(error, "message"));
 }
 
 /* A refused prompt or answer: the provider's content filter, as an error. */
@@ -266,10 +267,10 @@ static enum im_rc gem_blocked(struct dialect_stream *st, const char *reason)
 static enum im_rc gem_response(struct dialect_stream *st, struct json_object *response)
 {
 	struct json_object *error = gemini_error_object(response);
-	const char *blocked = gemini_str(gemini_get(response, "promptFeedback"), "blockReason");
+	const char *blocked = jsonobj_str(jsonobj_get(response, "promptFeedback"), "blockReason");
 	struct json_object *candidate = gem_candidate(response);
 	struct json_object *parts = gem_parts(candidate);
-	const char *finish = gemini_str(candidate, "finishReason");
+	const char *finish = jsonobj_str(candidate, "finishReason");
 	enum im_rc rc = IM_OK;
 
 	if (error != NULL)
@@ -279,7 +280,7 @@ static enum im_rc gem_response(struct dialect_stream *st, struct json_object *re
 	if (st->finished)
 		return IM_OK;   /* nothing counts after the last event */
 	gem_identify(st, response);
-	gem_usage_read(gemini_get(response, "usageMetadata"), &st->prompt_tokens, &st->completion_tokens);
+	gem_usage_read(jsonobj_get(response, "usageMetadata"), &st->prompt_tokens, &st->completion_tokens);
 	if (!st->role_sent)
 		rc = gem_emit_role(st);
 	for (size_t i = 0; rc == IM_OK && parts != NULL && i < json_object_array_length(parts); i++)
@@ -363,20 +364,20 @@ static struct json_object *gem_message(struct json_object *parts, bool *tools)
 	buf_init(&reasoning, GEM_ANSWER_MAX);
 	for (size_t i = 0; parts != NULL && i < json_object_array_length(parts); i++) {
 		struct json_object *part = json_object_array_get_idx(parts, i);
-		const char *s = gemini_str(part, "text");
-		if (gemini_get(part, "functionCall") != NULL && json_object_array_length(calls) < GEM_TOOLS_MAX)
+		const char *s = jsonobj_str(part, "text");
+		if (jsonobj_get(part, "functionCall") != NULL && json_object_array_length(calls) < GEM_TOOLS_MAX)
 			json_object_array_add(calls, gem_tool_call(part, -1));
 		else if (s != NULL)
 			(void)buf_append_str(gem_is_thought(part) ? &reasoning : &text, s);
 	}
-	gemini_set(msg, "role", json_object_new_string("assistant"));
+	jsonobj_set(msg, "role", json_object_new_string("assistant"));
 	json_object_object_add(msg, "content", text.len || json_object_array_length(calls) == 0
 		? xcheck(json_object_new_string_len(buf_str(&text), (int)text.len)) : NULL);
 	if (reasoning.len > 0)
-		gemini_set(msg, "reasoning_content", json_object_new_string_len(buf_str(&reasoning), (int)reasoning.len));
+		jsonobj_set(msg, "reasoning_content", json_object_new_string_len(buf_str(&reasoning), (int)reasoning.len));
 	*tools = json_object_array_length(calls) > 0;
 	if (*tools)
-		gemini_set(msg, "tool_calls", calls);
+		jsonobj_set(msg, "tool_calls", calls);
 	else
 		json_object_put(calls);
 	buf_free(&text);
@@ -390,22 +391,22 @@ static struct json_object *gem_completion(struct json_object *root)
 	struct json_object *choice = xcheck(json_object_new_object());
 	struct json_object *choices = xcheck(json_object_new_array());
 	struct json_object *candidate = gem_candidate(root);
-	const char *model = gemini_str(root, "modelVersion");
+	const char *model = jsonobj_str(root, "modelVersion");
 	int64_t prompt = 0, completion = 0;
 	bool tools;
 
-	gem_usage_read(gemini_get(root, "usageMetadata"), &prompt, &completion);
-	gemini_set(c, "id", gem_chat_id(root));
-	gemini_set(c, "object", json_object_new_string("chat.completion"));
-	gemini_set(c, "created", json_object_new_int64((int64_t)time(NULL)));
-	gemini_set(c, "model", json_object_new_string(model ? model : ""));
-	gemini_set(choice, "index", json_object_new_int(0));
-	gemini_set(choice, "message", gem_message(gem_parts(candidate), &tools));
-	gemini_set(choice, "finish_reason", json_object_new_string(
-			gem_finish(gemini_str(candidate, "finishReason"), tools, NULL)));
+	gem_usage_read(jsonobj_get(root, "usageMetadata"), &prompt, &completion);
+	jsonobj_set(c, "id", gem_chat_id(root));
+	jsonobj_set(c, "object", json_object_new_string("chat.completion"));
+	jsonobj_set(c, "created", json_object_new_int64((int64_t)time(NULL)));
+	jsonobj_set(c, "model", json_object_new_string(model ? model : ""));
+	jsonobj_set(choice, "index", json_object_new_int(0));
+	jsonobj_set(choice, "message", gem_message(gem_parts(candidate), &tools));
+	jsonobj_set(choice, "finish_reason", json_object_new_string(
+			gem_finish(jsonobj_str(candidate, "finishReason"), tools, NULL)));
 	json_object_array_add(choices, choice);
-	gemini_set(c, "choices", choices);
-	gemini_set(c, "usage", gem_usage(prompt, completion));
+	jsonobj_set(c, "choices", choices);
+	jsonobj_set(c, "usage", gem_usage(prompt, completion));
 	return c;
 }
 
@@ -424,11 +425,11 @@ enum errkind gemini_answer(const char *body, struct canon *out, char *detail, si
 		json_object_put(root);
 		root = only;
 	}
-	blocked = gemini_str(gemini_get(root, "promptFeedback"), "blockReason");
+	blocked = jsonobj_str(jsonobj_get(root, "promptFeedback"), "blockReason");
 	if (root == NULL || !json_object_is_type(root, json_type_object)) {
 		snprintf(detail, n, "answer is not a JSON object");
 	} else if (error != NULL) {
-		snprintf(detail, n, "error in a 200 answer: %s", gemini_str(error, "message"));
+		snprintf(detail, n, "error in a 200 answer: %s", jsonobj_str(error, "message"));
 	} else if (blocked != NULL && gem_candidate(root) == NULL) {
 		snprintf(detail, n, "Gemini blocked the content (%.64s)", blocked);
 		kind = ERRKIND_CONTENT_FILTER;
@@ -439,7 +440,7 @@ enum errkind gemini_answer(const char *body, struct canon *out, char *detail, si
 			json_object_put(root);
 			return ERRKIND_NONE;
 		}
-		const char *reason = gemini_str(gem_candidate(root), "finishReason");
+		const char *reason = jsonobj_str(gem_candidate(root), "finishReason");
 		json_object_put(completion);
 		if (reason != NULL && gemini_finish_reason(reason) != NULL &&
 		    strcmp(gemini_finish_reason(reason), "content_filter") == 0) {

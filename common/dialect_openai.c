@@ -16,6 +16,7 @@
 
 #include "alloc.h"
 #include "chat.h"
+#include "jsonobj.h"
 #include "sse.h"
 #include "upreq.h"
 
@@ -53,12 +54,8 @@ static struct curl_slist *dialect_openai_headers(const struct endpoint *ep,
 
 static const char *dialect_openai_message(struct json_object *error)
 {
-	struct json_object *msg;
-	if (json_object_is_type(error, json_type_object) &&
-	    json_object_object_get_ex(error, "message", &msg) &&
-	    json_object_is_type(msg, json_type_string))
-		return json_object_get_string(msg);
-	return json_object_to_json_string_ext(error, JSON_C_TO_STRING_PLAIN);
+	const char *msg = jsonobj_str(error, "message");
+	return msg ? msg : json_object_to_json_string_ext(error, JSON_C_TO_STRING_PLAIN);
 }
 
 static enum im_rc dialect_openai_event(void *ctx, const struct sse_event *ev)

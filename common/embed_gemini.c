@@ -18,24 +18,17 @@
 #include <json-c/json.h>
 
 #include "alloc.h"
+#include "jsonobj.h"
 #include "buf.h"
 #include "upreq.h"
 
 #define EMBED_GEMINI_MAX_VECTOR (1u << 16)
 
-static struct json_object *embed_gemini_get(struct json_object *obj, const char *key)
-{
-	struct json_object *v = NULL;
-	if (json_object_is_type(obj, json_type_object))
-		json_object_object_get_ex(obj, key, &v);
-	return v;
-}
-
 /* The input as an array of strings (a new reference), or NULL when it is
  * not text (token arrays, or nothing). */
 static struct json_object *embed_gemini_texts(struct json_object *client)
 {
-	struct json_object *input = embed_gemini_get(client, "input");
+	struct json_object *input = jsonobj_get(client, "input");
 
 	if (json_object_is_type(input, json_type_string)) {
 		struct json_object *one = xcheck(json_object_new_array());
@@ -96,7 +89,7 @@ static char *embed_gemini_body(struct json_object *client, const struct endpoint
 			       const struct dialect_call *call)
 {
 	struct json_object *texts = embed_gemini_texts(client);
-	struct json_object *dims = embed_gemini_get(client, "dimensions");
+	struct json_object *dims = jsonobj_get(client, "dimensions");
 	struct json_object *body = xcheck(json_object_new_object());
 	struct json_object *reqs = xcheck(json_object_new_array());
 	char *model = xasprintf("models/%s", ep->model);
@@ -160,14 +153,14 @@ static struct json_object *embed_gemini_packed(struct json_object *values)
 
 static bool embed_gemini_base64_wanted(struct json_object *client)
 {
-	struct json_object *f = embed_gemini_get(client, "encoding_format");
+	struct json_object *f = jsonobj_get(client, "encoding_format");
 	return json_object_is_type(f, json_type_string) && strcmp(json_object_get_string(f), "base64") == 0;
 }
 
 /* One OpenAI embedding object for Gemini's `item`, or NULL when unusable. */
 static struct json_object *embed_gemini_item(struct json_object *item, size_t index, bool base64)
 {
-	struct json_object *values = embed_gemini_get(item, "values");
+	struct json_object *values = jsonobj_get(item, "values");
 	struct json_object *vector;
 
 	if (!json_object_is_type(values, json_type_array) || json_object_array_length(values) == 0 ||
@@ -240,7 +233,7 @@ static enum errkind embed_gemini_answer_to(const char *body, const struct dialec
 	struct json_object *root = json_tokener_parse(body);
 	struct json_object *texts = embed_gemini_texts(call->client);
 	size_t expected = texts ? json_object_array_length(texts) : 0;
-	struct json_object *error = embed_gemini_get(root, "error");
+	struct json_object *error = jsonobj_get(root, "error");
 	const char *why = NULL;
 	struct json_object *data = NULL;
 
@@ -250,10 +243,10 @@ static enum errkind embed_gemini_answer_to(const char *body, const struct dialec
 	if (!json_object_is_type(root, json_type_object)) {
 		snprintf(detail, n, "answer is not a JSON object");
 	} else if (error != NULL) {
-		struct json_object *msg = embed_gemini_get(error, "message");
+		struct json_object *msg = jsonobj_get(error, "message");
 		snprintf(detail, n, "error in a 200 answer: %.160s",
 			 msg ? json_object_get_string(msg) : "(no message)");
-	} else if ((data = embed_gemini_data(embed_gemini_get(root, "embeddings"), expected,
+	} else if ((data = embed_gemini_data(jsonobj_get(root, "embeddings"), expected,
 					     embed_gemini_base64_wanted(call->client), &why)) == NULL) {
 		snprintf(detail, n, "%s", why);
 	} else {

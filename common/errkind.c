@@ -5,6 +5,8 @@
 
 #include <json-c/json.h>
 
+#include "jsonobj.h"
+
 static const char *const errkind_names[ERRKIND_COUNT] = {
 	[ERRKIND_NONE] = "ok",
 	[ERRKIND_NETWORK] = "network",
@@ -60,28 +62,18 @@ static bool errkind_word_is_refusal(const char *s)
 	return false;
 }
 
-static const char *errkind_member_string(struct json_object *obj, const char *key)
-{
-	struct json_object *v;
-	if (obj == NULL || !json_object_object_get_ex(obj, key, &v))
-		return NULL;
-	if (!json_object_is_type(v, json_type_string))
-		return NULL;
-	return json_object_get_string(v);
-}
-
 bool errkind_is_content_refusal(struct json_object *error)
 {
 	struct json_object *inner = NULL;
 
 	if (error == NULL || !json_object_is_type(error, json_type_object))
 		return false;
-	if (errkind_word_is_refusal(errkind_member_string(error, "code")) ||
-	    errkind_word_is_refusal(errkind_member_string(error, "type")))
+	if (errkind_word_is_refusal(jsonobj_str(error, "code")) ||
+	    errkind_word_is_refusal(jsonobj_str(error, "type")))
 		return true;
 	/* Azure nests the reason one level down. */
 	json_object_object_get_ex(error, "innererror", &inner);
-	return errkind_word_is_refusal(errkind_member_string(inner, "code"));
+	return errkind_word_is_refusal(jsonobj_str(inner, "code"));
 }
 
 static enum errkind errkind_from_status(long status)

@@ -8,17 +8,10 @@
 #include <json-c/json.h>
 
 #include "alloc.h"
+#include "jsonobj.h"
 #include "upreq.h"
 
 #define RESUME_TEXT_MAX (64u << 20)
-
-static struct json_object *resume_get(struct json_object *obj, const char *key)
-{
-	struct json_object *v = NULL;
-	if (json_object_is_type(obj, json_type_object))
-		json_object_object_get_ex(obj, key, &v);
-	return v;
-}
 
 static bool resume_nonempty(struct json_object *v)
 {
@@ -43,13 +36,13 @@ void resume_free(struct resume *rs)
 
 static struct json_object *resume_choice0(struct json_object *chunk, bool *other)
 {
-	struct json_object *choices = resume_get(chunk, "choices");
+	struct json_object *choices = jsonobj_get(chunk, "choices");
 	struct json_object *first = NULL;
-	size_t n = json_object_is_type(choices, json_type_array) ? json_object_array_length(choices) : 0;
+	size_t n = jsonobj_len(choices);
 
 	for (size_t i = 0; i < n; i++) {
 		struct json_object *ch = json_object_array_get_idx(choices, i);
-		struct json_object *idx = resume_get(ch, "index");
+		struct json_object *idx = jsonobj_get(ch, "index");
 		if (idx != NULL && json_object_get_int64(idx) != 0)
 			*other = true;
 		else if (first == NULL)
@@ -60,26 +53,26 @@ static struct json_object *resume_choice0(struct json_object *chunk, bool *other
 
 void resume_observe(struct resume *rs, struct json_object *chunk)
 {
-	struct json_object *delta = resume_get(resume_choice0(chunk, &rs->saw_other_choice), "delta");
-	struct json_object *content = resume_get(delta, "content");
+	struct json_object *delta = jsonobj_get(resume_choice0(chunk, &rs->saw_other_choice), "delta");
+	struct json_object *content = jsonobj_get(delta, "content");
 	bool counted = false;
 
-	if (rs->id == NULL && resume_get(chunk, "id") != NULL) {
-		rs->id = json_object_get(resume_get(chunk, "id"));
-		rs->created = json_object_get(resume_get(chunk, "created"));
+	if (rs->id == NULL && jsonobj_get(chunk, "id") != NULL) {
+		rs->id = json_object_get(jsonobj_get(chunk, "id"));
+		rs->created = json_object_get(jsonobj_get(chunk, "created"));
 	}
 	if (resume_nonempty(content)) {
 		(void)buf_append(&rs->text, json_object_get_string(content),
 				 (size_t)json_object_get_string_len(content));
 		counted = true;
 	}
-	if (resume_nonempty(resume_get(delta, "reasoning_content")) ||
-	    resume_nonempty(resume_get(delta, "reasoning"))) {
+	if (resume_nonempty(jsonobj_get(delta, "reasoning_content")) ||
+	    resume_nonempty(jsonobj_get(delta, "reasoning"))) {
 		rs->saw_reasoning = true;
 		counted = true;
 	}
-	if (json_object_is_type(resume_get(delta, "tool_calls"), json_type_array) &&
-	    json_object_array_length(resume_get(delta, "tool_calls")) > 0) {
+	if (json_object_is_type(jsonobj_get(delta, "tool_calls"), json_type_array) &&
+	    json_object_array_length(jsonobj_get(delta, "tool_calls")) > 0) {
 		rs->saw_tools = true;
 		counted = true;
 	}
@@ -88,14 +81,14 @@ void resume_observe(struct resume *rs, struct json_object *chunk)
 
 const char *resume_refusal(const struct resume *rs, struct json_object *client)
 {
-	struct json_object *n = resume_get(client, "n");
-	struct json_object *logprobs = resume_get(client, "logprobs");
+	struct json_object *n = jsonobj_get(client, "n");
+	struct json_object *logprobs = jsonobj_get(client, "logprobs");
 
 	if (rs->saw_tools)
 		return "the answer holds tool calls";
 	if (rs->saw_other_choice || (n != NULL && json_object_get_int64(n) > 1))
 		return "the request asks for several choices (n > 1)";
-	if (json_object_get_boolean(logprobs) || resume_get(client, "top_logprobs") != NULL)
+	if (json_object_get_boolean(logprobs) || jsonobj_get(client, "top_logprobs") != NULL)
 		return "the request asks for logprobs";
 	return NULL;
 }
@@ -113,7 +106,7 @@ char *resume_body(const struct resume *rs, struct json_object *client,
 		  const struct endpoint *ep, bool upstream_stream)
 {
 	struct json_object *body = upreq_body_json(client, ep, upstream_stream, false);
-	struct json_object *messages = resume_get(body, "messages");
+	struct json_object *messages = jsonobj_get(body, "messages");
 
 	if (!rs->restart && json_object_is_type(messages, json_type_array)) {
 		struct json_object *msg = xcheck(json_object_new_object());
@@ -197,8 +190,8 @@ static char *resume_filter(struct resume *rs, const char *content, size_t len, b
  * send them), repeats dropped. */
 static void resume_fix_usage(struct resume *rs, struct json_object *chunk)
 {
-	struct json_object *usage = resume_get(chunk, "usage");
-	struct json_object *prompt = resume_get(usage, "prompt_tokens");
+	struct json_object *usage = jsonobj_get(chunk, "usage");
+	struct json_object *prompt = jsonobj_get(usage, "prompt_tokens");
 
 	if (!json_object_is_type(usage, json_type_object))
 		return;
@@ -214,7 +207,7 @@ static void resume_fix_usage(struct resume *rs, struct json_object *chunk)
  * worth sending (with `finish` the chunk goes out anyway). */
 static bool resume_fix_delta(struct resume *rs, struct json_object *delta, bool finish)
 {
-	struct json_object *content = resume_get(delta, "content");
+	struct json_object *content = jsonobj_get(delta, "content");
 
 	json_object_object_del(delta, "role");
 	if (rs->restart) {
@@ -237,9 +230,9 @@ char *resume_adapt(struct resume *rs, struct json_object *chunk)
 {
 	bool other = false;
 	struct json_object *choice = resume_choice0(chunk, &other);
-	struct json_object *delta = resume_get(choice, "delta");
-	struct json_object *finish = resume_get(choice, "finish_reason");
-	bool finishing = finish != NULL || resume_get(chunk, "usage") != NULL;
+	struct json_object *delta = jsonobj_get(choice, "delta");
+	struct json_object *finish = jsonobj_get(choice, "finish_reason");
+	bool finishing = finish != NULL || jsonobj_get(chunk, "usage") != NULL;
 	bool keep = finishing;
 
 	if (json_object_is_type(delta, json_type_object))
