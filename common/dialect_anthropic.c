@@ -18,6 +18,7 @@
 #include "jsonobj.h"
 #include "apierror.h"
 #include "buf.h"
+#include "foreign.h"
 #include "jsonraw.h"
 #include "log.h"
 #include "upreq.h"
@@ -585,9 +586,9 @@ const struct dialect dialect_anthropic = {
 	.body = anthropic_body,
 	.headers = anthropic_headers,
 	.stream_new = anthropic_stream_new,
-	.stream_feed = anthropic_stream_feed,
-	.stream_finish = anthropic_stream_finish,
-	.stream_began = anthropic_stream_began,
+	.stream_feed = foreign_stream_feed,
+	.stream_finish = foreign_stream_finish,
+	.stream_began = foreign_stream_began,
 	.stream_free = anthropic_stream_free,
 	.answer = anthropic_answer,
 	.error = anthropic_error,

@@ -44,22 +44,12 @@ enum errkind anthropic_error_kind(const char *type);
 struct json_object *anthropic_request(struct json_object *client, const struct endpoint *ep,
 				      const struct dialect_call *call);
 
-/* Small JSON helpers of both files: a member of an object (NULL when
- * `obj` is no object or lacks it), a string member or NULL, and setting a
- * member to a new value (taken; NULL from a failed allocation aborts). */
-struct json_object *anthropic_get(struct json_object *obj, const char *key);
-const char *anthropic_str(struct json_object *obj, const char *key);
-void anthropic_set(struct json_object *obj, const char *key, struct json_object *v);
-
 /* {"type": "error", "error": {"type", "message"}}: its inner object, or NULL. */
 struct json_object *anthropic_error_object(struct json_object *root);
 
 /* Decoding (dialect_anthropic_decode.c), as dialect.h describes. */
 struct dialect_stream *anthropic_stream_new(const struct dialect_out *out,
 					    const struct dialect_call *call);
-enum im_rc anthropic_stream_feed(struct dialect_stream *st, const char *data, size_t len);
-enum im_rc anthropic_stream_finish(struct dialect_stream *st);
-bool anthropic_stream_began(const struct dialect_stream *st);
 void anthropic_stream_free(struct dialect_stream *st);
 enum errkind anthropic_answer(const char *body, struct canon *out, char *detail, size_t n);
 

@@ -12,32 +12,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <json-c/json.h>
 
 #include "alloc.h"
-#include "buf.h"
 #include "chat.h"
+#include "foreign.h"
 #include "jsonobj.h"
-#include "sse.h"
 
-#define ANTH_EVENT_MAX (8u << 20)
 #define ANTH_BLOCKS_MAX 256
-#define ANTH_TOKENS_MAX 1000000000000ll   /* keeps sums of token counts far from overflow */
-#define ANTH_ANSWER_MAX (64u << 20)
 
 struct dialect_stream {
-	struct sse_parser sse;
-	struct dialect_out out;
-	bool began;
-	bool usage_wanted;
-	struct json_object *id;      /* of the chunks: chatcmpl-<message id> */
-	struct json_object *model;
-	int64_t created;
-	int64_t prompt_tokens;
-	int64_t completion_tokens;
-	int n_tools;
+	struct foreign_stream fs;    /* first: foreign.h */
 	int tool_of_block[ANTH_BLOCKS_MAX];   /* tool call index + 1; 0: not a tool */
 	char *skip_text;             /* a prefill's trailing white space, not said twice */
 	const char *skip;            /* what of it is still to come */
@@ -45,13 +31,6 @@ struct dialect_stream {
 };
 
 /* ---- helpers ------------------------------------------------------------------------ */
-
-static int64_t anth_tokens(struct json_object *usage, const char *key)
-{
-	struct json_object *v = jsonobj_get(usage, key);
-	int64_t n = json_object_is_type(v, json_type_int) ? json_object_get_int64(v) : 0;
-	return n < 0 ? 0 : n > ANTH_TOKENS_MAX ? ANTH_TOKENS_MAX : n;
-}
 
 /* Input tokens, cache reads and writes included, and output tokens; each
  * only when the usage object names it. */
@@ -65,30 +44,12 @@ static void anth_usage_read(struct json_object *usage, int64_t *prompt, int64_t 
 
 	for (size_t i = 0; i < 3; i++) {
 		any |= jsonobj_get(usage, inputs[i]) != NULL;
-		sum += anth_tokens(usage, inputs[i]);
+		sum += foreign_tokens(usage, inputs[i]);
 	}
 	if (any)
 		*prompt = sum;
 	if (jsonobj_get(usage, "output_tokens") != NULL)
-		*completion = anth_tokens(usage, "output_tokens");
-}
-
-static struct json_object *anth_usage(int64_t prompt, int64_t completion)
-{
-	struct json_object *u = xcheck(json_object_new_object());
-	jsonobj_set(u, "prompt_tokens", json_object_new_int64(prompt));
-	jsonobj_set(u, "completion_tokens", json_object_new_int64(completion));
-	jsonobj_set(u, "total_tokens", json_object_new_int64(prompt + completion));
-	return u;
-}
-
-static struct json_object *anth_chat_id(struct json_object *message)
-{
-	const char *id = jsonobj_str(message, "id");
-	char *s = xasprintf("chatcmpl-%.128s", id ? id : "anthropic");
-	struct json_object *o = xcheck(json_object_new_string(s));
-	free(s);
-	return o;
+		*completion = foreign_tokens(usage, "output_tokens");
 }
 
 static const char *anth_finish(const char *stop_reason)
@@ -97,60 +58,6 @@ static const char *anth_finish(const char *stop_reason)
 }
 
 /* ---- stream: chunks ------------------------------------------------------------------- */
-
-static void anth_identify(struct dialect_stream *st, struct json_object *message)
-{
-	const char *model = jsonobj_str(message, "model");
-
-	if (st->id != NULL)
-		return;
-	st->id = anth_chat_id(message);
-	st->model = xcheck(json_object_new_string(model ? model : ""));
-	st->created = (int64_t)time(NULL);
-}
-
-static struct json_object *anth_chunk_new(struct dialect_stream *st)
-{
-	struct json_object *o = xcheck(json_object_new_object());
-
-	anth_identify(st, NULL);
-	jsonobj_set(o, "id", json_object_get(st->id));
-	jsonobj_set(o, "object", json_object_new_string("chat.completion.chunk"));
-	jsonobj_set(o, "created", json_object_new_int64(st->created));
-	jsonobj_set(o, "model", json_object_get(st->model));
-	return o;
-}
-
-static enum im_rc anth_emit(struct dialect_stream *st, struct json_object *chunk)
-{
-	enum im_rc rc = st->out.chunk(st->out.ctx, &(struct canon){ .obj = chunk });
-	json_object_put(chunk);
-	return rc;
-}
-
-/* A chunk of choice 0 with `delta` (taken) and a finish reason or null. */
-static enum im_rc anth_emit_delta(struct dialect_stream *st, struct json_object *delta,
-				  const char *finish)
-{
-	struct json_object *o = anth_chunk_new(st);
-	struct json_object *choice = xcheck(json_object_new_object());
-	struct json_object *choices = xcheck(json_object_new_array());
-
-	jsonobj_set(choice, "index", json_object_new_int(0));
-	jsonobj_set(choice, "delta", delta);
-	json_object_object_add(choice, "finish_reason", finish ? xcheck(json_object_new_string(finish)) : NULL);
-	json_object_array_add(choices, choice);
-	jsonobj_set(o, "choices", choices);
-	return anth_emit(st, o);
-}
-
-static enum im_rc anth_emit_string(struct dialect_stream *st, const char *key, const char *s, size_t len)
-{
-	struct json_object *delta = xcheck(json_object_new_object());
-
-	jsonobj_set(delta, key, json_object_new_string_len(s, (int)len));
-	return anth_emit_delta(st, delta, NULL);
-}
 
 static enum im_rc anth_emit_text(struct dialect_stream *st, const char *s)
 {
@@ -163,12 +70,12 @@ static enum im_rc anth_emit_text(struct dialect_stream *st, const char *s)
 	}
 	if (j < len)
 		st->skip_len = 0;   /* the model went on differently: nothing more to skip */
-	return j < len ? anth_emit_string(st, "content", s + j, len - j) : IM_OK;
+	return j < len ? foreign_emit_string(&st->fs, "content", s + j, len - j) : IM_OK;
 }
 
 static enum im_rc anth_emit_reasoning(struct dialect_stream *st, const char *s)
 {
-	return s && *s ? anth_emit_string(st, "reasoning_content", s, strlen(s)) : IM_OK;
+	return s && *s ? foreign_emit_string(&st->fs, "reasoning_content", s, strlen(s)) : IM_OK;
 }
 
 /* A tool_calls delta: the call's start (id, name) or a piece of its arguments. */
@@ -177,20 +84,16 @@ static enum im_rc anth_emit_tool(struct dialect_stream *st, int index, const cha
 {
 	struct json_object *call = xcheck(json_object_new_object());
 	struct json_object *fn = xcheck(json_object_new_object());
-	struct json_object *calls = xcheck(json_object_new_array());
-	struct json_object *delta = xcheck(json_object_new_object());
 
 	jsonobj_set(call, "index", json_object_new_int(index));
 	if (id != NULL) {
-		jsonobj_set(call, "id", json_object_new_string(id));
-		jsonobj_set(call, "type", json_object_new_string("function"));
-		jsonobj_set(fn, "name", json_object_new_string(name ? name : ""));
+		jsonobj_set_str(call, "id", id);
+		jsonobj_set_str(call, "type", "function");
+		jsonobj_set_str(fn, "name", name ? name : "");
 	}
-	jsonobj_set(fn, "arguments", json_object_new_string(args));
+	jsonobj_set_str(fn, "arguments", args);
 	jsonobj_set(call, "function", fn);
-	json_object_array_add(calls, call);
-	jsonobj_set(delta, "tool_calls", calls);
-	return anth_emit_delta(st, delta, NULL);
+	return foreign_emit_tool(&st->fs, call);
 }
 
 /* ---- stream: events -------------------------------------------------------------------- */
@@ -198,13 +101,10 @@ static enum im_rc anth_emit_tool(struct dialect_stream *st, int index, const cha
 static enum im_rc anth_message_start(struct dialect_stream *st, struct json_object *obj)
 {
 	struct json_object *message = jsonobj_get(obj, "message");
-	struct json_object *delta = xcheck(json_object_new_object());
 
-	anth_identify(st, message);
-	anth_usage_read(jsonobj_get(message, "usage"), &st->prompt_tokens, &st->completion_tokens);
-	jsonobj_set(delta, "role", json_object_new_string("assistant"));
-	jsonobj_set(delta, "content", json_object_new_string(""));
-	return anth_emit_delta(st, delta, NULL);
+	foreign_identify(&st->fs, jsonobj_str(message, "id"), jsonobj_str(message, "model"));
+	anth_usage_read(jsonobj_get(message, "usage"), &st->fs.prompt_tokens, &st->fs.completion_tokens);
+	return foreign_emit_role(&st->fs);
 }
 
 static int anth_block_index(struct json_object *obj)
@@ -225,8 +125,8 @@ static enum im_rc anth_block_start(struct dialect_stream *st, struct json_object
 	if (strcmp(type, "tool_use") == 0) {
 		if (index < 0)
 			return IM_OK;
-		st->tool_of_block[index] = ++st->n_tools;
-		return anth_emit_tool(st, st->n_tools - 1, jsonobj_str(block, "id") ? jsonobj_str(block, "id") : "",
+		st->tool_of_block[index] = ++st->fs.n_tools;
+		return anth_emit_tool(st, st->fs.n_tools - 1, jsonobj_str(block, "id") ? jsonobj_str(block, "id") : "",
 				      jsonobj_str(block, "name"), "");
 	}
 	if (strcmp(type, "text") == 0)
@@ -260,16 +160,9 @@ static enum im_rc anth_block_delta(struct dialect_stream *st, struct json_object
 static enum im_rc anth_message_delta(struct dialect_stream *st, struct json_object *obj)
 {
 	const char *stop = jsonobj_str(jsonobj_get(obj, "delta"), "stop_reason");
-	enum im_rc rc;
 
-	anth_usage_read(jsonobj_get(obj, "usage"), &st->prompt_tokens, &st->completion_tokens);
-	rc = anth_emit_delta(st, xcheck(json_object_new_object()), anth_finish(stop));
-	if (rc != IM_OK || !st->usage_wanted)
-		return rc;
-	struct json_object *o = anth_chunk_new(st);
-	jsonobj_set(o, "choices", json_object_new_array());
-	jsonobj_set(o, "usage", anth_usage(st->prompt_tokens, st->completion_tokens));
-	return anth_emit(st, o);
+	anth_usage_read(jsonobj_get(obj, "usage"), &st->fs.prompt_tokens, &st->fs.completion_tokens);
+	return foreign_emit_finish(&st->fs, anth_finish(stop));
 }
 
 static enum im_rc anth_error_event(struct dialect_stream *st, struct json_object *obj)
@@ -282,12 +175,18 @@ static enum im_rc anth_error_event(struct dialect_stream *st, struct json_object
 		kind = ERRKIND_CONTENT_FILTER;
 	else if (kind == ERRKIND_COUNT)
 		kind = ERRKIND_INVALID_RESPONSE;
-	return st->out.error(st->out.ctx, kind,
-			     msg ? msg : json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN));
+	return st->fs.out.error(st->fs.out.ctx, kind,
+				msg ? msg : json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN));
 }
 
-static enum im_rc anth_dispatch(struct dialect_stream *st, const char *type, struct json_object *obj)
+/* An event, by its `type` member, else by its `event:` name. */
+static enum im_rc anth_on_event(void *ctx, const char *event, struct json_object *obj)
 {
+	struct dialect_stream *st = ctx;
+	const char *type = jsonobj_str(obj, "type");
+
+	if (type == NULL)
+		type = event;
 	if (strcmp(type, "message_start") == 0)
 		return anth_message_start(st, obj);
 	if (strcmp(type, "content_block_start") == 0)
@@ -297,33 +196,12 @@ static enum im_rc anth_dispatch(struct dialect_stream *st, const char *type, str
 	if (strcmp(type, "message_delta") == 0)
 		return anth_message_delta(st, obj);
 	if (strcmp(type, "message_stop") == 0) {
-		st->out.done(st->out.ctx);
+		st->fs.out.done(st->fs.out.ctx);
 		return IM_OK;
 	}
 	if (strcmp(type, "error") == 0)
 		return anth_error_event(st, obj);
 	return IM_OK;   /* ping, content_block_stop, new event types */
-}
-
-static enum im_rc anth_on_event(void *ctx, const struct sse_event *ev)
-{
-	struct dialect_stream *st = ctx;
-	struct json_object *obj;
-	enum im_rc rc;
-
-	if (ev->is_comment)
-		return IM_OK;
-	st->began = true;
-	obj = json_tokener_parse(ev->data);
-	if (obj == NULL || !json_object_is_type(obj, json_type_object)) {
-		st->out.dropped(st->out.ctx, ev->data_len);
-		json_object_put(obj);
-		return IM_OK;
-	}
-	const char *type = jsonobj_str(obj, "type");
-	rc = anth_dispatch(st, type ? type : ev->event, obj);
-	json_object_put(obj);
-	return rc;
 }
 
 struct dialect_stream *anthropic_stream_new(const struct dialect_out *out,
@@ -333,8 +211,7 @@ struct dialect_stream *anthropic_stream_new(const struct dialect_out *out,
 	const char *text;
 	size_t len;
 
-	st->out = *out;
-	st->usage_wanted = call->want_usage || call->client_usage;
+	foreign_stream_init(&st->fs, "anthropic", out, call, anth_on_event, st);
 	if (call->prefill != NULL && resume_prefill(call->prefill, &text, &len)) {
 		/* the request left this white space out (anthropic_request) */
 		size_t n = len;
@@ -345,34 +222,15 @@ struct dialect_stream *anthropic_stream_new(const struct dialect_out *out,
 		st->skip = st->skip_text;
 		st->skip_len = len - n;
 	}
-	sse_parser_init(&st->sse, ANTH_EVENT_MAX, anth_on_event, st);
 	return st;
-}
-
-enum im_rc anthropic_stream_feed(struct dialect_stream *st, const char *data, size_t len)
-{
-	return sse_parser_feed(&st->sse, data, len);
-}
-
-enum im_rc anthropic_stream_finish(struct dialect_stream *st)
-{
-	return sse_parser_finish(&st->sse);
-}
-
-bool anthropic_stream_began(const struct dialect_stream *st)
-{
-	return st->began;
 }
 
 void anthropic_stream_free(struct dialect_stream *st)
 {
 	if (st == NULL)
 		return;
-	sse_parser_free(&st->sse);
-	json_object_put(st->id);
-	json_object_put(st->model);
 	free(st->skip_text);
-	free(st);
+	foreign_stream_free(st);
 }
 
 /* ---- whole answers ---------------------------------------------------------------------- */
@@ -396,59 +254,37 @@ static struct json_object *anth_tool_call(struct json_object *block)
 /* The assistant message of a Messages answer. */
 static struct json_object *anth_message(struct json_object *content)
 {
-	struct json_object *msg = xcheck(json_object_new_object());
-	struct json_object *calls = xcheck(json_object_new_array());
-	struct buf text, reasoning;
+	struct foreign_answer a;
 	size_t n = jsonobj_len(content);
 
-	buf_init(&text, ANTH_ANSWER_MAX);
-	buf_init(&reasoning, ANTH_ANSWER_MAX);
+	foreign_answer_init(&a);
 	for (size_t i = 0; i < n; i++) {
 		struct json_object *block = json_object_array_get_idx(content, i);
 		const char *type = jsonobj_str(block, "type");
 		if (type == NULL)
 			continue;
 		if (strcmp(type, "text") == 0 && jsonobj_str(block, "text") != NULL)
-			(void)buf_append_str(&text, jsonobj_str(block, "text"));
+			(void)buf_append_str(&a.text, jsonobj_str(block, "text"));
 		else if (strcmp(type, "thinking") == 0 && jsonobj_str(block, "thinking") != NULL)
-			(void)buf_append_str(&reasoning, jsonobj_str(block, "thinking"));
+			(void)buf_append_str(&a.reasoning, jsonobj_str(block, "thinking"));
 		else if (strcmp(type, "tool_use") == 0)
-			json_object_array_add(calls, anth_tool_call(block));
+			json_object_array_add(a.calls, anth_tool_call(block));
 	}
-	jsonobj_set(msg, "role", json_object_new_string("assistant"));
-	json_object_object_add(msg, "content", text.len || json_object_array_length(calls) == 0
-		? xcheck(json_object_new_string_len(buf_str(&text), (int)text.len)) : NULL);
-	if (reasoning.len > 0)
-		jsonobj_set(msg, "reasoning_content", json_object_new_string_len(buf_str(&reasoning), (int)reasoning.len));
-	if (json_object_array_length(calls) > 0)
-		jsonobj_set(msg, "tool_calls", calls);
-	else
-		json_object_put(calls);
-	buf_free(&text);
-	buf_free(&reasoning);
-	return msg;
+	return foreign_answer_message(&a);
 }
 
 static struct json_object *anth_completion(struct json_object *root)
 {
-	struct json_object *c = xcheck(json_object_new_object());
-	struct json_object *choice = xcheck(json_object_new_object());
-	struct json_object *choices = xcheck(json_object_new_array());
-	const char *model = jsonobj_str(root, "model");
-	int64_t prompt = 0, completion = 0;
+	struct foreign_completion c = {
+		.api = "anthropic",
+		.id = jsonobj_str(root, "id"),
+		.model = jsonobj_str(root, "model"),
+		.message = anth_message(jsonobj_get(root, "content")),
+		.finish = anth_finish(jsonobj_str(root, "stop_reason")),
+	};
 
-	anth_usage_read(jsonobj_get(root, "usage"), &prompt, &completion);
-	jsonobj_set(c, "id", anth_chat_id(root));
-	jsonobj_set(c, "object", json_object_new_string("chat.completion"));
-	jsonobj_set(c, "created", json_object_new_int64((int64_t)time(NULL)));
-	jsonobj_set(c, "model", json_object_new_string(model ? model : ""));
-	jsonobj_set(choice, "index", json_object_new_int(0));
-	jsonobj_set(choice, "message", anth_message(jsonobj_get(root, "content")));
-	jsonobj_set(choice, "finish_reason", json_object_new_string(anth_finish(jsonobj_str(root, "stop_reason"))));
-	json_object_array_add(choices, choice);
-	jsonobj_set(c, "choices", choices);
-	jsonobj_set(c, "usage", anth_usage(prompt, completion));
-	return c;
+	anth_usage_read(jsonobj_get(root, "usage"), &c.prompt_tokens, &c.completion_tokens);
+	return foreign_completion(&c);
 }
 
 enum errkind anthropic_answer(const char *body, struct canon *out, char *detail, size_t n)

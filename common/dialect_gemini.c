@@ -22,6 +22,7 @@
 #include "jsonobj.h"
 #include "apierror.h"
 #include "buf.h"
+#include "foreign.h"
 #include "log.h"
 #include "upreq.h"
 
@@ -616,10 +617,10 @@ const struct dialect dialect_gemini = {
 	.body = gemini_body,
 	.headers = gemini_headers,
 	.stream_new = gemini_stream_new,
-	.stream_feed = gemini_stream_feed,
+	.stream_feed = foreign_stream_feed,
 	.stream_finish = gemini_stream_finish,
-	.stream_began = gemini_stream_began,
-	.stream_free = gemini_stream_free,
+	.stream_began = foreign_stream_began,
+	.stream_free = foreign_stream_free,
 	.answer = gemini_answer,
 	.error = gemini_error,
 };

@@ -34,12 +34,6 @@ const char *gemini_finish_reason(const char *reason);
 /* The kind of an error status, or ERRKIND_COUNT when unknown. */
 enum errkind gemini_error_kind(const char *status);
 
-/* Borrowed member of an object, or NULL; its string, or NULL; setting a
- * member to `v` (taken; NULL aborts as out of memory). */
-struct json_object *gemini_get(struct json_object *obj, const char *key);
-const char *gemini_str(struct json_object *obj, const char *key);
-void gemini_set(struct json_object *obj, const char *key, struct json_object *v);
-
 /* The generateContent request for `client` (a new object, caller puts).
  * Fields with no Gemini meaning are dropped with a log line. */
 struct json_object *gemini_request(struct json_object *client, const struct endpoint *ep,
@@ -51,10 +45,7 @@ struct json_object *gemini_error_object(struct json_object *root);
 /* Decoding (dialect_gemini_decode.c), as dialect.h describes. */
 struct dialect_stream *gemini_stream_new(const struct dialect_out *out,
 					 const struct dialect_call *call);
-enum im_rc gemini_stream_feed(struct dialect_stream *st, const char *data, size_t len);
 enum im_rc gemini_stream_finish(struct dialect_stream *st);
-bool gemini_stream_began(const struct dialect_stream *st);
-void gemini_stream_free(struct dialect_stream *st);
 enum errkind gemini_answer(const char *body, struct canon *out, char *detail, size_t n);
 
 #endif

@@ -14,74 +14,35 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <json-c/json.h>
 
 #include "alloc.h"
-#include "buf.h"
 #include "chat.h"
+#include "foreign.h"
 #include "jsonobj.h"
 #include "log.h"
-#include "sse.h"
 
-#define GEM_EVENT_MAX (8u << 20)
-#define GEM_TOKENS_MAX 1000000000000ll   /* keeps sums of token counts far from overflow */
-#define GEM_ANSWER_MAX (64u << 20)
 #define GEM_TOOLS_MAX 1024
 
 struct dialect_stream {
-	struct sse_parser sse;
-	struct dialect_out out;
+	struct foreign_stream fs;    /* first: foreign.h */
 	const char *request_id;      /* borrowed from the call */
-	bool began;
 	bool role_sent;
 	bool finished;
 	bool said;                   /* content, reasoning or a call went out */
-	bool usage_wanted;
-	struct json_object *id;      /* of the chunks: chatcmpl-<responseId> */
-	struct json_object *model;
-	int64_t created;
-	int64_t prompt_tokens;
-	int64_t completion_tokens;
-	int n_tools;
 };
 
 /* ---- helpers ------------------------------------------------------------------------ */
-
-static int64_t gem_tokens(struct json_object *usage, const char *key)
-{
-	struct json_object *v = jsonobj_get(usage, key);
-	int64_t n = json_object_is_type(v, json_type_int) ? json_object_get_int64(v) : 0;
-	return n < 0 ? 0 : n > GEM_TOKENS_MAX ? GEM_TOKENS_MAX : n;
-}
 
 /* Prompt tokens, and the answer's: candidates and thoughts together, as
  * OpenAI counts reasoning in completion_tokens. */
 static void gem_usage_read(struct json_object *usage, int64_t *prompt, int64_t *completion)
 {
 	if (jsonobj_get(usage, "promptTokenCount") != NULL)
-		*prompt = gem_tokens(usage, "promptTokenCount");
+		*prompt = foreign_tokens(usage, "promptTokenCount");
 	if (jsonobj_get(usage, "candidatesTokenCount") != NULL || jsonobj_get(usage, "thoughtsTokenCount") != NULL)
-		*completion = gem_tokens(usage, "candidatesTokenCount") + gem_tokens(usage, "thoughtsTokenCount");
-}
-
-static struct json_object *gem_usage(int64_t prompt, int64_t completion)
-{
-	struct json_object *u = xcheck(json_object_new_object());
-	jsonobj_set(u, "prompt_tokens", json_object_new_int64(prompt));
-	jsonobj_set(u, "completion_tokens", json_object_new_int64(completion));
-	jsonobj_set(u, "total_tokens", json_object_new_int64(prompt + completion));
-	return u;
-}
-
-static struct json_object *gem_chat_id(struct json_object *response)
-{
-	const char *id = jsonobj_str(response, "responseId");
-	char *s = xasprintf("chatcmpl-%.128s", id ? id : "gemini");
-	struct json_object *o = xcheck(json_object_new_string(s));
-	free(s);
-	return o;
+		*completion = foreign_tokens(usage, "candidatesTokenCount") + foreign_tokens(usage, "thoughtsTokenCount");
 }
 
 /* The finish_reason for a finishReason: STOP after function calls is
@@ -149,100 +110,42 @@ static struct json_object *gem_tool_call(struct json_object *part, int index)
 
 static void gem_identify(struct dialect_stream *st, struct json_object *response)
 {
-	const char *model = jsonobj_str(response, "modelVersion");
-
-	if (st->id != NULL)
-		return;
-	st->id = gem_chat_id(response);
-	st->model = xcheck(json_object_new_string(model ? model : ""));
-	st->created = (int64_t)time(NULL);
-}
-
-static struct json_object *gem_chunk_new(struct dialect_stream *st)
-{
-	struct json_object *o = xcheck(json_object_new_object());
-
-	gem_identify(st, NULL);
-	jsonobj_set(o, "id", json_object_get(st->id));
-	jsonobj_set(o, "object", json_object_new_string("chat.completion.chunk"));
-	jsonobj_set(o, "created", json_object_new_int64(st->created));
-	jsonobj_set(o, "model", json_object_get(st->model));
-	return o;
-}
-
-static enum im_rc gem_emit(struct dialect_stream *st, struct json_object *chunk)
-{
-	enum im_rc rc = st->out.chunk(st->out.ctx, &(struct canon){ .obj = chunk });
-	json_object_put(chunk);
-	return rc;
-}
-
-/* A chunk of choice 0 with `delta` (taken) and a finish reason or null. */
-static enum im_rc gem_emit_delta(struct dialect_stream *st, struct json_object *delta,
-				 const char *finish)
-{
-	struct json_object *o = gem_chunk_new(st);
-	struct json_object *choice = xcheck(json_object_new_object());
-	struct json_object *choices = xcheck(json_object_new_array());
-
-	jsonobj_set(choice, "index", json_object_new_int(0));
-	jsonobj_set(choice, "delta", delta);
-	json_object_object_add(choice, "finish_reason", finish ? xcheck(json_object_new_string(finish)) : NULL);
-	json_object_array_add(choices, choice);
-	jsonobj_set(o, "choices", choices);
-	return gem_emit(st, o);
+	foreign_identify(&st->fs, jsonobj_str(response, "responseId"), jsonobj_str(response, "modelVersion"));
 }
 
 static enum im_rc gem_emit_role(struct dialect_stream *st)
 {
-	struct json_object *delta = xcheck(json_object_new_object());
-
 	st->role_sent = true;
-	jsonobj_set(delta, "role", json_object_new_string("assistant"));
-	jsonobj_set(delta, "content", json_object_new_string(""));
-	return gem_emit_delta(st, delta, NULL);
+	return foreign_emit_role(&st->fs);
 }
 
 static enum im_rc gem_emit_part(struct dialect_stream *st, struct json_object *part)
 {
-	struct json_object *delta;
 	const char *text = jsonobj_str(part, "text");
 
 	if (jsonobj_get(part, "functionCall") != NULL) {
-		struct json_object *calls = xcheck(json_object_new_array());
-		if (st->n_tools >= GEM_TOOLS_MAX)
+		if (st->fs.n_tools >= GEM_TOOLS_MAX)
 			return IM_ETOOBIG;
-		json_object_array_add(calls, gem_tool_call(part, st->n_tools++));
 		st->said = true;
-		delta = xcheck(json_object_new_object());
-		jsonobj_set(delta, "tool_calls", calls);
-		return gem_emit_delta(st, delta, NULL);
+		return foreign_emit_tool(&st->fs, gem_tool_call(part, st->fs.n_tools++));
 	}
 	if (text == NULL || *text == '\0')
 		return IM_OK;
 	st->said = true;
-	delta = xcheck(json_object_new_object());
-	jsonobj_set(delta, gem_is_thought(part) ? "reasoning_content" : "content", json_object_new_string(text));
-	return gem_emit_delta(st, delta, NULL);
+	return foreign_emit_string(&st->fs, gem_is_thought(part) ? "reasoning_content" : "content",
+				   text, strlen(text));
 }
 
 static enum im_rc gem_blocked(struct dialect_stream *st, const char *reason);
 
 static enum im_rc gem_emit_finish(struct dialect_stream *st, const char *reason)
 {
-	const char *finish = gem_finish(reason, st->n_tools > 0, st->request_id);
-	enum im_rc rc;
+	const char *finish = gem_finish(reason, st->fs.n_tools > 0, st->request_id);
 
 	st->finished = true;
 	if (!st->said && strcmp(finish, "content_filter") == 0)
 		return gem_blocked(st, reason);   /* refused before a word: the filter's error */
-	rc = gem_emit_delta(st, xcheck(json_object_new_object()), finish);
-	if (rc != IM_OK || !st->usage_wanted)
-		return rc;
-	struct json_object *o = gem_chunk_new(st);
-	jsonobj_set(o, "choices", json_object_new_array());
-	jsonobj_set(o, "usage", gem_usage(st->prompt_tokens, st->completion_tokens));
-	return gem_emit(st, o);
+	return foreign_emit_finish(&st->fs, finish);
 }
 
 /* ---- stream: events -------------------------------------------------------------------- */
@@ -251,8 +154,8 @@ static enum im_rc gem_error_event(struct dialect_stream *st, struct json_object 
 {
 	enum errkind kind = gemini_error_kind(jsonobj_str(error, "status"));
 
-	return st->out.error(st->out.ctx, kind == ERRKIND_COUNT ? ERRKIND_INVALID_RESPONSE : kind,
-			     jsonobj_str(error, "message"));
+	return st->fs.out.error(st->fs.out.ctx, kind == ERRKIND_COUNT ? ERRKIND_INVALID_RESPONSE : kind,
+				jsonobj_str(error, "message"));
 }
 
 /* A refused prompt or answer: the provider's content filter, as an error. */
@@ -261,11 +164,13 @@ static enum im_rc gem_blocked(struct dialect_stream *st, const char *reason)
 	char message[128];
 
 	snprintf(message, sizeof message, "Gemini blocked the content (%.64s)", reason);
-	return st->out.error(st->out.ctx, ERRKIND_CONTENT_FILTER, message);
+	return st->fs.out.error(st->fs.out.ctx, ERRKIND_CONTENT_FILTER, message);
 }
 
-static enum im_rc gem_response(struct dialect_stream *st, struct json_object *response)
+/* One event: a whole response (its `event:` name means nothing). */
+static enum im_rc gem_on_event(void *ctx, const char *event, struct json_object *response)
 {
+	struct dialect_stream *st = ctx;
 	struct json_object *error = gemini_error_object(response);
 	const char *blocked = jsonobj_str(jsonobj_get(response, "promptFeedback"), "blockReason");
 	struct json_object *candidate = gem_candidate(response);
@@ -273,6 +178,7 @@ static enum im_rc gem_response(struct dialect_stream *st, struct json_object *re
 	const char *finish = jsonobj_str(candidate, "finishReason");
 	enum im_rc rc = IM_OK;
 
+	(void)event;
 	if (error != NULL)
 		return gem_error_event(st, error);
 	if (blocked != NULL && candidate == NULL)
@@ -280,7 +186,7 @@ static enum im_rc gem_response(struct dialect_stream *st, struct json_object *re
 	if (st->finished)
 		return IM_OK;   /* nothing counts after the last event */
 	gem_identify(st, response);
-	gem_usage_read(jsonobj_get(response, "usageMetadata"), &st->prompt_tokens, &st->completion_tokens);
+	gem_usage_read(jsonobj_get(response, "usageMetadata"), &st->fs.prompt_tokens, &st->fs.completion_tokens);
 	if (!st->role_sent)
 		rc = gem_emit_role(st);
 	for (size_t i = 0; rc == IM_OK && parts != NULL && i < json_object_array_length(parts); i++)
@@ -290,65 +196,23 @@ static enum im_rc gem_response(struct dialect_stream *st, struct json_object *re
 	return rc;
 }
 
-static enum im_rc gem_on_event(void *ctx, const struct sse_event *ev)
-{
-	struct dialect_stream *st = ctx;
-	struct json_object *obj;
-	enum im_rc rc;
-
-	if (ev->is_comment)
-		return IM_OK;
-	st->began = true;
-	obj = json_tokener_parse(ev->data);
-	if (obj == NULL || !json_object_is_type(obj, json_type_object)) {
-		st->out.dropped(st->out.ctx, ev->data_len);
-		json_object_put(obj);
-		return IM_OK;
-	}
-	rc = gem_response(st, obj);
-	json_object_put(obj);
-	return rc;
-}
-
 struct dialect_stream *gemini_stream_new(const struct dialect_out *out,
 					 const struct dialect_call *call)
 {
 	struct dialect_stream *st = xcalloc(1, sizeof *st);
 
-	st->out = *out;
+	foreign_stream_init(&st->fs, "gemini", out, call, gem_on_event, st);
 	st->request_id = call->request_id;
-	st->usage_wanted = call->want_usage || call->client_usage;
-	sse_parser_init(&st->sse, GEM_EVENT_MAX, gem_on_event, st);
 	return st;
-}
-
-enum im_rc gemini_stream_feed(struct dialect_stream *st, const char *data, size_t len)
-{
-	return sse_parser_feed(&st->sse, data, len);
 }
 
 enum im_rc gemini_stream_finish(struct dialect_stream *st)
 {
-	enum im_rc rc = sse_parser_finish(&st->sse);
+	enum im_rc rc = foreign_stream_finish(st);
 
 	if (rc == IM_OK && st->finished)
-		st->out.done(st->out.ctx);   /* Gemini's end: the body's, after a finishReason */
+		st->fs.out.done(st->fs.out.ctx);   /* Gemini's end: the body's, after a finishReason */
 	return rc;
-}
-
-bool gemini_stream_began(const struct dialect_stream *st)
-{
-	return st->began;
-}
-
-void gemini_stream_free(struct dialect_stream *st)
-{
-	if (st == NULL)
-		return;
-	sse_parser_free(&st->sse);
-	json_object_put(st->id);
-	json_object_put(st->model);
-	free(st);
 }
 
 /* ---- whole answers ---------------------------------------------------------------------- */
@@ -356,58 +220,35 @@ void gemini_stream_free(struct dialect_stream *st)
 /* The assistant message of candidate 0's parts; *tools: it holds calls. */
 static struct json_object *gem_message(struct json_object *parts, bool *tools)
 {
-	struct json_object *msg = xcheck(json_object_new_object());
-	struct json_object *calls = xcheck(json_object_new_array());
-	struct buf text, reasoning;
+	struct foreign_answer a;
 
-	buf_init(&text, GEM_ANSWER_MAX);
-	buf_init(&reasoning, GEM_ANSWER_MAX);
-	for (size_t i = 0; parts != NULL && i < json_object_array_length(parts); i++) {
+	foreign_answer_init(&a);
+	for (size_t i = 0; i < jsonobj_len(parts); i++) {
 		struct json_object *part = json_object_array_get_idx(parts, i);
 		const char *s = jsonobj_str(part, "text");
-		if (jsonobj_get(part, "functionCall") != NULL && json_object_array_length(calls) < GEM_TOOLS_MAX)
-			json_object_array_add(calls, gem_tool_call(part, -1));
+		if (jsonobj_get(part, "functionCall") != NULL && json_object_array_length(a.calls) < GEM_TOOLS_MAX)
+			json_object_array_add(a.calls, gem_tool_call(part, -1));
 		else if (s != NULL)
-			(void)buf_append_str(gem_is_thought(part) ? &reasoning : &text, s);
+			(void)buf_append_str(gem_is_thought(part) ? &a.reasoning : &a.text, s);
 	}
-	jsonobj_set(msg, "role", json_object_new_string("assistant"));
-	json_object_object_add(msg, "content", text.len || json_object_array_length(calls) == 0
-		? xcheck(json_object_new_string_len(buf_str(&text), (int)text.len)) : NULL);
-	if (reasoning.len > 0)
-		jsonobj_set(msg, "reasoning_content", json_object_new_string_len(buf_str(&reasoning), (int)reasoning.len));
-	*tools = json_object_array_length(calls) > 0;
-	if (*tools)
-		jsonobj_set(msg, "tool_calls", calls);
-	else
-		json_object_put(calls);
-	buf_free(&text);
-	buf_free(&reasoning);
-	return msg;
+	*tools = json_object_array_length(a.calls) > 0;
+	return foreign_answer_message(&a);
 }
 
 static struct json_object *gem_completion(struct json_object *root)
 {
-	struct json_object *c = xcheck(json_object_new_object());
-	struct json_object *choice = xcheck(json_object_new_object());
-	struct json_object *choices = xcheck(json_object_new_array());
 	struct json_object *candidate = gem_candidate(root);
-	const char *model = jsonobj_str(root, "modelVersion");
-	int64_t prompt = 0, completion = 0;
 	bool tools;
+	struct foreign_completion c = {
+		.api = "gemini",
+		.id = jsonobj_str(root, "responseId"),
+		.model = jsonobj_str(root, "modelVersion"),
+		.message = gem_message(gem_parts(candidate), &tools),
+	};
 
-	gem_usage_read(jsonobj_get(root, "usageMetadata"), &prompt, &completion);
-	jsonobj_set(c, "id", gem_chat_id(root));
-	jsonobj_set(c, "object", json_object_new_string("chat.completion"));
-	jsonobj_set(c, "created", json_object_new_int64((int64_t)time(NULL)));
-	jsonobj_set(c, "model", json_object_new_string(model ? model : ""));
-	jsonobj_set(choice, "index", json_object_new_int(0));
-	jsonobj_set(choice, "message", gem_message(gem_parts(candidate), &tools));
-	jsonobj_set(choice, "finish_reason", json_object_new_string(
-			gem_finish(jsonobj_str(candidate, "finishReason"), tools, NULL)));
-	json_object_array_add(choices, choice);
-	jsonobj_set(c, "choices", choices);
-	jsonobj_set(c, "usage", gem_usage(prompt, completion));
-	return c;
+	c.finish = gem_finish(jsonobj_str(candidate, "finishReason"), tools, NULL);
+	gem_usage_read(jsonobj_get(root, "usageMetadata"), &c.prompt_tokens, &c.completion_tokens);
+	return foreign_completion(&c);
 }
 
 enum errkind gemini_answer(const char *body, struct canon *out, char *detail, size_t n)

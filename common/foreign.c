@@ -1,0 +1,238 @@
+/* foreign.c: what the decoders of the non-OpenAI APIs share (see foreign.h). */
+#include "foreign.h"
+
+#include <stdlib.h>
+#include <time.h>
+
+#include <json-c/json.h>
+
+#include "alloc.h"
+#include "jsonobj.h"
+
+#define FOREIGN_EVENT_MAX (8u << 20)
+#define FOREIGN_TOKENS_MAX 1000000000000ll   /* keeps sums of token counts far from overflow */
+#define FOREIGN_ANSWER_MAX (64u << 20)
+
+/* ---- stream --------------------------------------------------------------------------- */
+
+static enum im_rc foreign_on_sse(void *ctx, const struct sse_event *ev)
+{
+	struct foreign_stream *fs = ctx;
+	struct json_object *obj;
+	enum im_rc rc;
+
+	if (ev->is_comment)
+		return IM_OK;   /* keep-alives do not count as progress */
+	fs->began = true;
+	obj = json_tokener_parse(ev->data);
+	if (obj == NULL || !json_object_is_type(obj, json_type_object)) {
+		fs->out.dropped(fs->out.ctx, ev->data_len);
+		json_object_put(obj);
+		return IM_OK;
+	}
+	rc = fs->on_event(fs->ctx, ev->event, obj);
+	json_object_put(obj);
+	return rc;
+}
+
+void foreign_stream_init(struct foreign_stream *fs, const char *api, const struct dialect_out *out,
+			 const struct dialect_call *call, foreign_event_fn on_event, void *ctx)
+{
+	fs->out = *out;
+	fs->api = api;
+	fs->on_event = on_event;
+	fs->ctx = ctx;
+	fs->usage_wanted = call->want_usage || call->client_usage;
+	sse_parser_init(&fs->sse, FOREIGN_EVENT_MAX, foreign_on_sse, fs);
+}
+
+/* `st` begins with its struct foreign_stream (C11 6.7.2.1: a pointer to a
+ * structure, converted, points to its first member). */
+static struct foreign_stream *foreign_of(struct dialect_stream *st)
+{
+	return (struct foreign_stream *)(void *)st;
+}
+
+enum im_rc foreign_stream_feed(struct dialect_stream *st, const char *data, size_t len)
+{
+	return sse_parser_feed(&foreign_of(st)->sse, data, len);
+}
+
+enum im_rc foreign_stream_finish(struct dialect_stream *st)
+{
+	return sse_parser_finish(&foreign_of(st)->sse);
+}
+
+bool foreign_stream_began(const struct dialect_stream *st)
+{
+	return ((const struct foreign_stream *)(const void *)st)->began;
+}
+
+void foreign_stream_free(struct dialect_stream *st)
+{
+	struct foreign_stream *fs = foreign_of(st);
+
+	if (st == NULL)
+		return;
+	sse_parser_free(&fs->sse);
+	json_object_put(fs->id);
+	json_object_put(fs->model);
+	free(st);
+}
+
+/* ---- stream: chunks ------------------------------------------------------------------- */
+
+static struct json_object *foreign_chat_id(const char *api, const char *id)
+{
+	char *s = xasprintf("chatcmpl-%.128s", id ? id : api);
+	struct json_object *o = xcheck(json_object_new_string(s));
+	free(s);
+	return o;
+}
+
+void foreign_identify(struct foreign_stream *fs, const char *id, const char *model)
+{
+	if (fs->id != NULL)
+		return;
+	fs->id = foreign_chat_id(fs->api, id);
+	fs->model = xcheck(json_object_new_string(model ? model : ""));
+	fs->created = (int64_t)time(NULL);
+}
+
+static struct json_object *foreign_chunk_new(struct foreign_stream *fs)
+{
+	struct json_object *o = xcheck(json_object_new_object());
+
+	foreign_identify(fs, NULL, NULL);
+	jsonobj_set(o, "id", json_object_get(fs->id));
+	jsonobj_set_str(o, "object", "chat.completion.chunk");
+	jsonobj_set(o, "created", json_object_new_int64(fs->created));
+	jsonobj_set(o, "model", json_object_get(fs->model));
+	return o;
+}
+
+static enum im_rc foreign_emit(struct foreign_stream *fs, struct json_object *chunk)
+{
+	enum im_rc rc = fs->out.chunk(fs->out.ctx, &(struct canon){ .obj = chunk });
+	json_object_put(chunk);
+	return rc;
+}
+
+enum im_rc foreign_emit_delta(struct foreign_stream *fs, struct json_object *delta, const char *finish)
+{
+	struct json_object *o = foreign_chunk_new(fs);
+	struct json_object *choice = xcheck(json_object_new_object());
+	struct json_object *choices = xcheck(json_object_new_array());
+
+	jsonobj_set(choice, "index", json_object_new_int(0));
+	jsonobj_set(choice, "delta", delta);
+	json_object_object_add(choice, "finish_reason", finish ? xcheck(json_object_new_string(finish)) : NULL);
+	json_object_array_add(choices, choice);
+	jsonobj_set(o, "choices", choices);
+	return foreign_emit(fs, o);
+}
+
+enum im_rc foreign_emit_string(struct foreign_stream *fs, const char *key, const char *s, size_t len)
+{
+	struct json_object *delta = xcheck(json_object_new_object());
+
+	jsonobj_set(delta, key, json_object_new_string_len(s, (int)len));
+	return foreign_emit_delta(fs, delta, NULL);
+}
+
+enum im_rc foreign_emit_role(struct foreign_stream *fs)
+{
+	struct json_object *delta = xcheck(json_object_new_object());
+
+	jsonobj_set_str(delta, "role", "assistant");
+	jsonobj_set_str(delta, "content", "");
+	return foreign_emit_delta(fs, delta, NULL);
+}
+
+enum im_rc foreign_emit_tool(struct foreign_stream *fs, struct json_object *call)
+{
+	struct json_object *calls = xcheck(json_object_new_array());
+	struct json_object *delta = xcheck(json_object_new_object());
+
+	json_object_array_add(calls, call);
+	jsonobj_set(delta, "tool_calls", calls);
+	return foreign_emit_delta(fs, delta, NULL);
+}
+
+static struct json_object *foreign_usage(int64_t prompt, int64_t completion)
+{
+	struct json_object *u = xcheck(json_object_new_object());
+	jsonobj_set(u, "prompt_tokens", json_object_new_int64(prompt));
+	jsonobj_set(u, "completion_tokens", json_object_new_int64(completion));
+	jsonobj_set(u, "total_tokens", json_object_new_int64(prompt + completion));
+	return u;
+}
+
+enum im_rc foreign_emit_finish(struct foreign_stream *fs, const char *finish)
+{
+	enum im_rc rc = foreign_emit_delta(fs, xcheck(json_object_new_object()), finish);
+
+	if (rc != IM_OK || !fs->usage_wanted)
+		return rc;
+	struct json_object *o = foreign_chunk_new(fs);
+	jsonobj_set(o, "choices", json_object_new_array());
+	jsonobj_set(o, "usage", foreign_usage(fs->prompt_tokens, fs->completion_tokens));
+	return foreign_emit(fs, o);
+}
+
+int64_t foreign_tokens(struct json_object *usage, const char *key)
+{
+	struct json_object *v = jsonobj_get(usage, key);
+	int64_t n = json_object_is_type(v, json_type_int) ? json_object_get_int64(v) : 0;
+	return n < 0 ? 0 : n > FOREIGN_TOKENS_MAX ? FOREIGN_TOKENS_MAX : n;
+}
+
+/* ---- whole answers -------------------------------------------------------------------- */
+
+void foreign_answer_init(struct foreign_answer *a)
+{
+	buf_init(&a->text, FOREIGN_ANSWER_MAX);
+	buf_init(&a->reasoning, FOREIGN_ANSWER_MAX);
+	a->calls = xcheck(json_object_new_array());
+}
+
+struct json_object *foreign_answer_message(struct foreign_answer *a)
+{
+	struct json_object *msg = xcheck(json_object_new_object());
+	bool calls = json_object_array_length(a->calls) > 0;
+
+	jsonobj_set_str(msg, "role", "assistant");
+	/* null content beside tool calls, as OpenAI answers */
+	json_object_object_add(msg, "content", a->text.len || !calls
+		? xcheck(json_object_new_string_len(buf_str(&a->text), (int)a->text.len)) : NULL);
+	if (a->reasoning.len > 0)
+		jsonobj_set(msg, "reasoning_content",
+			    json_object_new_string_len(buf_str(&a->reasoning), (int)a->reasoning.len));
+	if (calls)
+		jsonobj_set(msg, "tool_calls", a->calls);
+	else
+		json_object_put(a->calls);
+	a->calls = NULL;
+	buf_free(&a->text);
+	buf_free(&a->reasoning);
+	return msg;
+}
+
+struct json_object *foreign_completion(const struct foreign_completion *c)
+{
+	struct json_object *o = xcheck(json_object_new_object());
+	struct json_object *choice = xcheck(json_object_new_object());
+	struct json_object *choices = xcheck(json_object_new_array());
+
+	jsonobj_set(o, "id", foreign_chat_id(c->api, c->id));
+	jsonobj_set_str(o, "object", "chat.completion");
+	jsonobj_set(o, "created", json_object_new_int64((int64_t)time(NULL)));
+	jsonobj_set_str(o, "model", c->model ? c->model : "");
+	jsonobj_set(choice, "index", json_object_new_int(0));
+	jsonobj_set(choice, "message", c->message);
+	jsonobj_set_str(choice, "finish_reason", c->finish);
+	json_object_array_add(choices, choice);
+	jsonobj_set(o, "choices", choices);
+	jsonobj_set(o, "usage", foreign_usage(c->prompt_tokens, c->completion_tokens));
+	return o;
+}

@@ -1,0 +1,97 @@
+/* foreign.h: what the decoders of the non-OpenAI APIs (Anthropic's,
+ * Gemini's) share: a stream of JSON events turned into OpenAI chat chunks,
+ * and a whole answer's pieces turned into an OpenAI chat completion.
+ *
+ * A decoder's state (its struct dialect_stream) begins with a struct
+ * foreign_stream: the SSE parser, the dialect_out callbacks and what every
+ * translated chunk carries (id, model, creation time, token counts). This
+ * module parses the events and writes the chunks; the decoder only reads
+ * its API's events, so the two translations cannot drift apart in the
+ * OpenAI shape they produce. */
+#ifndef IMMORTAL_FOREIGN_H
+#define IMMORTAL_FOREIGN_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "dialect.h"
+#include "sse.h"
+
+/* One event's JSON object (borrowed for the call) and its `event:` name
+ * ("" when absent), for the decoder's `ctx`. Anything but IM_OK stops the
+ * stream. */
+typedef enum im_rc (*foreign_event_fn)(void *ctx, const char *event, struct json_object *obj);
+
+struct foreign_stream {
+	struct sse_parser sse;
+	struct dialect_out out;
+	foreign_event_fn on_event;
+	void *ctx;
+	const char *api;             /* static: stands for the id an answer lacks */
+	bool began;
+	bool usage_wanted;
+	struct json_object *id;      /* of the chunks: chatcmpl-<the answer's id> */
+	struct json_object *model;
+	int64_t created;
+	int64_t prompt_tokens;
+	int64_t completion_tokens;
+	int n_tools;
+};
+
+/* `out` and `api` are copied; `call` is read now only. */
+void foreign_stream_init(struct foreign_stream *fs, const char *api, const struct dialect_out *out,
+			 const struct dialect_call *call, foreign_event_fn on_event, void *ctx);
+
+/* For a dialect's table (dialect.h); each `st` begins with its struct
+ * foreign_stream. foreign_stream_free frees `st` itself: a decoder frees
+ * what else it owns first. */
+enum im_rc foreign_stream_feed(struct dialect_stream *st, const char *data, size_t len);
+enum im_rc foreign_stream_finish(struct dialect_stream *st);
+bool foreign_stream_began(const struct dialect_stream *st);
+void foreign_stream_free(struct dialect_stream *st);
+
+/* The chunks' id and model, from the first answer that names them; later
+ * calls change nothing. Either may be NULL. */
+void foreign_identify(struct foreign_stream *fs, const char *id, const char *model);
+
+/* A chunk of choice 0 with `delta` (taken) and a finish reason or null. */
+enum im_rc foreign_emit_delta(struct foreign_stream *fs, struct json_object *delta, const char *finish);
+/* A delta whose one member `key` is the string `s` (`len` bytes). */
+enum im_rc foreign_emit_string(struct foreign_stream *fs, const char *key, const char *s, size_t len);
+/* The first delta: role assistant, empty content. */
+enum im_rc foreign_emit_role(struct foreign_stream *fs);
+/* A delta with one tool call (taken). */
+enum im_rc foreign_emit_tool(struct foreign_stream *fs, struct json_object *call);
+/* The finish chunk, then the usage chunk when the call wants usage. */
+enum im_rc foreign_emit_finish(struct foreign_stream *fs, const char *finish);
+
+/* A token count of a usage object, 0 when absent, kept far from overflow. */
+int64_t foreign_tokens(struct json_object *usage, const char *key);
+
+/* A whole answer's assistant message, collected part by part. */
+struct foreign_answer {
+	struct buf text;
+	struct buf reasoning;
+	struct json_object *calls;   /* tool calls */
+};
+
+void foreign_answer_init(struct foreign_answer *a);
+/* The assistant message (a new object); frees the rest of *a. */
+struct json_object *foreign_answer_message(struct foreign_answer *a);
+
+/* What an OpenAI chat completion holds. */
+struct foreign_completion {
+	const char *api;             /* as for foreign_stream_init */
+	const char *id;              /* the answer's, or NULL */
+	const char *model;           /* or NULL */
+	struct json_object *message; /* taken */
+	const char *finish;
+	int64_t prompt_tokens;
+	int64_t completion_tokens;
+};
+
+/* The completion (a new object) of *c. */
+struct json_object *foreign_completion(const struct foreign_completion *c);
+
+#endif
