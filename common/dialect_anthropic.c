@@ -104,24 +104,17 @@ static void anth_push_text(struct json_object *blocks, const char *s, size_t len
  * source; anything else is left out (NULL). */
 static struct json_object *anth_image(struct json_object *part)
 {
-	struct json_object *iu = jsonobj_get(part, "image_url");
-	const char *url = json_object_is_type(iu, json_type_string) ? json_object_get_string(iu)
-								    : jsonobj_str(iu, "url");
+	const char *url = foreign_image_url(part), *data;
+	char *media = foreign_data_url(url, &data);
 	struct json_object *source;
 
-	if (url == NULL)
-		return NULL;
-	if (strncmp(url, "data:", 5) == 0) {
-		const char *b64 = strstr(url, ";base64,");
-		if (b64 == NULL)
-			return NULL;
-		char *media = xstrndup(url + 5, (size_t)(b64 - url - 5));
+	if (media != NULL) {
 		source = xcheck(json_object_new_object());
 		jsonobj_set_str(source, "type", "base64");
 		jsonobj_set_str(source, "media_type", media);
-		jsonobj_set_str(source, "data", b64 + 8);
+		jsonobj_set_str(source, "data", data);
 		free(media);
-	} else if (strncmp(url, "http://", 7) == 0 || strncmp(url, "https://", 8) == 0) {
+	} else if (foreign_is_http(url)) {
 		source = xcheck(json_object_new_object());
 		jsonobj_set_str(source, "type", "url");
 		jsonobj_set_str(source, "url", url);
@@ -176,18 +169,12 @@ static void anth_push_tool_uses(struct json_object *blocks, struct json_object *
 	for (size_t i = 0; i < n; i++) {
 		struct json_object *call = json_object_array_get_idx(calls, i);
 		struct json_object *fn = jsonobj_get(call, "function");
-		const char *args = jsonobj_str(fn, "arguments");
-		struct json_object *input = args ? json_tokener_parse(args) : NULL;
 		struct json_object *b = xcheck(json_object_new_object());
 
-		if (!json_object_is_type(input, json_type_object)) {
-			json_object_put(input);
-			input = xcheck(json_object_new_object());
-		}
 		jsonobj_set_str(b, "type", "tool_use");
 		jsonobj_set_str(b, "id", jsonobj_str(call, "id") ? jsonobj_str(call, "id") : "");
 		jsonobj_set_str(b, "name", jsonobj_str(fn, "name") ? jsonobj_str(fn, "name") : "");
-		jsonobj_set(b, "input", input);
+		jsonobj_set(b, "input", foreign_call_args(fn));
 		json_object_array_add(blocks, b);
 	}
 }
@@ -212,28 +199,6 @@ static void anth_push_tool_result(struct json_object *blocks, struct json_object
 }
 
 /* ---- turns ---------------------------------------------------------------------------- */
-
-/* Appends `blocks` (taken) as a turn of `role`, merged into the last turn
- * when that has the same role, as the API requires. */
-static void anth_turn(struct json_object *turns, const char *role, struct json_object *blocks)
-{
-	size_t n = json_object_array_length(turns);
-	struct json_object *last = n ? json_object_array_get_idx(turns, n - 1) : NULL;
-
-	if (json_object_array_length(blocks) == 0) {
-		json_object_put(blocks);
-	} else if (last != NULL && strcmp(jsonobj_str(last, "role"), role) == 0) {
-		struct json_object *content = jsonobj_get(last, "content");
-		for (size_t i = 0; i < json_object_array_length(blocks); i++)
-			json_object_array_add(content, json_object_get(json_object_array_get_idx(blocks, i)));
-		json_object_put(blocks);
-	} else {
-		struct json_object *t = xcheck(json_object_new_object());
-		jsonobj_set_str(t, "role", role);
-		jsonobj_set(t, "content", blocks);
-		json_object_array_add(turns, t);
-	}
-}
 
 static void anth_system_add(struct buf *system, struct json_object *content)
 {
@@ -302,12 +267,12 @@ static struct json_object *anth_messages(struct json_object *messages, struct bu
 			anth_push_content(blocks, jsonobj_get(msg, "content"));
 			anth_push_tool_uses(blocks, jsonobj_get(msg, "tool_calls"));
 		}
-		anth_turn(turns, turn, blocks);
+		foreign_turn(turns, turn, "content", blocks);
 	}
 	if (call->prefill != NULL && resume_prefill(call->prefill, &prefill, &prefill_len)) {
 		struct json_object *blocks = xcheck(json_object_new_array());
 		anth_push_text(blocks, prefill, prefill_len);
-		anth_turn(turns, "assistant", blocks);
+		foreign_turn(turns, "assistant", "content", blocks);
 	}
 	anth_trim_final(turns);
 	return turns;

@@ -235,22 +235,6 @@ void anthropic_stream_free(struct dialect_stream *st)
 
 /* ---- whole answers ---------------------------------------------------------------------- */
 
-static struct json_object *anth_tool_call(struct json_object *block)
-{
-	struct json_object *call = xcheck(json_object_new_object());
-	struct json_object *fn = xcheck(json_object_new_object());
-	struct json_object *input = jsonobj_get(block, "input");
-
-	jsonobj_set(call, "id", json_object_new_string(jsonobj_str(block, "id") ? jsonobj_str(block, "id") : ""));
-	jsonobj_set(call, "type", json_object_new_string("function"));
-	jsonobj_set(fn, "name", json_object_new_string(jsonobj_str(block, "name") ? jsonobj_str(block, "name") : ""));
-	jsonobj_set(fn, "arguments", json_object_new_string(
-			 input ? json_object_to_json_string_ext(input, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
-			       : "{}"));
-	jsonobj_set(call, "function", fn);
-	return call;
-}
-
 /* The assistant message of a Messages answer. */
 static struct json_object *anth_message(struct json_object *content)
 {
@@ -268,7 +252,9 @@ static struct json_object *anth_message(struct json_object *content)
 		else if (strcmp(type, "thinking") == 0 && jsonobj_str(block, "thinking") != NULL)
 			(void)buf_append_str(&a.reasoning, jsonobj_str(block, "thinking"));
 		else if (strcmp(type, "tool_use") == 0)
-			json_object_array_add(a.calls, anth_tool_call(block));
+			json_object_array_add(a.calls, foreign_tool_call(-1, jsonobj_str(block, "id"),
+									       jsonobj_str(block, "name"),
+									       jsonobj_get(block, "input")));
 	}
 	return foreign_answer_message(&a);
 }

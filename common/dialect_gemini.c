@@ -117,23 +117,20 @@ static const char *gem_image_type(const char *url)
  * fileData (Gemini fetches public URLs itself); anything else NULL. */
 static struct json_object *gem_image(struct json_object *part)
 {
-	struct json_object *iu = jsonobj_get(part, "image_url");
-	const char *url = json_object_is_type(iu, json_type_string) ? json_object_get_string(iu)
-								    : jsonobj_str(iu, "url");
+	const char *url = foreign_image_url(part), *b64;
+	char *media = foreign_data_url(url, &b64);
 	struct json_object *data = xcheck(json_object_new_object());
 	struct json_object *p;
 
-	if (url != NULL && strncmp(url, "data:", 5) == 0 && strstr(url, ";base64,") != NULL) {
-		const char *b64 = strstr(url, ";base64,");
-		char *media = xstrndup(url + 5, (size_t)(b64 - url - 5));
+	if (media != NULL) {
 		jsonobj_set_str(data, "mimeType", media);
-		jsonobj_set_str(data, "data", b64 + 8);
+		jsonobj_set_str(data, "data", b64);
 		free(media);
 		p = xcheck(json_object_new_object());
 		jsonobj_set(p, "inlineData", data);
 		return p;
 	}
-	if (url != NULL && (strncmp(url, "http://", 7) == 0 || strncmp(url, "https://", 8) == 0)) {
+	if (foreign_is_http(url)) {
 		jsonobj_set_str(data, "mimeType", gem_image_type(url));
 		jsonobj_set_str(data, "fileUri", url);
 		p = xcheck(json_object_new_object());
@@ -173,18 +170,12 @@ static void gem_push_calls(struct json_object *parts, struct json_object *calls)
 	for (size_t i = 0; i < jsonobj_len(calls); i++) {
 		struct json_object *call = json_object_array_get_idx(calls, i);
 		struct json_object *fn = jsonobj_get(call, "function");
-		const char *args = jsonobj_str(fn, "arguments");
 		const char *sig = jsonobj_str(call, "thought_signature");
-		struct json_object *parsed = args ? json_tokener_parse(args) : NULL;
 		struct json_object *fc = xcheck(json_object_new_object());
 		struct json_object *p = xcheck(json_object_new_object());
 
-		if (!json_object_is_type(parsed, json_type_object)) {
-			json_object_put(parsed);
-			parsed = xcheck(json_object_new_object());
-		}
 		jsonobj_set_str(fc, "name", jsonobj_str(fn, "name") ? jsonobj_str(fn, "name") : "");
-		jsonobj_set(fc, "args", parsed);
+		jsonobj_set(fc, "args", foreign_call_args(fn));
 		jsonobj_set(p, "functionCall", fc);
 		if (sig != NULL)
 			jsonobj_set_str(p, "thoughtSignature", sig);
@@ -251,28 +242,6 @@ static void gem_push_result(struct json_object *parts, struct json_object *messa
 
 /* ---- turns ---------------------------------------------------------------------------- */
 
-/* Appends `parts` (taken) as a content of `role`, merged into the last
- * content when that has the same role. */
-static void gem_turn(struct json_object *contents, const char *role, struct json_object *parts)
-{
-	size_t n = json_object_array_length(contents);
-	struct json_object *last = n ? json_object_array_get_idx(contents, n - 1) : NULL;
-
-	if (json_object_array_length(parts) == 0) {
-		json_object_put(parts);
-	} else if (last != NULL && strcmp(jsonobj_str(last, "role"), role) == 0) {
-		struct json_object *have = jsonobj_get(last, "parts");
-		for (size_t i = 0; i < json_object_array_length(parts); i++)
-			json_object_array_add(have, json_object_get(json_object_array_get_idx(parts, i)));
-		json_object_put(parts);
-	} else {
-		struct json_object *c = xcheck(json_object_new_object());
-		jsonobj_set_str(c, "role", role);
-		jsonobj_set(c, "parts", parts);
-		json_object_array_add(contents, c);
-	}
-}
-
 static bool gem_is_system(const char *role)
 {
 	return role != NULL && (strcmp(role, "system") == 0 || strcmp(role, "developer") == 0);
@@ -298,20 +267,20 @@ static struct json_object *gem_contents(struct json_object *messages, struct jso
 		parts = xcheck(json_object_new_array());
 		if (role != NULL && (strcmp(role, "tool") == 0 || strcmp(role, "function") == 0)) {
 			gem_push_result(parts, messages, i);
-			gem_turn(contents, "user", parts);
+			foreign_turn(contents, "user", "parts", parts);
 		} else if (role != NULL && strcmp(role, "assistant") == 0) {
 			gem_push_content(parts, jsonobj_get(msg, "content"));
 			gem_push_calls(parts, jsonobj_get(msg, "tool_calls"));
-			gem_turn(contents, "model", parts);
+			foreign_turn(contents, "model", "parts", parts);
 		} else {
 			gem_push_content(parts, jsonobj_get(msg, "content"));
-			gem_turn(contents, "user", parts);
+			foreign_turn(contents, "user", "parts", parts);
 		}
 	}
 	if (call->prefill != NULL && resume_prefill(call->prefill, &prefill, &prefill_len)) {
 		struct json_object *parts = xcheck(json_object_new_array());
 		gem_push_text(parts, prefill, prefill_len);
-		gem_turn(contents, "model", parts);
+		foreign_turn(contents, "model", "parts", parts);
 	}
 	return contents;
 }

@@ -85,21 +85,10 @@ static bool gem_is_thought(struct json_object *part)
 static struct json_object *gem_tool_call(struct json_object *part, int index)
 {
 	struct json_object *fc = jsonobj_get(part, "functionCall");
-	struct json_object *args = jsonobj_get(fc, "args");
 	const char *sig = jsonobj_str(part, "thoughtSignature");
-	struct json_object *call = xcheck(json_object_new_object());
-	struct json_object *fn = xcheck(json_object_new_object());
 	char *id = xasprintf("call_%08x%08x%08x", arc4random(), arc4random(), arc4random());
+	struct json_object *call = foreign_tool_call(index, id, jsonobj_str(fc, "name"), jsonobj_get(fc, "args"));
 
-	if (index >= 0)
-		jsonobj_set(call, "index", json_object_new_int(index));
-	jsonobj_set(call, "id", json_object_new_string(id));
-	jsonobj_set(call, "type", json_object_new_string("function"));
-	jsonobj_set(fn, "name", json_object_new_string(jsonobj_str(fc, "name") ? jsonobj_str(fc, "name") : ""));
-	jsonobj_set(fn, "arguments", json_object_new_string(
-			args ? json_object_to_json_string_ext(args, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
-			     : "{}"));
-	jsonobj_set(call, "function", fn);
 	if (sig != NULL)
 		jsonobj_set(call, "thought_signature", json_object_new_string(sig));
 	free(id);

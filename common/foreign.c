@@ -2,6 +2,7 @@
 #include "foreign.h"
 
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include <json-c/json.h>
@@ -12,6 +13,60 @@
 #define FOREIGN_EVENT_MAX (8u << 20)
 #define FOREIGN_TOKENS_MAX 1000000000000ll   /* keeps sums of token counts far from overflow */
 #define FOREIGN_ANSWER_MAX (64u << 20)
+
+/* ---- requests ------------------------------------------------------------------------ */
+
+void foreign_turn(struct json_object *turns, const char *role, const char *key, struct json_object *items)
+{
+	size_t n = json_object_array_length(turns);
+	struct json_object *last = n ? json_object_array_get_idx(turns, n - 1) : NULL;
+
+	if (json_object_array_length(items) == 0) {
+		json_object_put(items);
+	} else if (last != NULL && strcmp(jsonobj_str(last, "role"), role) == 0) {
+		struct json_object *have = jsonobj_get(last, key);
+		for (size_t i = 0; i < json_object_array_length(items); i++)
+			json_object_array_add(have, json_object_get(json_object_array_get_idx(items, i)));
+		json_object_put(items);
+	} else {
+		struct json_object *t = xcheck(json_object_new_object());
+		jsonobj_set_str(t, "role", role);
+		jsonobj_set(t, key, items);
+		json_object_array_add(turns, t);
+	}
+}
+
+const char *foreign_image_url(struct json_object *part)
+{
+	struct json_object *iu = jsonobj_get(part, "image_url");
+	return json_object_is_type(iu, json_type_string) ? json_object_get_string(iu) : jsonobj_str(iu, "url");
+}
+
+char *foreign_data_url(const char *url, const char **data)
+{
+	const char *b64 = url != NULL && strncmp(url, "data:", 5) == 0 ? strstr(url, ";base64,") : NULL;
+
+	if (b64 == NULL)
+		return NULL;
+	*data = b64 + 8;
+	return xstrndup(url + 5, (size_t)(b64 - url - 5));
+}
+
+bool foreign_is_http(const char *url)
+{
+	return url != NULL && (strncmp(url, "http://", 7) == 0 || strncmp(url, "https://", 8) == 0);
+}
+
+struct json_object *foreign_call_args(struct json_object *fn)
+{
+	const char *args = jsonobj_str(fn, "arguments");
+	struct json_object *parsed = args ? json_tokener_parse(args) : NULL;
+
+	if (json_object_is_type(parsed, json_type_object))
+		return parsed;
+	json_object_put(parsed);
+	return xcheck(json_object_new_object());
+}
 
 /* ---- stream --------------------------------------------------------------------------- */
 
@@ -178,6 +233,23 @@ enum im_rc foreign_emit_finish(struct foreign_stream *fs, const char *finish)
 	jsonobj_set(o, "choices", json_object_new_array());
 	jsonobj_set(o, "usage", foreign_usage(fs->prompt_tokens, fs->completion_tokens));
 	return foreign_emit(fs, o);
+}
+
+struct json_object *foreign_tool_call(int index, const char *id, const char *name, struct json_object *args)
+{
+	struct json_object *call = xcheck(json_object_new_object());
+	struct json_object *fn = xcheck(json_object_new_object());
+
+	if (index >= 0)
+		jsonobj_set(call, "index", json_object_new_int(index));
+	jsonobj_set_str(call, "id", id ? id : "");
+	jsonobj_set_str(call, "type", "function");
+	jsonobj_set_str(fn, "name", name ? name : "");
+	jsonobj_set_str(fn, "arguments", args ? json_object_to_json_string_ext(args, JSON_C_TO_STRING_PLAIN |
+									       JSON_C_TO_STRING_NOSLASHESCAPE)
+					      : "{}");
+	jsonobj_set(call, "function", fn);
+	return call;
 }
 
 int64_t foreign_tokens(struct json_object *usage, const char *key)

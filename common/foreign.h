@@ -1,6 +1,7 @@
-/* foreign.h: what the decoders of the non-OpenAI APIs (Anthropic's,
- * Gemini's) share: a stream of JSON events turned into OpenAI chat chunks,
- * and a whole answer's pieces turned into an OpenAI chat completion.
+/* foreign.h: what the translators of the non-OpenAI APIs (Anthropic's,
+ * Gemini's) share: reading the parts of an OpenAI chat request, a stream
+ * of JSON events turned into OpenAI chat chunks, and a whole answer's
+ * pieces turned into an OpenAI chat completion.
  *
  * A decoder's state (its struct dialect_stream) begins with a struct
  * foreign_stream: the SSE parser, the dialect_out callbacks and what every
@@ -17,6 +18,25 @@
 #include "buf.h"
 #include "dialect.h"
 #include "sse.h"
+
+/* ---- requests ---- */
+
+/* Appends `items` (an array, taken) to the array `turns` as a turn
+ * {"role": role, key: items}, merged into the last turn when that has the
+ * same role (both APIs want roles alternating); empty `items` are dropped. */
+void foreign_turn(struct json_object *turns, const char *role, const char *key, struct json_object *items);
+/* The URL of an image_url part (its string or its {"url"}), borrowed, or NULL. */
+const char *foreign_image_url(struct json_object *part);
+/* For a data:MEDIA;base64,DATA URL: MEDIA (a new string, caller frees) and
+ * *data pointing into `url`; NULL for any other URL. */
+char *foreign_data_url(const char *url, const char **data);
+/* True for an http:// or https:// URL. */
+bool foreign_is_http(const char *url);
+/* A tool call's arguments (the JSON text in function.arguments) as a new
+ * object; {} when they are missing or no JSON object. */
+struct json_object *foreign_call_args(struct json_object *fn);
+
+/* ---- answers ---- */
 
 /* One event's JSON object (borrowed for the call) and its `event:` name
  * ("" when absent), for the decoder's `ctx`. Anything but IM_OK stops the
@@ -65,6 +85,11 @@ enum im_rc foreign_emit_role(struct foreign_stream *fs);
 enum im_rc foreign_emit_tool(struct foreign_stream *fs, struct json_object *call);
 /* The finish chunk, then the usage chunk when the call wants usage. */
 enum im_rc foreign_emit_finish(struct foreign_stream *fs, const char *finish);
+
+/* An OpenAI tool call (a new object) {"index", "id", "type": "function",
+ * "function": {"name", "arguments"}}: `index` left out when < 0, `args`
+ * (read) serialised, "{}" when NULL. */
+struct json_object *foreign_tool_call(int index, const char *id, const char *name, struct json_object *args);
 
 /* A token count of a usage object, 0 when absent, kept far from overflow. */
 int64_t foreign_tokens(struct json_object *usage, const char *key);
