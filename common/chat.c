@@ -7,8 +7,8 @@
 #include <json-c/json.h>
 
 #include "alloc.h"
-#include "jsonobj.h"
 #include "buf.h"
+#include "jsonobj.h"
 
 #define CHAT_MAX_CHOICES 16
 #define CHAT_MAX_TOOL_CALLS 64

@@ -15,10 +15,9 @@
 #include <json-c/json.h>
 
 #include "alloc.h"
-#include "jsonobj.h"
-#include "apierror.h"
 #include "buf.h"
 #include "foreign.h"
+#include "jsonobj.h"
 #include "jsonraw.h"
 #include "log.h"
 #include "upreq.h"
@@ -504,45 +503,27 @@ struct json_object *anthropic_error_object(struct json_object *root)
 	return error;
 }
 
-static bool anth_prompt_too_long(struct json_object *error)
+static enum errkind anth_error_kind_of(struct json_object *error)
 {
-	const char *msg = jsonobj_str(error, "message");
-	return msg != NULL && strstr(msg, "prompt is too long") != NULL;
+	return errkind_is_content_refusal(error) ? ERRKIND_CONTENT_FILTER
+						 : anthropic_error_kind(jsonobj_str(error, "type"));
 }
 
-/* OpenAI's shape, so OpenAI clients raise it as they would their own;
- * a prompt too long gets OpenAI's code for it. */
-static char *anthropic_error_shaped(struct json_object *error)
+static bool anth_prompt_too_long(const char *message)
 {
-	const char *type = jsonobj_str(error, "type");
-	const char *msg = jsonobj_str(error, "message");
-
-	return apierror_text(msg ? msg : "", type ? type : "api_error",
-			     anth_prompt_too_long(error) ? "context_length_exceeded" : NULL, NULL);
+	return strstr(message, "prompt is too long") != NULL;
 }
+
+static const struct foreign_errors anth_errors = {
+	.object = anthropic_error_object,
+	.type_key = "type",
+	.kind = anth_error_kind_of,
+	.too_long = anth_prompt_too_long,
+};
 
 static void anthropic_error(long status, const char *body, struct dialect_error *out)
 {
-	struct json_object *root = json_tokener_parse(body);
-	struct json_object *error = anthropic_error_object(root);
-	enum errkind kind;
-
-	if (error == NULL) {
-		/* not Anthropic's shape: a proxy on the way answered */
-		dialect_openai_error_of(status, root, body, out);
-		json_object_put(root);
-		return;
-	}
-	memset(out, 0, sizeof *out);
-	const char *msg = jsonobj_str(error, "message");
-	snprintf(out->message, sizeof out->message, "%s",
-		 msg ? msg : json_object_to_json_string_ext(error, JSON_C_TO_STRING_PLAIN));
-	kind = errkind_is_content_refusal(error) ? ERRKIND_CONTENT_FILTER
-						 : anthropic_error_kind(jsonobj_str(error, "type"));
-	out->kind = kind != ERRKIND_COUNT ? kind : errkind_from_http_error(status, NULL);
-	out->api_error = true;
-	out->shaped = anthropic_error_shaped(error);
-	json_object_put(root);
+	foreign_error(&anth_errors, status, body, out);
 }
 
 const struct dialect dialect_anthropic = {

@@ -19,10 +19,9 @@
 #include <json-c/json.h>
 
 #include "alloc.h"
-#include "jsonobj.h"
-#include "apierror.h"
 #include "buf.h"
 #include "foreign.h"
+#include "jsonobj.h"
 #include "log.h"
 #include "upreq.h"
 
@@ -542,42 +541,35 @@ struct json_object *gemini_error_object(struct json_object *root)
 	return error;
 }
 
-/* Gemini says a prompt is too long only in words. */
-static bool gem_prompt_too_long(struct json_object *error)
+/* An error answer names its status; one without is a proxy's. */
+static struct json_object *gem_error_answer_object(struct json_object *root)
 {
-	const char *msg = jsonobj_str(error, "message");
-	return msg != NULL && (strstr(msg, "input token count") != NULL ||
-			       strstr(msg, "exceeds the maximum number of tokens") != NULL);
-}
-
-/* OpenAI's shape, so OpenAI clients raise it as they would their own;
- * a prompt too long gets OpenAI's code for it. */
-static char *gemini_error_shaped(struct json_object *error)
-{
-	const char *status = jsonobj_str(error, "status");
-	return apierror_text(jsonobj_str(error, "message"), status ? status : "api_error",
-			     gem_prompt_too_long(error) ? "context_length_exceeded" : NULL, NULL);
-}
-
-static void gemini_error(long status, const char *body, struct dialect_error *out)
-{
-	struct json_object *root = json_tokener_parse(body);
 	struct json_object *error = gemini_error_object(root);
-	enum errkind kind;
+	return jsonobj_str(error, "status") != NULL ? error : NULL;
+}
 
-	if (error == NULL || jsonobj_str(error, "status") == NULL) {
-		/* not Gemini's shape: a proxy on the way answered */
-		dialect_openai_error_of(status, root, body, out);
-		json_object_put(root);
-		return;
-	}
-	memset(out, 0, sizeof *out);
-	snprintf(out->message, sizeof out->message, "%s", jsonobj_str(error, "message"));
-	kind = gemini_error_kind(jsonobj_str(error, "status"));
-	out->kind = kind != ERRKIND_COUNT ? kind : errkind_from_http_error(status, NULL);
-	out->api_error = true;
-	out->shaped = gemini_error_shaped(error);
-	json_object_put(root);
+static enum errkind gem_error_kind_of(struct json_object *error)
+{
+	return gemini_error_kind(jsonobj_str(error, "status"));
+}
+
+/* Gemini says a prompt is too long only in words. */
+static bool gem_prompt_too_long(const char *message)
+{
+	return strstr(message, "input token count") != NULL ||
+	       strstr(message, "exceeds the maximum number of tokens") != NULL;
+}
+
+static const struct foreign_errors gem_errors = {
+	.object = gem_error_answer_object,
+	.type_key = "status",
+	.kind = gem_error_kind_of,
+	.too_long = gem_prompt_too_long,
+};
+
+void gemini_error(long status, const char *body, struct dialect_error *out)
+{
+	foreign_error(&gem_errors, status, body, out);
 }
 
 const struct dialect dialect_gemini = {

@@ -41,6 +41,8 @@ struct json_object *gemini_request(struct json_object *client, const struct endp
 
 /* {"error": {"code", "message", "status"}}: its inner object, or NULL. */
 struct json_object *gemini_error_object(struct json_object *root);
+/* A non-2xx answer, as dialect.h's `error` says (also for embeddings). */
+void gemini_error(long status, const char *body, struct dialect_error *out);
 
 /* Decoding (dialect_gemini_decode.c), as dialect.h describes. */
 struct dialect_stream *gemini_stream_new(const struct dialect_out *out,

@@ -8,7 +8,7 @@
  * OpenAI sends). Gemini reports no token usage for embeddings, so usage is
  * estimated (a token per four bytes of input, at least one per text).
  * Gemini embeds text only: token-array input is refused. */
-#include "dialect.h"
+#include "dialect_gemini.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -18,8 +18,8 @@
 #include <json-c/json.h>
 
 #include "alloc.h"
-#include "jsonobj.h"
 #include "buf.h"
+#include "jsonobj.h"
 #include "upreq.h"
 
 #define EMBED_GEMINI_MAX_VECTOR (1u << 16)
@@ -262,18 +262,12 @@ static enum errkind embed_gemini_answer_to(const char *body, const struct dialec
 	return ERRKIND_INVALID_RESPONSE;
 }
 
-/* Errors come in Gemini's shape, as for generateContent. */
-static void embed_gemini_error(long status, const char *body, struct dialect_error *out)
-{
-	dialect_gemini.error(status, body, out);
-}
-
 const struct dialect dialect_gemini_embeddings = {
 	.name = "gemini-embeddings",
 	.url = embed_gemini_url,
 	.body = embed_gemini_body,
 	.headers = embed_gemini_headers,
-	.error = embed_gemini_error,
+	.error = gemini_error,   /* in Gemini's shape, as for generateContent */
 	.refuses = embed_gemini_refuses,
 	.answer_to = embed_gemini_answer_to,
 };

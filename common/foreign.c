@@ -1,6 +1,7 @@
 /* foreign.c: what the decoders of the non-OpenAI APIs share (see foreign.h). */
 #include "foreign.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -8,6 +9,7 @@
 #include <json-c/json.h>
 
 #include "alloc.h"
+#include "apierror.h"
 #include "jsonobj.h"
 
 #define FOREIGN_EVENT_MAX (8u << 20)
@@ -66,6 +68,35 @@ struct json_object *foreign_call_args(struct json_object *fn)
 		return parsed;
 	json_object_put(parsed);
 	return xcheck(json_object_new_object());
+}
+
+/* ---- error answers ------------------------------------------------------------------- */
+
+void foreign_error(const struct foreign_errors *api, long status, const char *body,
+		   struct dialect_error *out)
+{
+	struct json_object *root = json_tokener_parse(body);
+	struct json_object *error = api->object(root);
+	const char *msg = jsonobj_str(error, "message");
+	const char *type = jsonobj_str(error, api->type_key);
+	enum errkind kind;
+
+	if (error == NULL) {
+		dialect_openai_error_of(status, root, body, out);
+		json_object_put(root);
+		return;
+	}
+	memset(out, 0, sizeof *out);
+	snprintf(out->message, sizeof out->message, "%s",
+		 msg ? msg : json_object_to_json_string_ext(error, JSON_C_TO_STRING_PLAIN));
+	kind = api->kind(error);
+	out->kind = kind != ERRKIND_COUNT ? kind : errkind_from_http_error(status, NULL);
+	out->api_error = true;
+	/* OpenAI's shape, so OpenAI clients raise it as they would their own;
+	 * a prompt too long gets OpenAI's code for it */
+	out->shaped = apierror_text(msg ? msg : "", type ? type : "api_error",
+				    msg && api->too_long(msg) ? "context_length_exceeded" : NULL, NULL);
+	json_object_put(root);
 }
 
 /* ---- stream --------------------------------------------------------------------------- */

@@ -36,6 +36,26 @@ bool foreign_is_http(const char *url);
  * object; {} when they are missing or no JSON object. */
 struct json_object *foreign_call_args(struct json_object *fn);
 
+/* ---- error answers ---- */
+
+/* How an API's error answers read. */
+struct foreign_errors {
+	/* The error object of a parsed answer (`root`, may be NULL) in this
+	 * API's shape, borrowed from `root`; NULL for any other answer. */
+	struct json_object *(*object)(struct json_object *root);
+	const char *type_key;        /* the error object's member naming its type */
+	/* The error's kind, ERRKIND_COUNT when the API's tables lack it. */
+	enum errkind (*kind)(struct json_object *error);
+	/* True when `message` says the prompt is too long. */
+	bool (*too_long)(const char *message);
+};
+
+/* A non-2xx answer, as dialect.h's `error` says: in the API's shape, its
+ * message and kind and the error in OpenAI's shape; in any other (a proxy
+ * on the way answered), as OpenAI's reading of it. */
+void foreign_error(const struct foreign_errors *api, long status, const char *body,
+		   struct dialect_error *out);
+
 /* ---- answers ---- */
 
 /* One event's JSON object (borrowed for the call) and its `event:` name
