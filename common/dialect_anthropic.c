@@ -281,17 +281,7 @@ static struct json_object *anth_messages(struct json_object *messages, struct bu
 
 static long anth_max_tokens(struct json_object *client, const struct endpoint *ep)
 {
-	static const char *const keys[] = { "max_completion_tokens", "max_tokens" };
-	long max = 0;
-
-	for (size_t i = 0; i < 2 && max <= 0; i++) {
-		struct json_object *v = jsonobj_get(client, keys[i]);
-		if (json_object_is_type(v, json_type_int) && json_object_get_int64(v) > 0 &&
-		    json_object_get_int64(v) <= 1000000000)
-			max = (long)json_object_get_int64(v);
-	}
-	if (ep->max_tokens > 0 && (max <= 0 || max > ep->max_tokens))
-		max = ep->max_tokens;
+	long max = foreign_max_tokens(client, ep);
 	return max > 0 ? max : ANTHROPIC_MAX_TOKENS_DEFAULT;
 }
 
@@ -309,18 +299,10 @@ static struct json_object *anth_tools(struct json_object *tools)
 	size_t n = jsonobj_len(tools);
 
 	for (size_t i = 0; i < n; i++) {
-		struct json_object *fn = jsonobj_get(json_object_array_get_idx(tools, i), "function");
-		struct json_object *params = jsonobj_get(fn, "parameters");
-		struct json_object *t;
-		if (jsonobj_str(fn, "name") == NULL)
+		struct json_object *t = foreign_tool_decl(json_object_array_get_idx(tools, i), "input_schema");
+		if (t == NULL)
 			continue;
-		t = xcheck(json_object_new_object());
-		jsonobj_set_str(t, "name", jsonobj_str(fn, "name"));
-		if (jsonobj_str(fn, "description") != NULL)
-			jsonobj_set_str(t, "description", jsonobj_str(fn, "description"));
-		if (json_object_is_type(params, json_type_object))
-			jsonobj_set(t, "input_schema", json_object_get(params));
-		else
+		if (jsonobj_get(t, "input_schema") == NULL)
 			jsonobj_set(t, "input_schema", json_tokener_parse("{\"type\":\"object\",\"properties\":{}}"));
 		json_object_array_add(out, t);
 	}
@@ -356,26 +338,6 @@ static struct json_object *anth_tool_choice(struct json_object *client)
 	return out;
 }
 
-static struct json_object *anth_stop(struct json_object *stop)
-{
-	struct json_object *out = xcheck(json_object_new_array());
-
-	if (json_object_is_type(stop, json_type_string) && json_object_get_string_len(stop) > 0) {
-		json_object_array_add(out, json_object_get(stop));
-	} else if (json_object_is_type(stop, json_type_array)) {
-		for (size_t i = 0; i < json_object_array_length(stop); i++) {
-			struct json_object *s = json_object_array_get_idx(stop, i);
-			if (json_object_is_type(s, json_type_string) && json_object_get_string_len(s) > 0)
-				json_object_array_add(out, json_object_get(s));
-		}
-	}
-	if (json_object_array_length(out) == 0) {
-		json_object_put(out);
-		return NULL;
-	}
-	return out;
-}
-
 /* The client fields the translation reads; stream_options is honoured by
  * immortal itself (the usage chunk). */
 static const char *const anth_read[] = {
@@ -383,20 +345,6 @@ static const char *const anth_read[] = {
 	"stream", "stream_options", "stop", "tools", "tool_choice", "parallel_tool_calls",
 	"reasoning_effort", "user", NULL,
 };
-
-static void anth_log_dropped(struct json_object *client, const struct endpoint *ep,
-			     const struct dialect_call *call)
-{
-	json_object_object_foreach(client, key, val) {
-		size_t i = 0;
-		(void)val;
-		while (anth_read[i] != NULL && strcmp(anth_read[i], key) != 0)
-			i++;
-		if (anth_read[i] == NULL)
-			log_info(LOG_S("req", call->request_id), LOG_S("endpoint", ep->name),
-				 LOG_MSG("dropped a field with no meaning in Anthropic's API"), LOG_S("field", key));
-	}
-}
 
 static bool anth_is_number(struct json_object *v)
 {
@@ -446,7 +394,7 @@ struct json_object *anthropic_request(struct json_object *client, const struct e
 		jsonobj_set(body, "thinking", thinking);
 	}
 	anth_sampling(body, client, ep, budget > 0);
-	if ((v = anth_stop(jsonobj_get(client, "stop"))) != NULL)
+	if ((v = foreign_stop(jsonobj_get(client, "stop"))) != NULL)
 		jsonobj_set(body, "stop_sequences", v);
 	if (json_object_is_type(jsonobj_get(client, "tools"), json_type_array) &&
 	    json_object_array_length(jsonobj_get(client, "tools")) > 0) {
@@ -461,7 +409,7 @@ struct json_object *anthropic_request(struct json_object *client, const struct e
 	}
 	if (call->up_stream)
 		jsonobj_set(body, "stream", json_object_new_boolean(1));
-	anth_log_dropped(client, ep, call);
+	foreign_log_dropped(client, anth_read, "dropped a field with no meaning in Anthropic's API", ep, call);
 	buf_free(&system);
 	return body;
 }
@@ -477,10 +425,7 @@ static char *anthropic_url(const struct endpoint *ep, const struct dialect_call 
 static char *anthropic_body(struct json_object *client, const struct endpoint *ep,
 			    const struct dialect_call *call)
 {
-	struct json_object *body = anthropic_request(client, ep, call);
-	char *text = upreq_serialize(body);
-	json_object_put(body);
-	return text;
+	return foreign_serialize(anthropic_request(client, ep, call));
 }
 
 static struct curl_slist *anthropic_headers(const struct endpoint *ep, const struct dialect_call *call)

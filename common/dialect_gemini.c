@@ -291,40 +291,6 @@ static bool gem_is_number(struct json_object *v)
 	return json_object_is_type(v, json_type_double) || json_object_is_type(v, json_type_int);
 }
 
-static long gem_max_tokens(struct json_object *client, const struct endpoint *ep)
-{
-	static const char *const keys[] = { "max_completion_tokens", "max_tokens" };
-	long max = 0;
-
-	for (size_t i = 0; i < 2 && max <= 0; i++) {
-		struct json_object *v = jsonobj_get(client, keys[i]);
-		if (json_object_is_type(v, json_type_int) && json_object_get_int64(v) > 0 &&
-		    json_object_get_int64(v) <= 1000000000)
-			max = (long)json_object_get_int64(v);
-	}
-	if (ep->max_tokens > 0 && (max <= 0 || max > ep->max_tokens))
-		max = ep->max_tokens;
-	return max;
-}
-
-static struct json_object *gem_stop(struct json_object *stop)
-{
-	struct json_object *out = xcheck(json_object_new_array());
-
-	if (json_object_is_type(stop, json_type_string) && json_object_get_string_len(stop) > 0)
-		json_object_array_add(out, json_object_get(stop));
-	for (size_t i = 0; i < jsonobj_len(stop); i++) {
-		struct json_object *s = json_object_array_get_idx(stop, i);
-		if (json_object_is_type(s, json_type_string) && json_object_get_string_len(s) > 0)
-			json_object_array_add(out, json_object_get(s));
-	}
-	if (json_object_array_length(out) == 0) {
-		json_object_put(out);
-		return NULL;
-	}
-	return out;
-}
-
 /* Copies client[from], a number, to config[to]. */
 static void gem_number(struct json_object *config, const char *to, struct json_object *client,
 		       const char *from)
@@ -360,7 +326,7 @@ static long gem_budget(const char *effort)
 static struct json_object *gem_config(struct json_object *client, const struct endpoint *ep)
 {
 	struct json_object *config = xcheck(json_object_new_object());
-	long max = gem_max_tokens(client, ep);
+	long max = foreign_max_tokens(client, ep);
 	long budget = gem_budget(jsonobj_str(client, "reasoning_effort"));
 	struct json_object *v;
 
@@ -375,7 +341,7 @@ static struct json_object *gem_config(struct json_object *client, const struct e
 		gem_number(config, "seed", client, "seed");
 	if (max > 0)
 		jsonobj_set(config, "maxOutputTokens", json_object_new_int64(max));
-	if ((v = gem_stop(jsonobj_get(client, "stop"))) != NULL)
+	if ((v = foreign_stop(jsonobj_get(client, "stop"))) != NULL)
 		jsonobj_set(config, "stopSequences", v);
 	gem_response_format(config, client);
 	if (budget >= 0) {
@@ -400,18 +366,9 @@ static struct json_object *gem_tools(struct json_object *tools)
 	struct json_object *holder, *out;
 
 	for (size_t i = 0; i < jsonobj_len(tools); i++) {
-		struct json_object *fn = jsonobj_get(json_object_array_get_idx(tools, i), "function");
-		struct json_object *params = jsonobj_get(fn, "parameters");
-		struct json_object *d;
-		if (jsonobj_str(fn, "name") == NULL)
-			continue;
-		d = xcheck(json_object_new_object());
-		jsonobj_set_str(d, "name", jsonobj_str(fn, "name"));
-		if (jsonobj_str(fn, "description") != NULL)
-			jsonobj_set_str(d, "description", jsonobj_str(fn, "description"));
-		if (json_object_is_type(params, json_type_object))
-			jsonobj_set(d, "parametersJsonSchema", json_object_get(params));
-		json_object_array_add(decls, d);
+		struct json_object *d = foreign_tool_decl(json_object_array_get_idx(tools, i), "parametersJsonSchema");
+		if (d != NULL)
+			json_object_array_add(decls, d);
 	}
 	if (json_object_array_length(decls) == 0) {
 		json_object_put(decls);
@@ -462,20 +419,6 @@ static const char *const gem_read[] = {
 	"tools", "tool_choice", "response_format", "reasoning_effort", NULL,
 };
 
-static void gem_log_dropped(struct json_object *client, const struct endpoint *ep,
-			    const struct dialect_call *call)
-{
-	json_object_object_foreach(client, key, val) {
-		size_t i = 0;
-		(void)val;
-		while (gem_read[i] != NULL && strcmp(gem_read[i], key) != 0)
-			i++;
-		if (gem_read[i] == NULL)
-			log_info(LOG_S("req", call->request_id), LOG_S("endpoint", ep->name),
-				 LOG_MSG("dropped a field with no meaning in Gemini's API"), LOG_S("field", key));
-	}
-}
-
 struct json_object *gemini_request(struct json_object *client, const struct endpoint *ep,
 				   const struct dialect_call *call)
 {
@@ -499,7 +442,7 @@ struct json_object *gemini_request(struct json_object *client, const struct endp
 		if ((v = gem_tool_config(client)) != NULL)
 			jsonobj_set(body, "toolConfig", v);
 	}
-	gem_log_dropped(client, ep, call);
+	foreign_log_dropped(client, gem_read, "dropped a field with no meaning in Gemini's API", ep, call);
 	return body;
 }
 
@@ -514,10 +457,7 @@ static char *gemini_url(const struct endpoint *ep, const struct dialect_call *ca
 static char *gemini_body(struct json_object *client, const struct endpoint *ep,
 			 const struct dialect_call *call)
 {
-	struct json_object *body = gemini_request(client, ep, call);
-	char *text = upreq_serialize(body);
-	json_object_put(body);
-	return text;
+	return foreign_serialize(gemini_request(client, ep, call));
 }
 
 static struct curl_slist *gemini_headers(const struct endpoint *ep, const struct dialect_call *call)

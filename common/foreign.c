@@ -11,6 +11,8 @@
 #include "alloc.h"
 #include "apierror.h"
 #include "jsonobj.h"
+#include "log.h"
+#include "upreq.h"
 
 #define FOREIGN_EVENT_MAX (8u << 20)
 #define FOREIGN_TOKENS_MAX 1000000000000ll   /* keeps sums of token counts far from overflow */
@@ -68,6 +70,78 @@ struct json_object *foreign_call_args(struct json_object *fn)
 		return parsed;
 	json_object_put(parsed);
 	return xcheck(json_object_new_object());
+}
+
+long foreign_max_tokens(struct json_object *client, const struct endpoint *ep)
+{
+	static const char *const keys[] = { "max_completion_tokens", "max_tokens" };
+	long max = 0;
+
+	for (size_t i = 0; i < 2 && max <= 0; i++) {
+		struct json_object *v = jsonobj_get(client, keys[i]);
+		if (json_object_is_type(v, json_type_int) && json_object_get_int64(v) > 0 &&
+		    json_object_get_int64(v) <= 1000000000)
+			max = (long)json_object_get_int64(v);
+	}
+	if (ep->max_tokens > 0 && (max <= 0 || max > ep->max_tokens))
+		max = ep->max_tokens;
+	return max;
+}
+
+struct json_object *foreign_stop(struct json_object *stop)
+{
+	struct json_object *out = xcheck(json_object_new_array());
+
+	if (json_object_is_type(stop, json_type_string) && json_object_get_string_len(stop) > 0)
+		json_object_array_add(out, json_object_get(stop));
+	for (size_t i = 0; i < jsonobj_len(stop); i++) {
+		struct json_object *s = json_object_array_get_idx(stop, i);
+		if (json_object_is_type(s, json_type_string) && json_object_get_string_len(s) > 0)
+			json_object_array_add(out, json_object_get(s));
+	}
+	if (json_object_array_length(out) == 0) {
+		json_object_put(out);
+		return NULL;
+	}
+	return out;
+}
+
+struct json_object *foreign_tool_decl(struct json_object *tool, const char *schema_key)
+{
+	struct json_object *fn = jsonobj_get(tool, "function");
+	struct json_object *params = jsonobj_get(fn, "parameters");
+	struct json_object *d;
+
+	if (jsonobj_str(fn, "name") == NULL)
+		return NULL;
+	d = xcheck(json_object_new_object());
+	jsonobj_set_str(d, "name", jsonobj_str(fn, "name"));
+	if (jsonobj_str(fn, "description") != NULL)
+		jsonobj_set_str(d, "description", jsonobj_str(fn, "description"));
+	if (json_object_is_type(params, json_type_object))
+		jsonobj_set(d, schema_key, json_object_get(params));
+	return d;
+}
+
+void foreign_log_dropped(struct json_object *client, const char *const *read, const char *message,
+			 const struct endpoint *ep, const struct dialect_call *call)
+{
+	json_object_object_foreach(client, key, val) {
+		size_t i = 0;
+		(void)val;
+		while (read[i] != NULL && strcmp(read[i], key) != 0)
+			i++;
+		if (read[i] == NULL)
+			log_info(LOG_S("req", call->request_id), LOG_S("endpoint", ep->name),
+				 LOG_MSG(message), LOG_S("field", key));
+	}
+}
+
+char *foreign_serialize(struct json_object *body)
+{
+	char *text = upreq_serialize(body);
+	json_object_put(body);
+	return text;
 }
 
 /* ---- error answers ------------------------------------------------------------------- */

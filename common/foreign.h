@@ -36,6 +36,22 @@ bool foreign_is_http(const char *url);
  * object; {} when they are missing or no JSON object. */
 struct json_object *foreign_call_args(struct json_object *fn);
 
+/* The client's token cap (max_completion_tokens, else max_tokens), lowered
+ * to the endpoint's; 0 when neither sets one. */
+long foreign_max_tokens(struct json_object *client, const struct endpoint *ep);
+/* stop, a string or an array of strings, as a new array of its non-empty
+ * strings; NULL when none is left. */
+struct json_object *foreign_stop(struct json_object *stop);
+/* A function tool's declaration (a new object): name, description and the
+ * parameters' schema as `schema_key` (when an object); NULL without a name. */
+struct json_object *foreign_tool_decl(struct json_object *tool, const char *schema_key);
+/* Logs each member of `client` not in `read` (NULL-terminated), which
+ * the translation drops, with `message` (static) naming the API. */
+void foreign_log_dropped(struct json_object *client, const char *const *read, const char *message,
+			 const struct endpoint *ep, const struct dialect_call *call);
+/* The request body `body` (taken) as text (caller frees). */
+char *foreign_serialize(struct json_object *body);
+
 /* ---- error answers ---- */
 
 /* How an API's error answers read. */
