@@ -16,63 +16,11 @@
 
 #include "buf.h"
 #include "dialect_anthropic.h"
+#include "dialect_fixtures.h"
 #include "jsonraw.h"
 #include "resume.h"
 
 /* ---- helpers ---------------------------------------------------------------------------- */
-
-static struct json_object *parse(const char *text)
-{
-	struct json_object *o = json_tokener_parse(text);
-	if (o == NULL)
-		fail_msg("not JSON: %s", text);
-	return o;
-}
-
-/* obj.k1.k2... where a numeric key indexes an array. */
-static struct json_object *path(struct json_object *obj, const char *keys)
-{
-	char buf[256];
-	snprintf(buf, sizeof buf, "%s", keys);
-	for (char *save = NULL, *k = strtok_r(buf, ".", &save); k; k = strtok_r(NULL, ".", &save)) {
-		struct json_object *next = NULL;
-		if (obj == NULL)
-			return NULL;
-		if (k[0] >= '0' && k[0] <= '9') {
-			if (!json_object_is_type(obj, json_type_array))
-				return NULL;
-			next = json_object_array_get_idx(obj, (size_t)atoi(k));
-		} else if (!json_object_object_get_ex(obj, k, &next)) {
-			return NULL;
-		}
-		obj = next;
-	}
-	return obj;
-}
-
-static const char *str_at(struct json_object *obj, const char *keys)
-{
-	struct json_object *v = path(obj, keys);
-	if (v == NULL || !json_object_is_type(v, json_type_string))
-		fail_msg("%s is not a string in %s", keys, json_object_to_json_string(obj));
-	return json_object_get_string(v);
-}
-
-static int64_t int_at(struct json_object *obj, const char *keys)
-{
-	struct json_object *v = path(obj, keys);
-	if (v == NULL || !json_object_is_type(v, json_type_int))
-		fail_msg("%s is not a number in %s", keys, json_object_to_json_string(obj));
-	return json_object_get_int64(v);
-}
-
-static size_t len_at(struct json_object *obj, const char *keys)
-{
-	struct json_object *v = path(obj, keys);
-	if (!json_object_is_type(v, json_type_array))
-		fail_msg("%s is not an array in %s", keys, json_object_to_json_string(obj));
-	return json_object_array_length(v);
-}
 
 static struct endpoint test_ep(long max_tokens)
 {
@@ -93,14 +41,6 @@ static struct json_object *request(const char *client_text, long ep_max, bool st
 }
 
 /* ---- the tables ----------------------------------------------------------------------------- */
-
-static bool one_of(const char *s, const char *const *set)
-{
-	for (; *set; set++)
-		if (strcmp(s, *set) == 0)
-			return true;
-	return false;
-}
 
 static void test_tables(void **state)
 {
@@ -283,14 +223,6 @@ static void test_request_prefill(void **state)
 	resume_free(&rs);
 }
 
-static bool has_line(const struct curl_slist *h, const char *line)
-{
-	for (; h; h = h->next)
-		if (strcmp(h->data, line) == 0)
-			return true;
-	return false;
-}
-
 static void test_request_url_and_headers(void **state)
 {
 	struct endpoint ep = test_ep(0);
@@ -319,61 +251,6 @@ static void test_request_url_and_headers(void **state)
 }
 
 /* ---- streams ----------------------------------------------------------------------------------- */
-
-struct capture {
-	struct json_object *chunks;   /* array of what the decoder produced */
-	int done;
-	int errors;
-	enum errkind kind;
-	char message[128];
-	size_t dropped;
-};
-
-static enum im_rc cap_chunk(void *ctx, const struct canon *c)
-{
-	struct capture *cap = ctx;
-	assert_null(c->text);   /* translated: no original text to keep */
-	json_object_array_add(cap->chunks, json_object_get(c->obj));
-	return IM_OK;
-}
-
-static void cap_done(void *ctx)
-{
-	((struct capture *)ctx)->done++;
-}
-
-static enum im_rc cap_error(void *ctx, enum errkind kind, const char *message)
-{
-	struct capture *cap = ctx;
-	cap->errors++;
-	cap->kind = kind;
-	snprintf(cap->message, sizeof cap->message, "%s", message);
-	return IM_ESTOP;
-}
-
-static void cap_dropped(void *ctx, size_t bytes)
-{
-	((struct capture *)ctx)->dropped += bytes;
-}
-
-/* Decodes `sse` fed in pieces of `step` bytes. */
-static void decode(const char *sse, size_t step, bool usage, struct capture *cap)
-{
-	struct dialect_out out = { cap, cap_chunk, cap_done, cap_error, cap_dropped };
-	struct dialect_call call = { .up_stream = true, .client_usage = usage };
-	struct dialect_stream *st = dialect_anthropic.stream_new(&out, &call);
-	size_t len = strlen(sse);
-
-	memset(cap, 0, sizeof *cap);
-	cap->chunks = json_object_new_array();
-	cap->kind = ERRKIND_NONE;
-	for (size_t i = 0; i < len; i += step)
-		if (dialect_anthropic.stream_feed(st, sse + i, len - i < step ? len - i : step) != IM_OK)
-			break;
-	(void)dialect_anthropic.stream_finish(st);
-	assert_true(dialect_anthropic.stream_began(st));
-	dialect_anthropic.stream_free(st);
-}
 
 #define EV(type, data) "event: " type "\ndata: " data "\n\n"
 static const char stream_text[] =
@@ -432,18 +309,8 @@ static void check_stream(const struct capture *cap, bool usage)
 
 static void test_stream(void **state)
 {
-	struct capture cap;
-
 	(void)state;
-	decode(stream_text, sizeof stream_text, true, &cap);
-	check_stream(&cap, true);
-	json_object_put(cap.chunks);
-	decode(stream_text, 1, false, &cap);   /* any split; no usage unless asked */
-	check_stream(&cap, false);
-	json_object_put(cap.chunks);
-	decode(stream_text, 7, false, &cap);
-	check_stream(&cap, false);
-	json_object_put(cap.chunks);
+	decode_splits(&dialect_anthropic, stream_text, sizeof stream_text, check_stream);
 }
 
 static void test_stream_errors(void **state)
@@ -451,7 +318,7 @@ static void test_stream_errors(void **state)
 	struct capture cap;
 
 	(void)state;
-	decode(EV("message_start", "{\"type\":\"message_start\",\"message\":{\"id\":\"m\",\"model\":\"c\"}}")
+	decode(&dialect_anthropic, EV("message_start", "{\"type\":\"message_start\",\"message\":{\"id\":\"m\",\"model\":\"c\"}}")
 	       EV("error", "{\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":\"Overloaded\"}}"),
 	       64, false, &cap);
 	assert_int_equal(cap.errors, 1);
@@ -460,7 +327,7 @@ static void test_stream_errors(void **state)
 	assert_int_equal(cap.done, 0);
 	json_object_put(cap.chunks);
 	/* a data line that is not JSON is dropped, the rest goes on */
-	decode(EV("content_block_delta", "not json")
+	decode(&dialect_anthropic, EV("content_block_delta", "not json")
 	       EV("content_block_delta", "{\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"x\"}}"),
 	       64, false, &cap);
 	assert_int_equal(cap.dropped, 8);
@@ -476,22 +343,18 @@ static void test_stream_prefill_space(void **state)
 	struct resume rs;
 	struct capture cap;
 	struct json_object *chunk = parse("{\"id\":\"c\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"one two \"}}]}");
-	struct dialect_out out = { &cap, cap_chunk, cap_done, cap_error, cap_dropped };
 
 	(void)state;
 	resume_init(&rs);
 	resume_observe(&rs, chunk);
 	resume_begin(&rs);
 	struct dialect_call call = { .up_stream = true, .prefill = &rs };
-	struct dialect_stream *st = dialect_anthropic.stream_new(&out, &call);
-	memset(&cap, 0, sizeof cap);
-	cap.chunks = json_object_new_array();
 	const char *sse = EV("content_block_delta", "{\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\" three\"}}")
 			  EV("content_block_delta", "{\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\" four\"}}");
-	assert_int_equal(dialect_anthropic.stream_feed(st, sse, strlen(sse)), IM_OK);
+	decode_call(&dialect_anthropic, sse, strlen(sse), &call, &cap);
+	assert_int_equal(cap.errors, 0);
 	assert_string_equal(str_at(cap.chunks, "0.choices.0.delta.content"), "three");
 	assert_string_equal(str_at(cap.chunks, "1.choices.0.delta.content"), " four");
-	dialect_anthropic.stream_free(st);
 	json_object_put(cap.chunks);
 	json_object_put(chunk);
 	resume_free(&rs);

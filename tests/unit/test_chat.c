@@ -16,56 +16,14 @@
 #include <json-c/json.h>
 
 #include "chat.h"
+#include "dialect_fixtures.h"
+#include "jsonobj.h"
 
 /* ---- helpers ------------------------------------------------------------------ */
-
-static struct json_object *parse(const char *text)
-{
-	struct json_object *o = json_tokener_parse(text);
-	if (o == NULL)
-		fail_msg("not JSON: %s", text);
-	return o;
-}
-
-static struct json_object *get(struct json_object *obj, const char *key)
-{
-	struct json_object *v = NULL;
-	if (obj == NULL || !json_object_object_get_ex(obj, key, &v))
-		return NULL;
-	return v;
-}
 
 static bool has(struct json_object *obj, const char *key)
 {
 	return obj != NULL && json_object_object_get_ex(obj, key, NULL);
-}
-
-/* obj.k1.k2... where a numeric key indexes an array. */
-static struct json_object *path(struct json_object *obj, const char *keys)
-{
-	char buf[256];
-	strncpy(buf, keys, sizeof buf - 1);
-	buf[sizeof buf - 1] = '\0';
-	for (char *save = NULL, *k = strtok_r(buf, ".", &save); k; k = strtok_r(NULL, ".", &save)) {
-		if (obj == NULL)
-			return NULL;
-		if (k[0] >= '0' && k[0] <= '9') {
-			if (!json_object_is_type(obj, json_type_array))
-				return NULL;
-			obj = json_object_array_get_idx(obj, (size_t)atoi(k));
-		} else {
-			obj = get(obj, k);
-		}
-	}
-	return obj;
-}
-
-static const char *str_at(struct json_object *obj, const char *keys)
-{
-	struct json_object *v = path(obj, keys);
-	if (v == NULL || !json_object_is_type(v, json_type_string))
-		fail_msg("%s is not a string", keys);
-	return json_object_get_string(v);
 }
 
 static bool chunk_has_content(const char *text)
@@ -290,10 +248,10 @@ static void test_aggregate_tool_stream(void **state)
 	assert_string_equal(str_at(msg, "role"), "assistant");
 	/* no text with tool calls: content is null, as OpenAI sends it */
 	assert_true(has(msg, "content"));
-	assert_null(get(msg, "content"));
+	assert_null(jsonobj_get(msg, "content"));
 	assert_string_equal(str_at(msg, "reasoning"), "Need tools.");
 	assert_false(has(msg, "reasoning_content"));
-	assert_int_equal(json_object_array_length(get(msg, "tool_calls")), 2);
+	assert_int_equal(json_object_array_length(jsonobj_get(msg, "tool_calls")), 2);
 	assert_string_equal(str_at(msg, "tool_calls.0.id"), "call_A");
 	assert_string_equal(str_at(msg, "tool_calls.0.type"), "function");
 	assert_string_equal(str_at(msg, "tool_calls.0.function.name"), "get_weather");
@@ -418,8 +376,8 @@ static struct json_object *round_trip(const char *completion_text, bool include_
 		assert_string_equal(str_at(chunk, "object"), "chat.completion.chunk");
 		assert_string_equal(str_at(chunk, "id"), str_at(completion, "id"));
 		assert_string_equal(str_at(chunk, "model"), str_at(completion, "model"));
-		assert_int_equal(json_object_get_int64(get(chunk, "created")),
-				 json_object_get_int64(get(completion, "created")));
+		assert_int_equal(json_object_get_int64(jsonobj_get(chunk, "created")),
+				 json_object_get_int64(jsonobj_get(completion, "created")));
 		assert_int_equal(chat_aggregate_feed(agg, chunk), IM_OK);
 		json_object_put(chunk);
 	}
@@ -448,7 +406,7 @@ static void test_to_chunks_text(void **state)
 	assert_false(chat_chunk_has_finish(first));
 	json_object_put(first);
 	struct json_object *last = parse(ch.text[2]);
-	assert_int_equal(json_object_array_length(get(last, "choices")), 0);
+	assert_int_equal(json_object_array_length(jsonobj_get(last, "choices")), 0);
 	assert_true(has(last, "usage"));
 	json_object_put(last);
 
@@ -457,7 +415,7 @@ static void test_to_chunks_text(void **state)
 			    str_at(orig, "choices.0.message.content"));
 	assert_string_equal(str_at(back, "choices.0.message.reasoning_content"), "French, then.");
 	assert_string_equal(str_at(back, "choices.0.finish_reason"), "length");
-	assert_true(json_object_equal(get(back, "usage"), get(orig, "usage")));
+	assert_true(json_object_equal(jsonobj_get(back, "usage"), jsonobj_get(orig, "usage")));
 	assert_string_equal(str_at(back, "id"), "chatcmpl-RT1");
 	json_object_put(orig);
 	json_object_put(back);
@@ -495,8 +453,8 @@ static void test_to_chunks_tool_calls(void **state)
 		assert_int_equal(ch.n, usage ? 3 : 2);
 		struct json_object *msg = path(back, "choices.0.message");
 		assert_true(has(msg, "content"));
-		assert_null(get(msg, "content"));
-		assert_int_equal(json_object_array_length(get(msg, "tool_calls")), 2);
+		assert_null(jsonobj_get(msg, "content"));
+		assert_int_equal(json_object_array_length(jsonobj_get(msg, "tool_calls")), 2);
 		for (int i = 0; i < 2; i++) {
 			char key[64];
 			static const char *const fields[] = { "id", "type", "function.name", "function.arguments" };
@@ -511,7 +469,7 @@ static void test_to_chunks_tool_calls(void **state)
 		json_object_put(first);
 		assert_string_equal(str_at(back, "choices.0.finish_reason"), "tool_calls");
 		if (usage)
-			assert_true(json_object_equal(get(back, "usage"), get(orig, "usage")));
+			assert_true(json_object_equal(jsonobj_get(back, "usage"), jsonobj_get(orig, "usage")));
 		else
 			assert_false(has(back, "usage"));
 		json_object_put(orig);

@@ -15,63 +15,11 @@
 #include <json-c/json.h>
 
 #include "buf.h"
+#include "dialect_fixtures.h"
 #include "dialect_gemini.h"
 #include "resume.h"
 
 /* ---- helpers ---------------------------------------------------------------------------- */
-
-static struct json_object *parse(const char *text)
-{
-	struct json_object *o = json_tokener_parse(text);
-	if (o == NULL)
-		fail_msg("not JSON: %s", text);
-	return o;
-}
-
-/* obj.k1.k2... where a numeric key indexes an array. */
-static struct json_object *path(struct json_object *obj, const char *keys)
-{
-	char buf[256];
-	snprintf(buf, sizeof buf, "%s", keys);
-	for (char *save = NULL, *k = strtok_r(buf, ".", &save); k; k = strtok_r(NULL, ".", &save)) {
-		struct json_object *next = NULL;
-		if (obj == NULL)
-			return NULL;
-		if (k[0] >= '0' && k[0] <= '9') {
-			if (!json_object_is_type(obj, json_type_array))
-				return NULL;
-			next = json_object_array_get_idx(obj, (size_t)atoi(k));
-		} else if (!json_object_object_get_ex(obj, k, &next)) {
-			return NULL;
-		}
-		obj = next;
-	}
-	return obj;
-}
-
-static const char *str_at(struct json_object *obj, const char *keys)
-{
-	struct json_object *v = path(obj, keys);
-	if (v == NULL || !json_object_is_type(v, json_type_string))
-		fail_msg("%s is not a string in %s", keys, json_object_to_json_string(obj));
-	return json_object_get_string(v);
-}
-
-static int64_t int_at(struct json_object *obj, const char *keys)
-{
-	struct json_object *v = path(obj, keys);
-	if (v == NULL || !json_object_is_type(v, json_type_int))
-		fail_msg("%s is not a number in %s", keys, json_object_to_json_string(obj));
-	return json_object_get_int64(v);
-}
-
-static size_t len_at(struct json_object *obj, const char *keys)
-{
-	struct json_object *v = path(obj, keys);
-	if (!json_object_is_type(v, json_type_array))
-		fail_msg("%s is not an array in %s", keys, json_object_to_json_string(obj));
-	return json_object_array_length(v);
-}
 
 static struct endpoint test_ep(long max_tokens)
 {
@@ -92,14 +40,6 @@ static struct json_object *request(const char *client_text, long ep_max)
 }
 
 /* ---- the tables ----------------------------------------------------------------------------- */
-
-static bool one_of(const char *s, const char *const *set)
-{
-	for (; *set; set++)
-		if (strcmp(s, *set) == 0)
-			return true;
-	return false;
-}
 
 static void test_tables(void **state)
 {
@@ -277,14 +217,6 @@ static void test_request_prefill(void **state)
 	resume_free(&rs);
 }
 
-static bool has_line(const struct curl_slist *h, const char *line)
-{
-	for (; h; h = h->next)
-		if (strcmp(h->data, line) == 0)
-			return true;
-	return false;
-}
-
 static void test_request_url_and_headers(void **state)
 {
 	struct endpoint ep = test_ep(0);
@@ -308,61 +240,6 @@ static void test_request_url_and_headers(void **state)
 }
 
 /* ---- streams ----------------------------------------------------------------------------------- */
-
-struct capture {
-	struct json_object *chunks;   /* array of what the decoder produced */
-	int done;
-	int errors;
-	enum errkind kind;
-	char message[128];
-	size_t dropped;
-};
-
-static enum im_rc cap_chunk(void *ctx, const struct canon *c)
-{
-	struct capture *cap = ctx;
-	assert_null(c->text);   /* translated: no original text to keep */
-	json_object_array_add(cap->chunks, json_object_get(c->obj));
-	return IM_OK;
-}
-
-static void cap_done(void *ctx)
-{
-	((struct capture *)ctx)->done++;
-}
-
-static enum im_rc cap_error(void *ctx, enum errkind kind, const char *message)
-{
-	struct capture *cap = ctx;
-	cap->errors++;
-	cap->kind = kind;
-	snprintf(cap->message, sizeof cap->message, "%s", message);
-	return IM_ESTOP;
-}
-
-static void cap_dropped(void *ctx, size_t bytes)
-{
-	((struct capture *)ctx)->dropped += bytes;
-}
-
-/* Decodes `sse` fed in pieces of `step` bytes. */
-static void decode(const char *sse, size_t step, bool usage, struct capture *cap)
-{
-	struct dialect_out out = { cap, cap_chunk, cap_done, cap_error, cap_dropped };
-	struct dialect_call call = { .up_stream = true, .client_usage = usage };
-	struct dialect_stream *st = dialect_gemini.stream_new(&out, &call);
-	size_t len = strlen(sse);
-
-	memset(cap, 0, sizeof *cap);
-	cap->chunks = json_object_new_array();
-	cap->kind = ERRKIND_NONE;
-	for (size_t i = 0; i < len; i += step)
-		if (dialect_gemini.stream_feed(st, sse + i, len - i < step ? len - i : step) != IM_OK)
-			break;
-	(void)dialect_gemini.stream_finish(st);
-	assert_true(dialect_gemini.stream_began(st));
-	dialect_gemini.stream_free(st);
-}
 
 #define EV(data) "data: " data "\r\n\r\n"
 #define RESP(parts, rest) "{\"candidates\":[{\"content\":{\"role\":\"model\",\"parts\":[" parts "]}" rest "}]," \
@@ -411,18 +288,8 @@ static void check_stream(const struct capture *cap, bool usage)
 
 static void test_stream(void **state)
 {
-	struct capture cap;
-
 	(void)state;
-	decode(stream_text, sizeof stream_text, true, &cap);
-	check_stream(&cap, true);
-	json_object_put(cap.chunks);
-	decode(stream_text, 1, false, &cap);   /* any split; no usage unless asked */
-	check_stream(&cap, false);
-	json_object_put(cap.chunks);
-	decode(stream_text, 7, false, &cap);
-	check_stream(&cap, false);
-	json_object_put(cap.chunks);
+	decode_splits(&dialect_gemini, stream_text, sizeof stream_text, check_stream);
 }
 
 static void test_stream_ids_unique(void **state)
@@ -430,8 +297,8 @@ static void test_stream_ids_unique(void **state)
 	struct capture a, b;
 
 	(void)state;
-	decode(stream_text, 64, false, &a);
-	decode(stream_text, 64, false, &b);
+	decode(&dialect_gemini, stream_text, 64, false, &a);
+	decode(&dialect_gemini, stream_text, 64, false, &b);
 	assert_string_not_equal(str_at(a.chunks, "4.choices.0.delta.tool_calls.0.id"),
 				str_at(b.chunks, "4.choices.0.delta.tool_calls.0.id"));
 	json_object_put(a.chunks);
@@ -448,18 +315,18 @@ static void test_stream_finish_reasons(void **state)
 	for (size_t i = 0; gemini_finish_reasons[i].from; i++) {
 		snprintf(sse, sizeof sse, "data: {\"candidates\":[{\"content\":{\"parts\":[{\"text\":\"x\"}]},"
 			 "\"finishReason\":\"%s\"}]}\n\n", gemini_finish_reasons[i].from);
-		decode(sse, 64, false, &cap);
+		decode(&dialect_gemini, sse, 64, false, &cap);
 		assert_int_equal(json_object_array_length(cap.chunks), 3);
 		assert_string_equal(str_at(cap.chunks, "2.choices.0.finish_reason"), gemini_finish_reasons[i].to);
 		assert_int_equal(cap.done, 1);
 		json_object_put(cap.chunks);
 	}
-	decode("data: {\"candidates\":[{\"content\":{\"parts\":[{\"text\":\"x\"}]},\"finishReason\":\"LANGUAGE\"}]}\n\n",
+	decode(&dialect_gemini, "data: {\"candidates\":[{\"content\":{\"parts\":[{\"text\":\"x\"}]},\"finishReason\":\"LANGUAGE\"}]}\n\n",
 	       64, false, &cap);
 	assert_string_equal(str_at(cap.chunks, "2.choices.0.finish_reason"), "stop");
 	json_object_put(cap.chunks);
 	/* a filter before a word: the filter's error, not an empty answer */
-	decode("data: {\"candidates\":[{\"finishReason\":\"SAFETY\"}]}\n\n", 64, false, &cap);
+	decode(&dialect_gemini, "data: {\"candidates\":[{\"finishReason\":\"SAFETY\"}]}\n\n", 64, false, &cap);
 	assert_int_equal(cap.errors, 1);
 	assert_int_equal(cap.kind, ERRKIND_CONTENT_FILTER);
 	json_object_put(cap.chunks);
@@ -471,12 +338,12 @@ static void test_stream_errors(void **state)
 
 	(void)state;
 	/* an end without a finishReason is no end */
-	decode(EV(RESP("{\"text\":\"Hello\"}", "")), 64, false, &cap);
+	decode(&dialect_gemini, EV(RESP("{\"text\":\"Hello\"}", "")), 64, false, &cap);
 	assert_int_equal(cap.done, 0);
 	assert_int_equal(json_object_array_length(cap.chunks), 2);
 	assert_null(path(cap.chunks, "1.choices.0.finish_reason") ? json_object_get_string(path(cap.chunks, "1.choices.0.finish_reason")) : NULL);
 	json_object_put(cap.chunks);
-	decode(EV(RESP("{\"text\":\"Hello\"}", ""))
+	decode(&dialect_gemini, EV(RESP("{\"text\":\"Hello\"}", ""))
 	       EV("{\"error\":{\"code\":503,\"message\":\"The model is overloaded.\",\"status\":\"UNAVAILABLE\"}}"),
 	       64, false, &cap);
 	assert_int_equal(cap.errors, 1);
@@ -484,7 +351,7 @@ static void test_stream_errors(void **state)
 	assert_string_equal(cap.message, "The model is overloaded.");
 	assert_int_equal(cap.done, 0);
 	json_object_put(cap.chunks);
-	decode(EV("{\"promptFeedback\":{\"blockReason\":\"SAFETY\"},\"usageMetadata\":{\"promptTokenCount\":3}}"),
+	decode(&dialect_gemini, EV("{\"promptFeedback\":{\"blockReason\":\"SAFETY\"},\"usageMetadata\":{\"promptTokenCount\":3}}"),
 	       64, false, &cap);
 	assert_int_equal(cap.errors, 1);
 	assert_int_equal(cap.kind, ERRKIND_CONTENT_FILTER);
@@ -492,7 +359,7 @@ static void test_stream_errors(void **state)
 	assert_int_equal(json_object_array_length(cap.chunks), 0);
 	json_object_put(cap.chunks);
 	/* a data line that is not JSON is dropped, the rest goes on */
-	decode("data: not json\n\n" EV(RESP("{\"text\":\"x\"}", "")), 64, false, &cap);
+	decode(&dialect_gemini, "data: not json\n\n" EV(RESP("{\"text\":\"x\"}", "")), 64, false, &cap);
 	assert_int_equal(cap.dropped, 8);
 	assert_string_equal(str_at(cap.chunks, "1.choices.0.delta.content"), "x");
 	json_object_put(cap.chunks);
