@@ -13,6 +13,7 @@
 #include <json-c/json.h>
 
 #include "dialect_fixtures.h"
+#include "resume.h"
 
 struct json_object *parse(const char *text)
 {
@@ -83,6 +84,36 @@ bool has_line(const struct curl_slist *h, const char *line)
 	return false;
 }
 
+/* ---- requests ------------------------------------------------------------------------------ */
+
+struct json_object *request_with(request_fn build, const struct endpoint *ep, const char *client_text,
+				 bool stream)
+{
+	struct json_object *client = parse(client_text);
+	struct dialect_call call = { .request_id = "r1", .up_stream = stream };
+	struct json_object *body = build(client, ep, &call);
+	json_object_put(client);
+	return body;
+}
+
+struct json_object *request_prefilled(request_fn build, const struct endpoint *ep, const char *client_text,
+				      const char *delivered)
+{
+	struct resume rs;
+	struct json_object *client = parse(client_text);
+	struct json_object *chunk = parse(delivered);
+
+	resume_init(&rs);
+	resume_observe(&rs, chunk);
+	resume_begin(&rs);
+	struct dialect_call call = { .up_stream = true, .prefill = &rs };
+	struct json_object *body = build(client, ep, &call);
+	json_object_put(chunk);
+	json_object_put(client);
+	resume_free(&rs);
+	return body;
+}
+
 /* ---- a capturing stream decoder ----------------------------------------------------------- */
 
 static enum im_rc cap_chunk(void *ctx, const struct canon *c)
@@ -134,6 +165,21 @@ void decode(const struct dialect *d, const char *sse, size_t step, bool usage, s
 {
 	struct dialect_call call = { .up_stream = true, .client_usage = usage };
 	decode_call(d, sse, step, &call, cap);
+}
+
+void check_chunks(const struct capture *cap, const char *id, const char *model)
+{
+	struct json_object *c = cap->chunks;
+
+	assert_int_equal(cap->done, 1);
+	assert_int_equal(cap->errors, 0);
+	for (size_t i = 0; i < json_object_array_length(c); i++) {
+		struct json_object *k = json_object_array_get_idx(c, i);
+		assert_string_equal(str_at(k, "id"), id);
+		assert_string_equal(str_at(k, "object"), "chat.completion.chunk");
+		assert_string_equal(str_at(k, "model"), model);
+		assert_int_equal(int_at(k, "created"), int_at(json_object_array_get_idx(c, 0), "created"));
+	}
 }
 
 void decode_splits(const struct dialect *d, const char *sse, size_t len,

@@ -29,6 +29,19 @@ bool one_of(const char *s, const char *const *set);
 /* A header list holds `line`. */
 bool has_line(const struct curl_slist *h, const char *line);
 
+/* A dialect's request builder (anthropic_request, gemini_request). */
+typedef struct json_object *(*request_fn)(struct json_object *client, const struct endpoint *ep,
+					  const struct dialect_call *call);
+
+/* The request `build` makes for the client body `client_text` (the caller
+ * puts it); an upstream stream when `stream`. */
+struct json_object *request_with(request_fn build, const struct endpoint *ep, const char *client_text,
+				 bool stream);
+/* The same for a continuation of the answer the client was sent in the
+ * chat chunk `delivered`. */
+struct json_object *request_prefilled(request_fn build, const struct endpoint *ep, const char *client_text,
+				      const char *delivered);
+
 /* What a stream decoder reported. */
 struct capture {
 	struct json_object *chunks;   /* array of what the decoder produced (caller puts) */
@@ -45,6 +58,9 @@ void decode_call(const struct dialect *d, const char *sse, size_t step, const st
 		 struct capture *cap);
 /* The same for a plain request; the client asked for usage when `usage`. */
 void decode(const struct dialect *d, const char *sse, size_t step, bool usage, struct capture *cap);
+/* The stream ended cleanly with chunks that all carry the id `id`, the
+ * model `model` and one creation time. */
+void check_chunks(const struct capture *cap, const char *id, const char *model);
 /* Decodes the `len` bytes of `sse` whole (with usage) and in pieces of 1
  * and 7 bytes (without), each checked by `check`. */
 void decode_splits(const struct dialect *d, const char *sse, size_t len,

@@ -31,12 +31,8 @@ static struct endpoint test_ep(long max_tokens)
 /* The generateContent request for a client body. */
 static struct json_object *request(const char *client_text, long ep_max)
 {
-	struct json_object *client = parse(client_text);
 	struct endpoint ep = test_ep(ep_max);
-	struct dialect_call call = { .request_id = "r1", .up_stream = true };
-	struct json_object *body = gemini_request(client, &ep, &call);
-	json_object_put(client);
-	return body;
+	return request_with(gemini_request, &ep, client_text, true);
 }
 
 /* ---- the tables ----------------------------------------------------------------------------- */
@@ -197,24 +193,16 @@ static void test_request_tool_choice(void **state)
 
 static void test_request_prefill(void **state)
 {
-	struct resume rs;
-	struct json_object *client = parse("{\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}]}");
-	struct json_object *chunk = parse("{\"id\":\"c\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"w1 w2\"}}]}");
 	struct endpoint ep = test_ep(0);
+	struct json_object *b = request_prefilled(gemini_request, &ep,
+		"{\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}]}",
+		"{\"id\":\"c\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"w1 w2\"}}]}");
 
 	(void)state;
-	resume_init(&rs);
-	resume_observe(&rs, chunk);
-	resume_begin(&rs);
-	struct dialect_call call = { .up_stream = true, .prefill = &rs };
-	struct json_object *b = gemini_request(client, &ep, &call);
 	assert_int_equal(len_at(b, "contents"), 2);
 	assert_string_equal(str_at(b, "contents.1.role"), "model");
 	assert_string_equal(str_at(b, "contents.1.parts.0.text"), "w1 w2");
 	json_object_put(b);
-	json_object_put(chunk);
-	json_object_put(client);
-	resume_free(&rs);
 }
 
 static void test_request_url_and_headers(void **state)
@@ -256,16 +244,8 @@ static void check_stream(const struct capture *cap, bool usage)
 {
 	struct json_object *c = cap->chunks;
 
-	assert_int_equal(cap->done, 1);
-	assert_int_equal(cap->errors, 0);
+	check_chunks(cap, "chatcmpl-r9", "gemini-x-001");
 	assert_int_equal(json_object_array_length(c), usage ? 7 : 6);
-	for (size_t i = 0; i < json_object_array_length(c); i++) {
-		struct json_object *k = json_object_array_get_idx(c, i);
-		assert_string_equal(str_at(k, "id"), "chatcmpl-r9");
-		assert_string_equal(str_at(k, "object"), "chat.completion.chunk");
-		assert_string_equal(str_at(k, "model"), "gemini-x-001");
-		assert_int_equal(int_at(k, "created"), int_at(json_object_array_get_idx(c, 0), "created"));
-	}
 	assert_string_equal(str_at(c, "0.choices.0.delta.role"), "assistant");
 	assert_string_equal(str_at(c, "1.choices.0.delta.reasoning_content"), "Hmm.");
 	assert_string_equal(str_at(c, "2.choices.0.delta.content"), "Hello");
