@@ -67,6 +67,18 @@ static struct json_object *finish(struct chat_aggregate *agg)
 	return o;
 }
 
+/* The completion aggregated from the `n` chunks `chunks` (caller puts). */
+static struct json_object *aggregate(const char *const *chunks, size_t n)
+{
+	struct chat_aggregate *agg = chat_aggregate_new(1 << 20);
+
+	for (size_t i = 0; i < n; i++)
+		assert_int_equal(feed(agg, chunks[i]), IM_OK);
+	struct json_object *c = finish(agg);
+	chat_aggregate_free(agg);
+	return c;
+}
+
 /* ---- chunk predicates ---------------------------------------------------------- */
 
 static void test_chunk_has_content(void **state)
@@ -170,12 +182,7 @@ static const char *const text_stream[] = {
 
 static void test_aggregate_text_stream(void **state)
 {
-	struct chat_aggregate *agg = chat_aggregate_new(1 << 20);
-
-	for (size_t i = 0; i < sizeof text_stream / sizeof text_stream[0]; i++)
-		assert_int_equal(feed(agg, text_stream[i]), IM_OK);
-	struct json_object *c = finish(agg);
-	chat_aggregate_free(agg);
+	struct json_object *c = aggregate(text_stream, sizeof text_stream / sizeof text_stream[0]);
 
 	assert_string_equal(str_at(c, "id"), "chatcmpl-9xyz");
 	assert_string_equal(str_at(c, "object"), "chat.completion");
@@ -231,12 +238,7 @@ static const char *const tool_stream[] = {
 
 static void test_aggregate_tool_stream(void **state)
 {
-	struct chat_aggregate *agg = chat_aggregate_new(1 << 20);
-
-	for (size_t i = 0; i < sizeof tool_stream / sizeof tool_stream[0]; i++)
-		assert_int_equal(feed(agg, tool_stream[i]), IM_OK);
-	struct json_object *c = finish(agg);
-	chat_aggregate_free(agg);
+	struct json_object *c = aggregate(tool_stream, sizeof tool_stream / sizeof tool_stream[0]);
 
 	assert_string_equal(str_at(c, "id"), "gen-1717-abc");
 	assert_string_equal(str_at(c, "object"), "chat.completion");
@@ -268,20 +270,17 @@ static void test_aggregate_tool_stream(void **state)
 
 static void test_aggregate_two_choices(void **state)
 {
-	struct chat_aggregate *agg = chat_aggregate_new(1 << 20);
-
-	assert_int_equal(feed(agg, CHUNK_HEAD " \"choices\": [{\"index\": 0, \"delta\": {\"role\": \"assistant\"}},"
-			      " {\"index\": 1, \"delta\": {\"role\": \"assistant\"}}]}"), IM_OK);
-	assert_int_equal(feed(agg, CHUNK_HEAD " \"choices\": [{\"index\": 1, \"delta\": {\"content\": \"B1\"}}]}"), IM_OK);
-	assert_int_equal(feed(agg, CHUNK_HEAD " \"choices\": [{\"index\": 0, \"delta\": {\"content\": \"A1\"}}]}"), IM_OK);
-	assert_int_equal(feed(agg, CHUNK_HEAD " \"choices\": [{\"index\": 0, \"delta\": {\"content\": \"A2\"}},"
-			      " {\"index\": 1, \"delta\": {\"content\": \"B2\"}}]}"), IM_OK);
-	assert_int_equal(feed(agg, CHUNK_HEAD " \"choices\": [{\"index\": 1, \"delta\": {},"
-			      " \"finish_reason\": \"length\"}]}"), IM_OK);
-	assert_int_equal(feed(agg, CHUNK_HEAD " \"choices\": [{\"index\": 0, \"delta\": {},"
-			      " \"finish_reason\": \"stop\"}]}"), IM_OK);
-	struct json_object *c = finish(agg);
-	chat_aggregate_free(agg);
+	static const char *const chunks[] = {
+		CHUNK_HEAD " \"choices\": [{\"index\": 0, \"delta\": {\"role\": \"assistant\"}},"
+		" {\"index\": 1, \"delta\": {\"role\": \"assistant\"}}]}",
+		CHUNK_HEAD " \"choices\": [{\"index\": 1, \"delta\": {\"content\": \"B1\"}}]}",
+		CHUNK_HEAD " \"choices\": [{\"index\": 0, \"delta\": {\"content\": \"A1\"}}]}",
+		CHUNK_HEAD " \"choices\": [{\"index\": 0, \"delta\": {\"content\": \"A2\"}},"
+		" {\"index\": 1, \"delta\": {\"content\": \"B2\"}}]}",
+		CHUNK_HEAD " \"choices\": [{\"index\": 1, \"delta\": {}, \"finish_reason\": \"length\"}]}",
+		CHUNK_HEAD " \"choices\": [{\"index\": 0, \"delta\": {}, \"finish_reason\": \"stop\"}]}",
+	};
+	struct json_object *c = aggregate(chunks, sizeof chunks / sizeof chunks[0]);
 
 	assert_int_equal(json_object_array_length(path(c, "choices")), 2);
 	assert_int_equal(json_object_get_int(path(c, "choices.0.index")), 0);
