@@ -72,7 +72,7 @@ struct foreign_errors {
 void foreign_error(const struct foreign_errors *api, long status, const char *body,
 		   struct dialect_error *out);
 
-/* ---- answers ---- */
+/* ---- answers: streams, then whole ones ---- */
 
 /* One event's JSON object (borrowed for the call) and its `event:` name
  * ("" when absent), for the decoder's `ctx`. Anything but IM_OK stops the
@@ -95,7 +95,8 @@ struct foreign_stream {
 	int n_tools;
 };
 
-/* `out` and `api` are copied; `call` is read now only. */
+/* `out` is copied, `api` kept (a static string); `call` is read now only;
+ * `on_event` gets `ctx`, the decoder's own state. */
 void foreign_stream_init(struct foreign_stream *fs, const char *api, const struct dialect_out *out,
 			 const struct dialect_call *call, foreign_event_fn on_event, void *ctx);
 
