@@ -18,6 +18,7 @@
 #include <json-c/json.h>
 
 #include "alloc.h"
+#include "buf.h"
 #include "chat.h"
 #include "foreign.h"
 #include "jsonobj.h"
