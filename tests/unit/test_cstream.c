@@ -114,6 +114,14 @@ static enum im_rc chunk(struct cstream *cs, const char *text)
 	return rc;
 }
 
+/* One attempt of endpoint `ep` that sends `text` and ends. */
+static void attempt(struct cstream *cs, const char *ep, int n, const char *text)
+{
+	cstream_attempt_begin(cs, ep, n, false);
+	assert_int_equal(chunk(cs, text), IM_OK);
+	cstream_attempt_end(cs);
+}
+
 #define ROLE "{\"id\":\"c1\",\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\"}}]}"
 #define TEXT "{\"id\":\"c1\",\"x\":1.50e0,\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hi\"}}]}"
 #define FIN "{\"id\":\"c1\",\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}"
@@ -153,9 +161,7 @@ static void test_failed_attempt_leaves_nothing(void **state)
 	struct cstream *cs = f->cs;
 	struct client *c = &f->c;
 
-	cstream_attempt_begin(cs, "ep1", 1, false);
-	assert_int_equal(chunk(cs, ROLE), IM_OK);
-	cstream_attempt_end(cs);
+	attempt(cs, "ep1", 1, ROLE);
 	cstream_attempt_begin(cs, "ep2", 2, false);
 	assert_false(cstream_attempt_committed(cs));
 	assert_int_equal(chunk(cs, TEXT), IM_OK);
@@ -229,9 +235,7 @@ static void test_continuation_joins_the_stream(void **state)
 	struct cstream *cs = f->cs;
 	struct client *c = &f->c;
 
-	cstream_attempt_begin(cs, "ep1", 1, false);
-	assert_int_equal(chunk(cs, TEXT), IM_OK);
-	cstream_attempt_end(cs);
+	attempt(cs, "ep1", 1, TEXT);
 	assert_null(cstream_resume_refusal(cs, NULL));
 	assert_null(cstream_prefill(cs));
 	cstream_continue_begin(cs);
@@ -259,9 +263,7 @@ static void test_broken_stream_ends_with_error(void **state)
 	struct cstream *cs = f->cs;
 	struct client *c = &f->c;
 
-	cstream_attempt_begin(cs, "ep1", 1, false);
-	assert_int_equal(chunk(cs, TEXT), IM_OK);
-	cstream_attempt_end(cs);
+	attempt(cs, "ep1", 1, TEXT);
 	assert_int_equal(cstream_fail_broken(cs, "{\"error\":{\"code\":\"stream_interrupted\"}}"), IM_OK);
 	assert_string_equal(buf_str(&c->body), "data: " TEXT "\n\n"
 			    "data: {\"error\":{\"code\":\"stream_interrupted\"}}\n\n");
@@ -274,10 +276,7 @@ static void test_multiline_text_keeps_its_lines(void **state)
 	struct cstream *cs = f->cs;
 	struct client *c = &f->c;
 
-	cstream_attempt_begin(cs, "ep1", 1, false);
-	assert_int_equal(chunk(cs, "{\"id\":\"c1\",\n\"choices\":[{\"index\":0,\n\"delta\":{\"content\":\"Hi\"}}]}"),
-			 IM_OK);
-	cstream_attempt_end(cs);
+	attempt(cs, "ep1", 1, "{\"id\":\"c1\",\n\"choices\":[{\"index\":0,\n\"delta\":{\"content\":\"Hi\"}}]}");
 	assert_string_equal(buf_str(&c->body),
 			    "data: {\"id\":\"c1\",\ndata: \"choices\":[{\"index\":0,\n"
 			    "data: \"delta\":{\"content\":\"Hi\"}}]}\n\n");
@@ -332,9 +331,7 @@ static void test_face_state_restarts_with_the_attempt(void **state)
 	struct client *c = &f->c;
 	const char *body;
 
-	cstream_attempt_begin(cs, "ep1", 1, false);
-	assert_int_equal(chunk(cs, ROLE), IM_OK);
-	cstream_attempt_end(cs);
+	attempt(cs, "ep1", 1, ROLE);
 	cstream_attempt_begin(cs, "ep2", 2, false);
 	assert_int_equal(chunk(cs, ROLE), IM_OK);
 	assert_int_equal(chunk(cs, TEXT), IM_OK);

@@ -82,9 +82,8 @@ static void expect_all(struct json_object *events, const struct expect *e)
 		assert_string_equal(at(events, e->i, e->path), e->value);
 }
 
-/* The whole answer of `face` for the completion `text`, as a one-element
- * array for at() (caller puts). */
-static struct json_object *whole_answer(const struct face *face, const char *text)
+/* The whole answer of `face` for the completion `text`, checked against `e`. */
+static void check_whole_answer(const struct face *face, const char *text, const struct expect *e)
 {
 	struct buf out;
 	struct json_object *arr = json_object_new_array();
@@ -92,8 +91,9 @@ static struct json_object *whole_answer(const struct face *face, const char *tex
 	buf_init(&out, 1u << 20);
 	assert_int_equal(face->answer(NULL, &(struct canon){ .text = text }, &out), IM_OK);
 	json_object_array_add(arr, json_tokener_parse(buf_str(&out)));
+	expect_all(arr, e);
+	json_object_put(arr);
 	buf_free(&out);
-	return arr;
 }
 
 /* ---- Responses ----------------------------------------------------------------- */
@@ -163,18 +163,16 @@ static void test_responses_failed_event(void **state)
 
 static void test_responses_whole_answer(void **state)
 {
-	const char *c = "{\"id\":\"c9\",\"model\":\"m\",\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":\"Hi\"},\"finish_reason\":\"length\"}],\"usage\":{\"prompt_tokens\":1,\"completion_tokens\":2}}";
-	struct json_object *arr = whole_answer(&face_responses, c);
-
 	(void)state;
-	expect_all(arr, (const struct expect[]){
-		{ 0, "object", "response" },
-		{ 0, "status", "incomplete" },
-		{ 0, "incomplete_details.reason", "max_output_tokens" },
-		{ 0, "output.0.content.0.text", "Hi" },
-		{ 0, "usage.output_tokens", "2" },
-		{ 0, NULL, NULL } });
-	json_object_put(arr);
+	check_whole_answer(&face_responses,
+		"{\"id\":\"c9\",\"model\":\"m\",\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":\"Hi\"},\"finish_reason\":\"length\"}],\"usage\":{\"prompt_tokens\":1,\"completion_tokens\":2}}",
+		(const struct expect[]){
+			{ 0, "object", "response" },
+			{ 0, "status", "incomplete" },
+			{ 0, "incomplete_details.reason", "max_output_tokens" },
+			{ 0, "output.0.content.0.text", "Hi" },
+			{ 0, "usage.output_tokens", "2" },
+			{ 0, NULL, NULL } });
 }
 
 /* ---- Messages ------------------------------------------------------------------ */
@@ -234,18 +232,16 @@ static void test_messages_stop_reasons_and_errors(void **state)
 
 static void test_messages_whole_answer(void **state)
 {
-	const char *c = "{\"id\":\"c9\",\"model\":\"m\",\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":\"Hi\",\"tool_calls\":[{\"id\":\"t\",\"type\":\"function\",\"function\":{\"name\":\"f\",\"arguments\":\"{\\\"a\\\":1}\"}}]},\"finish_reason\":\"tool_calls\"}]}";
-	struct json_object *arr = whole_answer(&face_messages, c);
-
 	(void)state;
-	expect_all(arr, (const struct expect[]){
-		{ 0, "type", "message" },
-		{ 0, "stop_reason", "tool_use" },
-		{ 0, "content.0.text", "Hi" },
-		{ 0, "content.1.type", "tool_use" },
-		{ 0, "content.1.input.a", "1" },
-		{ 0, NULL, NULL } });
-	json_object_put(arr);
+	check_whole_answer(&face_messages,
+		"{\"id\":\"c9\",\"model\":\"m\",\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":\"Hi\",\"tool_calls\":[{\"id\":\"t\",\"type\":\"function\",\"function\":{\"name\":\"f\",\"arguments\":\"{\\\"a\\\":1}\"}}]},\"finish_reason\":\"tool_calls\"}]}",
+		(const struct expect[]){
+			{ 0, "type", "message" },
+			{ 0, "stop_reason", "tool_use" },
+			{ 0, "content.0.text", "Hi" },
+			{ 0, "content.1.type", "tool_use" },
+			{ 0, "content.1.input.a", "1" },
+			{ 0, NULL, NULL } });
 }
 
 /* ---- the request translators ------------------------------------------------------ */
