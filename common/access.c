@@ -12,6 +12,7 @@
 
 #include "alloc.h"
 #include "buf.h"
+#include "refs.h"
 
 #define ACCESS_FILE_MAX (4u << 20)
 #define ACCESS_KEY_MAX 512
@@ -46,13 +47,13 @@ static void access_free(struct access *acl)
 
 struct access *access_ref(struct access *acl)
 {
-	__atomic_add_fetch(&acl->refs, 1, __ATOMIC_RELAXED);
+	refs_take(&acl->refs);
 	return acl;
 }
 
 void access_unref(struct access *acl)
 {
-	if (acl != NULL && __atomic_sub_fetch(&acl->refs, 1, __ATOMIC_ACQ_REL) == 0)
+	if (acl != NULL && refs_drop(&acl->refs))
 		access_free(acl);
 }
 

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "alloc.h"
+#include "refs.h"
 
 static int catalog_cmp(const void *a, const void *b)
 {
@@ -143,13 +144,13 @@ const struct group *catalog_find(const struct catalog *cat, const char *name)
 
 struct catalog *catalog_ref(struct catalog *cat)
 {
-	__atomic_add_fetch(&cat->refs, 1, __ATOMIC_RELAXED);
+	refs_take(&cat->refs);
 	return cat;
 }
 
 void catalog_unref(struct catalog *cat)
 {
-	if (cat == NULL || __atomic_sub_fetch(&cat->refs, 1, __ATOMIC_ACQ_REL) > 0)
+	if (cat == NULL || !refs_drop(&cat->refs))
 		return;
 	for (size_t i = 0; i < cat->n_groups; i++)
 		group_free(cat->groups[i]);

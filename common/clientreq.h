@@ -3,7 +3,7 @@
  * Only the fields immortal itself relies on are checked (model, messages,
  * stream, stream_options.include_usage); the rest is the upstream's to
  * judge. No I/O and no logging: the route answers and logs, and the fuzzer
- * (tests/fuzz/fuzz_request.c) drives this directly. */
+ * (tests/fuzz/fuzz_faces.c) drives this directly. */
 #ifndef IMMORTAL_CLIENTREQ_H
 #define IMMORTAL_CLIENTREQ_H
 

@@ -7,52 +7,37 @@
 
 #include "jsonobj.h"
 
-static const char *const errkind_names[ERRKIND_COUNT] = {
-	[ERRKIND_NONE] = "ok",
-	[ERRKIND_NETWORK] = "network",
-	[ERRKIND_AUTH] = "auth",
-	[ERRKIND_PERMISSION] = "permission",
-	[ERRKIND_TIMEOUT] = "timeout",
-	[ERRKIND_RATE_LIMIT] = "rate_limit",
-	[ERRKIND_SERVER] = "server",
-	[ERRKIND_REQUEST] = "request",
-	[ERRKIND_CONTENT_FILTER] = "content_filter",
-	[ERRKIND_INVALID_RESPONSE] = "invalid_response",
-};
-
-static const char *const errkind_hints[ERRKIND_COUNT] = {
-	[ERRKIND_NONE] = "",
-	[ERRKIND_NETWORK] = "check the baseurl and that the provider is reachable from this host",
-	[ERRKIND_AUTH] = "check the apikey of this endpoint and that its ${VAR} is set",
-	[ERRKIND_PERMISSION] = "the key lacks access to this model or the account is out of credit",
-	[ERRKIND_TIMEOUT] = "the provider was silent too long; raise the endpoint's timeout if the model is slow",
-	[ERRKIND_RATE_LIMIT] = "the provider is rate-limiting this key; add another endpoint or raise the plan's limits",
-	[ERRKIND_SERVER] = "the provider failed; nothing to do unless it persists",
-	[ERRKIND_REQUEST] = "the provider rejected the request; check the model name and the request fields",
-	[ERRKIND_CONTENT_FILTER] = "the provider refused the content; set failover_on_content_filter to try others",
-	[ERRKIND_INVALID_RESPONSE] = "the provider answered without a usable completion; check baseurl and model",
+/* Each kind's name (logs, metrics, the error's "kind") and the hint an
+ * operator gets with it. */
+static const struct {
+	const char *name, *hint;
+} errkind_table[ERRKIND_COUNT] = {
+	[ERRKIND_NONE] = { "ok", "" },
+	[ERRKIND_NETWORK] = { "network", "check the baseurl and that the provider is reachable from this host" },
+	[ERRKIND_AUTH] = { "auth", "check the apikey of this endpoint and that its ${VAR} is set" },
+	[ERRKIND_PERMISSION] = { "permission", "the key lacks access to this model or the account is out of credit" },
+	[ERRKIND_TIMEOUT] = { "timeout", "the provider was silent too long; raise the endpoint's timeout if the model is slow" },
+	[ERRKIND_RATE_LIMIT] = { "rate_limit", "the provider is rate-limiting this key; add another endpoint or raise the plan's limits" },
+	[ERRKIND_SERVER] = { "server", "the provider failed; nothing to do unless it persists" },
+	[ERRKIND_REQUEST] = { "request", "the provider rejected the request; check the model name and the request fields" },
+	[ERRKIND_CONTENT_FILTER] = { "content_filter", "the provider refused the content; set failover_on_content_filter to try others" },
+	[ERRKIND_INVALID_RESPONSE] = { "invalid_response", "the provider answered without a usable completion; check baseurl and model" },
 };
 
 const char *errkind_name(enum errkind kind)
 {
-	if ((unsigned)kind >= ERRKIND_COUNT)
-		return "unknown";
-	return errkind_names[kind];
+	return (unsigned)kind < ERRKIND_COUNT ? errkind_table[kind].name : "unknown";
 }
 
 const char *errkind_hint(enum errkind kind)
 {
-	if ((unsigned)kind >= ERRKIND_COUNT)
-		return "";
-	return errkind_hints[kind];
+	return (unsigned)kind < ERRKIND_COUNT ? errkind_table[kind].hint : "";
 }
 
 static bool errkind_word_is_refusal(const char *s)
 {
 	static const char *const words[] = {
-		"content_policy", "content_filter", "content-filter",
-		"contentfilter", "moderation", "flagged", "safety",
-		"responsibleaipolicyviolation", "responsible_ai_policy",
+		"content_policy", "content_filter", "content-filter", "contentfilter", "moderation", "flagged", "safety", "responsibleaipolicyviolation", "responsible_ai_policy",
 	};
 	if (s == NULL)
 		return false;

@@ -109,3 +109,63 @@ struct json_object *face_completion_as_chunk(struct json_object *completion)
 	json_object_object_add(chunk, "choices", choices);
 	return chunk;
 }
+
+enum im_rc face_write(struct buf *out, struct json_object *obj)
+{
+	return buf_append_str(out, json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN |
+								       JSON_C_TO_STRING_NOSLASHESCAPE));
+}
+
+enum im_rc face_chunk_via(void *st, const struct canon *c, struct buf *out, face_obj_fn *fn)
+{
+	struct json_object *owned, *chunk = face_chunk_obj(c, &owned);
+	enum im_rc rc = chunk ? fn(st, chunk, out) : IM_OK;
+	json_object_put(owned);
+	return rc;
+}
+
+struct json_object *face_delta_of(struct json_object *choice)
+{
+	struct json_object *delta = NULL;
+	if (choice != NULL)
+		json_object_object_get_ex(choice, "delta", &delta);
+	return delta;
+}
+
+enum im_rc face_delta(struct json_object *choice, void *st, face_text_fn *text, face_call_fn *call,
+		      struct buf *out)
+{
+	struct json_object *delta = face_delta_of(choice), *calls;
+	enum im_rc rc = text(st, true, face_str(delta, "reasoning_content"), out);
+
+	if (rc == IM_OK)
+		rc = text(st, true, face_str(delta, "reasoning"), out);
+	if (rc == IM_OK)
+		rc = text(st, false, face_str(delta, "content"), out);
+	if (rc == IM_OK && json_object_object_get_ex(delta, "tool_calls", &calls) &&
+	    json_object_is_type(calls, json_type_array))
+		for (size_t i = 0; rc == IM_OK && i < json_object_array_length(calls); i++)
+			rc = call(st, json_object_array_get_idx(calls, i), out);
+	return rc;
+}
+
+enum im_rc face_answer_via(const struct face *face, const struct canon *completion,
+			   face_whole_fn *whole, struct buf *out)
+{
+	struct json_object *owned, *obj = face_chunk_obj(completion, &owned);
+	struct json_object *chunk = face_completion_as_chunk(obj);
+	void *st = face->state_new();
+	enum im_rc rc = IM_OK;
+	struct buf scratch;
+
+	buf_init(&scratch, (size_t)-1);
+	struct json_object *answer = whole(st, chunk, &scratch, &rc);
+	if (rc == IM_OK)
+		rc = face_write(out, answer);
+	json_object_put(answer);
+	buf_free(&scratch);
+	face->state_free(st);
+	json_object_put(chunk);
+	json_object_put(owned);
+	return rc;
+}

@@ -10,6 +10,8 @@
 #ifndef IMMORTAL_FACE_H
 #define IMMORTAL_FACE_H
 
+#include <stdbool.h>
+
 #include "buf.h"
 #include "canon.h"
 #include "result.h"
@@ -56,6 +58,37 @@ void face_error_parts(const char *error_json, struct json_object **root,
 /* A whole chat.completion as one streamed chunk (a new object): the faces
  * build their whole answers by feeding it through their stream state. */
 struct json_object *face_completion_as_chunk(struct json_object *completion);
+
+/* Appends the JSON text of `obj` (borrowed). */
+enum im_rc face_write(struct buf *out, struct json_object *obj);
+/* Runs a chunk object (borrowed) through a face's state `st`. */
+typedef enum im_rc face_obj_fn(void *st, struct json_object *chunk, struct buf *out);
+/* The `chunk` of a stateful face: `c` as an object, through `fn`; a chunk
+ * that is no object is passed over. */
+enum im_rc face_chunk_via(void *st, const struct canon *c, struct buf *out, face_obj_fn *fn);
+
+/* The delta of a choice (borrowed), or NULL. */
+struct json_object *face_delta_of(struct json_object *choice);
+/* Reasoning (`reasoning` true) or answer text, possibly NULL or empty. */
+typedef enum im_rc face_text_fn(void *st, bool reasoning, const char *text, struct buf *out);
+/* One canonical tool call (borrowed). */
+typedef enum im_rc face_call_fn(void *st, struct json_object *tool_call, struct buf *out);
+/* Feeds the delta of `choice` (may be NULL) to `text`: reasoning_content,
+ * reasoning, then content; then each tool call to `call`. Stops at the
+ * first error. */
+enum im_rc face_delta(struct json_object *choice, void *st, face_text_fn *text, face_call_fn *call,
+		      struct buf *out);
+
+/* Makes a whole answer from a completion run as one chunk through the
+ * fresh state `st`, whose events go to `scratch` and are dropped. Returns
+ * the answer (caller owns it); sets *rc on an error. */
+typedef struct json_object *face_whole_fn(void *st, struct json_object *chunk, struct buf *scratch,
+					  enum im_rc *rc);
+/* The `answer` of a stateful face: `completion` as one chunk
+ * (face_completion_as_chunk) through a fresh state of `face` and `whole`,
+ * written to `out` as JSON. */
+enum im_rc face_answer_via(const struct face *face, const struct canon *completion,
+			   face_whole_fn *whole, struct buf *out);
 
 /* OpenAI chat completions: `data: JSON` events and `data: [DONE]`. */
 extern const struct face face_chat;

@@ -88,6 +88,8 @@ static struct json_object *fm_message(const struct fm_state *s)
 	return m;
 }
 
+/* message_start, once; `chunk` (NULL at a stream that ends before any)
+ * gives the id and model. */
 static enum im_rc fm_start(struct fm_state *s, struct json_object *chunk, struct buf *out)
 {
 	if (s->started)
@@ -139,10 +141,11 @@ static enum im_rc fm_delta(struct fm_state *s, const char *type, const char *key
 	return fm_emit(out, ev);
 }
 
-static enum im_rc fm_text(struct fm_state *s, enum fm_block kind, const char *text, struct buf *out)
+static enum im_rc fm_text(void *st, bool thinking, const char *text, struct buf *out)
 {
+	struct fm_state *s = st;
+	enum fm_block kind = thinking ? FM_THINKING : FM_TEXT;
 	enum im_rc rc = IM_OK;
-	bool thinking = kind == FM_THINKING;
 
 	if (text == NULL || *text == '\0')
 		return IM_OK;
@@ -159,8 +162,9 @@ static enum im_rc fm_text(struct fm_state *s, enum fm_block kind, const char *te
 			text, out);
 }
 
-static enum im_rc fm_tool(struct fm_state *s, struct json_object *tc, struct buf *out)
+static enum im_rc fm_tool(void *st, struct json_object *tc, struct buf *out)
 {
+	struct fm_state *s = st;
 	struct json_object *fn = json_object_object_get(tc, "function"), *v;
 	int64_t index = json_object_object_get_ex(tc, "index", &v) ? json_object_get_int64(v) : 0;
 	enum im_rc rc = IM_OK;
@@ -196,42 +200,28 @@ static void fm_note_end(struct fm_state *s, struct json_object *chunk, struct js
 	}
 }
 
-static enum im_rc fm_chunk_obj(struct fm_state *s, struct json_object *chunk, struct buf *out)
+static enum im_rc fm_chunk_obj(void *st, struct json_object *chunk, struct buf *out)
 {
-	struct json_object *choice = face_choice(chunk), *delta = NULL, *calls;
+	struct fm_state *s = st;
+	struct json_object *choice = face_choice(chunk);
 	enum im_rc rc = fm_start(s, chunk, out);
 
-	if (choice != NULL)
-		json_object_object_get_ex(choice, "delta", &delta);
 	if (rc == IM_OK)
-		rc = fm_text(s, FM_THINKING, face_str(delta, "reasoning_content"), out);
-	if (rc == IM_OK)
-		rc = fm_text(s, FM_THINKING, face_str(delta, "reasoning"), out);
-	if (rc == IM_OK)
-		rc = fm_text(s, FM_TEXT, face_str(delta, "content"), out);
-	if (rc == IM_OK && json_object_object_get_ex(delta, "tool_calls", &calls) &&
-	    json_object_is_type(calls, json_type_array))
-		for (size_t i = 0; rc == IM_OK && i < json_object_array_length(calls); i++)
-			rc = fm_tool(s, json_object_array_get_idx(calls, i), out);
+		rc = face_delta(choice, s, fm_text, fm_tool, out);
 	fm_note_end(s, chunk, choice);
 	return rc;
 }
 
 static enum im_rc fm_chunk(void *st, const struct canon *c, struct buf *out)
 {
-	struct json_object *owned, *chunk = face_chunk_obj(c, &owned);
-	enum im_rc rc = chunk ? fm_chunk_obj(st, chunk, out) : IM_OK;
-	json_object_put(owned);
-	return rc;
+	return face_chunk_via(st, c, out, fm_chunk_obj);
 }
 
 static enum im_rc fm_done(void *st, struct buf *out)
 {
 	struct fm_state *s = st;
-	struct json_object *empty = xcheck(json_object_new_object());
-	enum im_rc rc = fm_start(s, empty, out);
+	enum im_rc rc = fm_start(s, NULL, out);
 
-	json_object_put(empty);
 	if (rc == IM_OK)
 		rc = fm_close(s, out);
 	if (rc != IM_OK)
@@ -290,8 +280,7 @@ static enum im_rc fm_error_body(const char *type, const char *error_json, struct
 	if (sse) {
 		rc = fm_emit(out, ev);
 	} else {
-		rc = buf_append_str(out, json_object_to_json_string_ext(ev, JSON_C_TO_STRING_PLAIN |
-									JSON_C_TO_STRING_NOSLASHESCAPE));
+		rc = face_write(out, ev);
 		json_object_put(ev);
 	}
 	json_object_put(root);
@@ -321,40 +310,33 @@ enum im_rc face_messages_error_answer(int *status, const char *error_json, struc
 	return fm_error_body(face_messages_error_type(status), error_json, out, false);
 }
 
-/* The whole message: the completion run through a stream state of its own,
- * whose events are dropped, then its blocks gathered. */
+/* The whole message: its blocks gathered, its stop reason as the stream
+ * state saw it. */
+static struct json_object *fm_whole(void *st, struct json_object *chunk, struct buf *scratch,
+				    enum im_rc *rc)
+{
+	struct fm_state *s = st;
+
+	(void)rc;
+	(void)fm_chunk_obj(s, chunk, scratch);
+	struct json_object *m = fm_message(s);
+	face_messages_blocks(chunk, json_object_object_get(m, "content"));
+	if (!s->stopped)
+		fm_add_str(m, "stop_reason", "end_turn");
+	return m;
+}
+
 static enum im_rc fm_answer(void *st, const struct canon *completion, struct buf *out)
 {
 	(void)st;
-	struct json_object *owned, *obj = face_chunk_obj(completion, &owned);
-	struct json_object *chunk = face_completion_as_chunk(obj);
-	struct fm_state *s = fm_state_new();
-	struct buf scratch;
-
-	buf_init(&scratch, (size_t)-1);
-	(void)fm_chunk_obj(s, chunk, &scratch);
-	struct json_object *m = fm_message(s);
-	struct json_object *content = json_object_object_get(m, "content");
-	face_messages_blocks(chunk, content);
-	if (!s->stopped)
-		fm_add_str(m, "stop_reason", "end_turn");
-	enum im_rc rc = buf_append_str(out, json_object_to_json_string_ext(m, JSON_C_TO_STRING_PLAIN |
-									     JSON_C_TO_STRING_NOSLASHESCAPE));
-	json_object_put(m);
-	buf_free(&scratch);
-	fm_state_free(s);
-	json_object_put(chunk);
-	json_object_put(owned);
-	return rc;
+	return face_answer_via(&face_messages, completion, fm_whole, out);
 }
 
 void face_messages_blocks(struct json_object *chunk, struct json_object *content)
 {
-	struct json_object *choice = face_choice(chunk), *delta = NULL, *calls;
+	struct json_object *delta = face_delta_of(face_choice(chunk)), *calls;
 	const char *r, *t;
 
-	if (choice != NULL)
-		json_object_object_get_ex(choice, "delta", &delta);
 	r = face_str(delta, "reasoning_content") ? face_str(delta, "reasoning_content")
 						 : face_str(delta, "reasoning");
 	if (r != NULL && *r) {

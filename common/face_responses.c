@@ -140,6 +140,8 @@ static struct json_object *fr_response(const struct fr_state *s, const char *sta
 	return r;
 }
 
+/* response.created and .in_progress, once; `chunk` (NULL at a stream that
+ * ends before any) gives the id, model and time. */
 static enum im_rc fr_start(struct fr_state *s, struct json_object *chunk, struct buf *out)
 {
 	struct json_object *v;
@@ -282,8 +284,10 @@ static enum im_rc fr_open(struct fr_state *s, enum fr_item kind, struct buf *out
 	return fr_part(s, "added", out);
 }
 
-static enum im_rc fr_text(struct fr_state *s, enum fr_item kind, const char *text, struct buf *out)
+static enum im_rc fr_text(void *st, bool reasoning, const char *text, struct buf *out)
 {
+	struct fr_state *s = st;
+	enum fr_item kind = reasoning ? FR_REASONING : FR_MESSAGE;
 	enum im_rc rc = IM_OK;
 
 	if (text == NULL || *text == '\0')
@@ -300,8 +304,9 @@ static enum im_rc fr_text(struct fr_state *s, enum fr_item kind, const char *tex
 	return fr_emit(s, out, ev);
 }
 
-static enum im_rc fr_call(struct fr_state *s, struct json_object *tc, struct buf *out)
+static enum im_rc fr_call(void *st, struct json_object *tc, struct buf *out)
 {
+	struct fr_state *s = st;
 	struct json_object *fn = json_object_object_get(tc, "function"), *v;
 	int64_t index = json_object_object_get_ex(tc, "index", &v) ? json_object_get_int64(v) : 0;
 	enum im_rc rc = IM_OK;
@@ -325,23 +330,14 @@ static enum im_rc fr_call(struct fr_state *s, struct json_object *tc, struct buf
 	return fr_emit(s, out, ev);
 }
 
-static enum im_rc fr_chunk_obj(struct fr_state *s, struct json_object *chunk, struct buf *out)
+static enum im_rc fr_chunk_obj(void *st, struct json_object *chunk, struct buf *out)
 {
-	struct json_object *choice = face_choice(chunk), *delta = NULL, *calls, *usage;
+	struct fr_state *s = st;
+	struct json_object *choice = face_choice(chunk), *usage;
 	enum im_rc rc = fr_start(s, chunk, out);
 
-	if (choice != NULL)
-		json_object_object_get_ex(choice, "delta", &delta);
 	if (rc == IM_OK)
-		rc = fr_text(s, FR_REASONING, face_str(delta, "reasoning_content"), out);
-	if (rc == IM_OK)
-		rc = fr_text(s, FR_REASONING, face_str(delta, "reasoning"), out);
-	if (rc == IM_OK)
-		rc = fr_text(s, FR_MESSAGE, face_str(delta, "content"), out);
-	if (rc == IM_OK && json_object_object_get_ex(delta, "tool_calls", &calls) &&
-	    json_object_is_type(calls, json_type_array))
-		for (size_t i = 0; rc == IM_OK && i < json_object_array_length(calls); i++)
-			rc = fr_call(s, json_object_array_get_idx(calls, i), out);
+		rc = face_delta(choice, s, fr_text, fr_call, out);
 	const char *finish = face_str(choice, "finish_reason");
 	if (finish != NULL)
 		s->finish = strcmp(finish, "length") == 0 ? "length"
@@ -356,10 +352,7 @@ static enum im_rc fr_chunk_obj(struct fr_state *s, struct json_object *chunk, st
 
 static enum im_rc fr_chunk(void *st, const struct canon *c, struct buf *out)
 {
-	struct json_object *owned, *chunk = face_chunk_obj(c, &owned);
-	enum im_rc rc = chunk ? fr_chunk_obj(st, chunk, out) : IM_OK;
-	json_object_put(owned);
-	return rc;
+	return face_chunk_via(st, c, out, fr_chunk_obj);
 }
 
 static const char *fr_final_status(const struct fr_state *s)
@@ -370,10 +363,8 @@ static const char *fr_final_status(const struct fr_state *s)
 /* Closes what is open; the final event (response.completed) unless NULL. */
 static enum im_rc fr_finish(struct fr_state *s, struct buf *out, bool event)
 {
-	struct json_object *empty = xcheck(json_object_new_object());
-	enum im_rc rc = fr_start(s, empty, out);
+	enum im_rc rc = fr_start(s, NULL, out);
 
-	json_object_put(empty);
 	if (rc == IM_OK)
 		rc = fr_close(s, out);
 	if (rc != IM_OK || !event)
@@ -408,30 +399,22 @@ static enum im_rc fr_error(void *st, const char *error_json, struct buf *out)
 	return fr_emit(s, out, ev);
 }
 
-/* The whole response: the completion run through a state of its own whose
- * events are dropped. */
+/* The whole response, as response.completed would carry it. */
+static struct json_object *fr_whole(void *st, struct json_object *chunk, struct buf *scratch,
+				    enum im_rc *rc)
+{
+	struct fr_state *s = st;
+
+	*rc = fr_chunk_obj(s, chunk, scratch);
+	if (*rc == IM_OK)
+		*rc = fr_finish(s, scratch, false);
+	return fr_response(s, fr_final_status(s), true);
+}
+
 static enum im_rc fr_answer(void *st, const struct canon *completion, struct buf *out)
 {
 	(void)st;
-	struct json_object *owned, *obj = face_chunk_obj(completion, &owned);
-	struct json_object *chunk = face_completion_as_chunk(obj);
-	struct fr_state *s = fr_state_new();
-	struct buf scratch;
-
-	buf_init(&scratch, (size_t)-1);
-	enum im_rc rc = fr_chunk_obj(s, chunk, &scratch);
-	if (rc == IM_OK)
-		rc = fr_finish(s, &scratch, false);
-	struct json_object *r = fr_response(s, fr_final_status(s), true);
-	if (rc == IM_OK)
-		rc = buf_append_str(out, json_object_to_json_string_ext(r, JSON_C_TO_STRING_PLAIN |
-									       JSON_C_TO_STRING_NOSLASHESCAPE));
-	json_object_put(r);
-	buf_free(&scratch);
-	fr_state_free(s);
-	json_object_put(chunk);
-	json_object_put(owned);
-	return rc;
+	return face_answer_via(&face_responses, completion, fr_whole, out);
 }
 
 const struct face face_responses = {

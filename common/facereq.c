@@ -2,6 +2,7 @@
 #include "facereq.h"
 
 #include <stdio.h>
+#include <string.h>
 
 #include "alloc.h"
 
@@ -59,4 +60,89 @@ void facereq_stream(struct facereq *f, struct json_object *chat, struct json_obj
 	struct json_object *opts = xcheck(json_object_new_object());
 	json_object_object_add(opts, "include_usage", json_object_new_boolean(1));
 	json_object_object_add(chat, "stream_options", opts);
+}
+
+enum im_rc facereq_translate(const char *text, size_t len, struct clientreq *out,
+			     char *err, size_t errlen, const char **param, facereq_fill_fn *fill)
+{
+	struct facereq f = { .err = err, .errlen = errlen, .param = param };
+
+	memset(out, 0, sizeof *out);
+	*param = NULL;
+	struct json_object *req = clientreq_json(text, len, err, errlen);
+	if (req == NULL)
+		return IM_EINVAL;
+	struct json_object *chat = xcheck(json_object_new_object());
+	struct json_object *msgs = xcheck(json_object_new_array());
+	facereq_copy(chat, "model", req, "model");
+	json_object_object_add(chat, "messages", msgs);
+	fill(&f, req, chat, msgs);
+	json_object_put(req);
+	if (f.failed) {
+		json_object_put(chat);
+		return IM_EINVAL;
+	}
+	return clientreq_adopt(chat, out, err, errlen, param);
+}
+
+bool facereq_tools(struct facereq *f, struct json_object *req, struct json_object *chat,
+		   facereq_tool_fn *tool)
+{
+	struct json_object *tools = facereq_get(req, "tools");
+
+	if (tools == NULL)
+		return false;
+	if (!json_object_is_type(tools, json_type_array)) {
+		facereq_fail(f, "tools", "tools must be an array");
+		return false;
+	}
+	struct json_object *out = xcheck(json_object_new_array());
+	json_object_object_add(chat, "tools", out);
+	for (size_t i = 0; i < json_object_array_length(tools); i++) {
+		struct json_object *ct = tool(f, json_object_array_get_idx(tools, i));
+		if (ct == NULL)
+			return false;
+		json_object_array_add(out, ct);
+	}
+	return true;
+}
+
+/* {type: function, function: `fn`}; `fn` consumed. */
+static struct json_object *facereq_function(struct json_object *fn)
+{
+	struct json_object *o = xcheck(json_object_new_object());
+	json_object_object_add(o, "type", xcheck(json_object_new_string("function")));
+	json_object_object_add(o, "function", fn);
+	return o;
+}
+
+struct json_object *facereq_function_tool(struct json_object *t, const char *schema)
+{
+	struct json_object *fn = xcheck(json_object_new_object());
+	facereq_copy(fn, "name", t, "name");
+	facereq_copy(fn, "description", t, "description");
+	facereq_copy(fn, "parameters", t, schema);
+	return facereq_function(fn);
+}
+
+void facereq_choose(struct json_object *chat, struct json_object *choice)
+{
+	struct json_object *fn = xcheck(json_object_new_object());
+	facereq_copy(fn, "name", choice, "name");
+	json_object_object_add(chat, "tool_choice", facereq_function(fn));
+}
+
+struct json_object *facereq_tool_call(struct json_object *from, const char *id,
+				      struct json_object *arguments)
+{
+	struct json_object *tc = xcheck(json_object_new_object());
+	struct json_object *fn = xcheck(json_object_new_object());
+
+	facereq_copy(tc, "id", from, id);
+	facereq_copy(fn, "name", from, "name");
+	if (arguments != NULL)
+		json_object_object_add(fn, "arguments", arguments);
+	json_object_object_add(tc, "type", xcheck(json_object_new_string("function")));
+	json_object_object_add(tc, "function", fn);
+	return tc;
 }

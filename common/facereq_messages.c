@@ -60,17 +60,10 @@ static struct json_object *fmsg_result_text(struct json_object *c)
 
 static struct json_object *fmsg_tool_call(struct json_object *b)
 {
-	struct json_object *tc = xcheck(json_object_new_object());
-	struct json_object *fn = xcheck(json_object_new_object());
 	struct json_object *input = facereq_get(b, "input");
 
-	facereq_copy(tc, "id", b, "id");
-	json_object_object_add(tc, "type", xcheck(json_object_new_string("function")));
-	facereq_copy(fn, "name", b, "name");
-	json_object_object_add(fn, "arguments", xcheck(json_object_new_string(
+	return facereq_tool_call(b, "id", xcheck(json_object_new_string(
 		input ? json_object_to_json_string_ext(input, JSON_C_TO_STRING_PLAIN) : "{}")));
-	json_object_object_add(tc, "function", fn);
-	return tc;
 }
 
 /* One turn: tool results first (as tool messages), then the turn's text
@@ -126,46 +119,29 @@ static void fmsg_turn(struct facereq *f, struct json_object *msgs, struct json_o
 	json_object_array_add(msgs, m);
 }
 
+static struct json_object *fmsg_tool(struct facereq *f, struct json_object *t)
+{
+	const char *type = json_object_get_string(facereq_get(t, "type"));
+
+	if (type && strcmp(type, "custom") != 0)
+		return facereq_fail(f, "tools",
+			"server tool `%s` is not available through immortal: only client tools are", type);
+	return facereq_function_tool(t, "input_schema");
+}
+
 static void fmsg_tools(struct facereq *f, struct json_object *req, struct json_object *chat)
 {
-	struct json_object *tools = facereq_get(req, "tools");
-
-	if (tools == NULL)
+	if (!facereq_tools(f, req, chat, fmsg_tool))
 		return;
-	if (!json_object_is_type(tools, json_type_array))
-		return (void)facereq_fail(f, "tools", "tools must be an array");
-	struct json_object *out = xcheck(json_object_new_array());
-	json_object_object_add(chat, "tools", out);
-	for (size_t i = 0; i < json_object_array_length(tools); i++) {
-		struct json_object *t = json_object_array_get_idx(tools, i);
-		const char *type = json_object_get_string(facereq_get(t, "type"));
-		if (type && strcmp(type, "custom") != 0)
-			return (void)facereq_fail(f, "tools",
-				"server tool `%s` is not available through immortal: only client tools are", type);
-		struct json_object *ct = xcheck(json_object_new_object());
-		struct json_object *fn = xcheck(json_object_new_object());
-		json_object_object_add(ct, "type", xcheck(json_object_new_string("function")));
-		facereq_copy(fn, "name", t, "name");
-		facereq_copy(fn, "description", t, "description");
-		facereq_copy(fn, "parameters", t, "input_schema");
-		json_object_object_add(ct, "function", fn);
-		json_object_array_add(out, ct);
-	}
 	struct json_object *choice = facereq_get(req, "tool_choice");
 	const char *ct = json_object_get_string(facereq_get(choice, "type"));
 	if (ct == NULL)
 		return;
-	if (!strcmp(ct, "tool")) {
-		struct json_object *c = xcheck(json_object_new_object());
-		struct json_object *fn = xcheck(json_object_new_object());
-		json_object_object_add(c, "type", xcheck(json_object_new_string("function")));
-		facereq_copy(fn, "name", choice, "name");
-		json_object_object_add(c, "function", fn);
-		json_object_object_add(chat, "tool_choice", c);
-	} else {
+	if (!strcmp(ct, "tool"))
+		facereq_choose(chat, choice);
+	else
 		json_object_object_add(chat, "tool_choice", xcheck(json_object_new_string(
 			!strcmp(ct, "any") ? "required" : !strcmp(ct, "none") ? "none" : "auto")));
-	}
 	struct json_object *dp = facereq_get(choice, "disable_parallel_tool_use");
 	if (dp != NULL && json_object_get_boolean(dp))
 		json_object_object_add(chat, "parallel_tool_calls", json_object_new_boolean(0));
@@ -215,32 +191,22 @@ static void fmsg_fields(struct facereq *f, struct json_object *req, struct json_
 		facereq_stream(f, chat, req);
 }
 
+static void fmsg_fill(struct facereq *f, struct json_object *req,
+		      struct json_object *chat, struct json_object *msgs)
+{
+	struct json_object *turns = facereq_get(req, "messages");
+
+	fmsg_system(req, msgs);
+	if (!json_object_is_type(turns, json_type_array) || json_object_array_length(turns) == 0)
+		facereq_fail(f, "messages", "messages must be a non-empty array");
+	for (size_t i = 0; !f->failed && i < json_object_array_length(turns); i++)
+		fmsg_turn(f, msgs, json_object_array_get_idx(turns, i));
+	if (!f->failed)
+		fmsg_fields(f, req, chat);
+}
+
 enum im_rc facereq_messages(const char *text, size_t len, struct clientreq *out,
 			    char *err, size_t errlen, const char **param)
 {
-	struct facereq f = { .err = err, .errlen = errlen, .param = param };
-
-	memset(out, 0, sizeof *out);
-	*param = NULL;
-	struct json_object *req = clientreq_json(text, len, err, errlen);
-	if (req == NULL)
-		return IM_EINVAL;
-	struct json_object *chat = xcheck(json_object_new_object());
-	struct json_object *msgs = xcheck(json_object_new_array());
-	struct json_object *turns = facereq_get(req, "messages");
-	facereq_copy(chat, "model", req, "model");
-	json_object_object_add(chat, "messages", msgs);
-	fmsg_system(req, msgs);
-	if (!json_object_is_type(turns, json_type_array) || json_object_array_length(turns) == 0)
-		facereq_fail(&f, "messages", "messages must be a non-empty array");
-	for (size_t i = 0; !f.failed && i < json_object_array_length(turns); i++)
-		fmsg_turn(&f, msgs, json_object_array_get_idx(turns, i));
-	if (!f.failed)
-		fmsg_fields(&f, req, chat);
-	json_object_put(req);
-	if (f.failed) {
-		json_object_put(chat);
-		return IM_EINVAL;
-	}
-	return clientreq_adopt(chat, out, err, errlen, param);
+	return facereq_translate(text, len, out, err, errlen, param, fmsg_fill);
 }

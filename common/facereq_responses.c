@@ -75,14 +75,8 @@ static void fres_item(struct facereq *f, struct json_object *msgs, struct json_o
 		if (c != NULL)
 			json_object_array_add(msgs, facereq_message(role, c));
 	} else if (!strcmp(type, "function_call")) {
-		struct json_object *tc = xcheck(json_object_new_object());
-		struct json_object *fn = xcheck(json_object_new_object());
-		facereq_copy(tc, "id", it, "call_id");
-		json_object_object_add(tc, "type", xcheck(json_object_new_string("function")));
-		facereq_copy(fn, "name", it, "name");
-		facereq_copy(fn, "arguments", it, "arguments");
-		json_object_object_add(tc, "function", fn);
-		json_object_array_add(fres_assistant(msgs), tc);
+		struct json_object *args = facereq_get(it, "arguments");
+		json_object_array_add(fres_assistant(msgs), facereq_tool_call(it, "call_id", json_object_get(args)));
 	} else if (!strcmp(type, "function_call_output")) {
 		struct json_object *out = facereq_get(it, "output");
 		struct json_object *m = facereq_message(
@@ -109,44 +103,28 @@ static void fres_input(struct facereq *f, struct json_object *req, struct json_o
 		fres_item(f, msgs, json_object_array_get_idx(input, i));
 }
 
+static struct json_object *fres_tool(struct facereq *f, struct json_object *t)
+{
+	const char *type = json_object_get_string(facereq_get(t, "type"));
+
+	if (type == NULL || strcmp(type, "function") != 0)
+		return facereq_fail(f, "tools",
+			"built-in tool `%s` is not available through immortal: only function tools are",
+			type ? type : "(none)");
+	struct json_object *ct = facereq_function_tool(t, "parameters");
+	facereq_copy(facereq_get(ct, "function"), "strict", t, "strict");
+	return ct;
+}
+
 static void fres_tools(struct facereq *f, struct json_object *req, struct json_object *chat)
 {
-	struct json_object *tools = facereq_get(req, "tools");
-
-	if (tools == NULL)
+	if (!facereq_tools(f, req, chat, fres_tool))
 		return;
-	if (!json_object_is_type(tools, json_type_array))
-		return (void)facereq_fail(f, "tools", "tools must be an array");
-	struct json_object *out = xcheck(json_object_new_array());
-	json_object_object_add(chat, "tools", out);
-	for (size_t i = 0; i < json_object_array_length(tools); i++) {
-		struct json_object *t = json_object_array_get_idx(tools, i);
-		const char *type = json_object_get_string(facereq_get(t, "type"));
-		if (type == NULL || strcmp(type, "function") != 0)
-			return (void)facereq_fail(f, "tools",
-				"built-in tool `%s` is not available through immortal: only function tools are",
-				type ? type : "(none)");
-		struct json_object *ct = xcheck(json_object_new_object());
-		struct json_object *fn = xcheck(json_object_new_object());
-		json_object_object_add(ct, "type", xcheck(json_object_new_string("function")));
-		facereq_copy(fn, "name", t, "name");
-		facereq_copy(fn, "description", t, "description");
-		facereq_copy(fn, "parameters", t, "parameters");
-		facereq_copy(fn, "strict", t, "strict");
-		json_object_object_add(ct, "function", fn);
-		json_object_array_add(out, ct);
-	}
 	struct json_object *choice = facereq_get(req, "tool_choice");
-	if (json_object_is_type(choice, json_type_string)) {
+	if (json_object_is_type(choice, json_type_string))
 		json_object_object_add(chat, "tool_choice", json_object_get(choice));
-	} else if (facereq_get(choice, "name") != NULL) {
-		struct json_object *c = xcheck(json_object_new_object());
-		struct json_object *fn = xcheck(json_object_new_object());
-		json_object_object_add(c, "type", xcheck(json_object_new_string("function")));
-		facereq_copy(fn, "name", choice, "name");
-		json_object_object_add(c, "function", fn);
-		json_object_object_add(chat, "tool_choice", c);
-	}
+	else if (facereq_get(choice, "name") != NULL)
+		facereq_choose(chat, choice);
 }
 
 /* text.format: json_schema and json_object become response_format. */
@@ -187,28 +165,17 @@ static void fres_stateless(struct facereq *f, struct json_object *req)
 		facereq_fail(f, "background", "background: true is not supported: immortal keeps no state");
 }
 
-enum im_rc facereq_responses(const char *text, size_t len, struct clientreq *out,
-			     char *err, size_t errlen, const char **param)
+static void fres_fill(struct facereq *f, struct json_object *req,
+		      struct json_object *chat, struct json_object *msgs)
 {
-	struct facereq f = { .err = err, .errlen = errlen, .param = param };
-
-	memset(out, 0, sizeof *out);
-	*param = NULL;
-	struct json_object *req = clientreq_json(text, len, err, errlen);
-	if (req == NULL)
-		return IM_EINVAL;
-	struct json_object *chat = xcheck(json_object_new_object());
-	struct json_object *msgs = xcheck(json_object_new_array());
-	facereq_copy(chat, "model", req, "model");
-	json_object_object_add(chat, "messages", msgs);
 	if (json_object_is_type(facereq_get(req, "instructions"), json_type_string))
 		json_object_array_add(msgs, facereq_message("system",
 					    json_object_get(facereq_get(req, "instructions"))));
-	fres_stateless(&f, req);
-	if (!f.failed)
-		fres_input(&f, req, msgs);
-	if (!f.failed)
-		fres_tools(&f, req, chat);
+	fres_stateless(f, req);
+	if (!f->failed)
+		fres_input(f, req, msgs);
+	if (!f->failed)
+		fres_tools(f, req, chat);
 	fres_format(req, chat);
 	facereq_copy(chat, "max_tokens", req, "max_output_tokens");
 	facereq_copy(chat, "temperature", req, "temperature");
@@ -216,14 +183,16 @@ enum im_rc facereq_responses(const char *text, size_t len, struct clientreq *out
 	facereq_copy(chat, "user", req, "user");
 	facereq_copy(chat, "parallel_tool_calls", req, "parallel_tool_calls");
 	facereq_copy(chat, "reasoning_effort", facereq_get(req, "reasoning"), "effort");
-	if (!f.failed)
-		facereq_stream(&f, chat, req);
-	json_object_put(req);
-	if (f.failed) {
-		json_object_put(chat);
-		return IM_EINVAL;
-	}
-	enum im_rc rc = clientreq_adopt(chat, out, err, errlen, param);
+	if (!f->failed)
+		facereq_stream(f, chat, req);
+}
+
+enum im_rc facereq_responses(const char *text, size_t len, struct clientreq *out,
+			     char *err, size_t errlen, const char **param)
+{
+	enum im_rc rc = facereq_translate(text, len, out, err, errlen, param, fres_fill);
+
+	/* clientreq_adopt names the chat field; the client sent `input` */
 	if (rc != IM_OK && *param != NULL && !strcmp(*param, "messages")) {
 		snprintf(err, errlen, "input must be a string or a non-empty array of items");
 		*param = "input";

@@ -13,6 +13,7 @@
 
 #include "alloc.h"
 #include "buf.h"
+#include "refs.h"
 
 #define GROUP_HEADERS_MAX 32
 #define GROUP_KEYS_MAX 64
@@ -168,44 +169,57 @@ static enum im_rc group_get_bool(struct group_ctx *c, struct json_object *v,
 	return IM_OK;
 }
 
+/* The string of `v`, or "" for another type. */
+static const char *group_str_or_empty(struct json_object *v)
+{
+	return json_object_is_type(v, json_type_string) ? json_object_get_string(v) : "";
+}
+
+/* The index of `s` among the `n` `names`, or -1: how the fields that name
+ * one of an enum's values are read. */
+static int group_pick(const char *s, const char *const *names, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(s, names[i]) == 0)
+			return (int)i;
+	return -1;
+}
+
 static enum im_rc group_field_type(struct group_ctx *c, struct json_object *v,
 				   struct endpoint *ep)
 {
 	static const char *const names[] = { "openai", "chutes", "openrouter", "anthropic", "gemini" };
-	const char *s = json_object_is_type(v, json_type_string) ? json_object_get_string(v) : "";
+	const char *s = group_str_or_empty(v);
+	int i = group_pick(s, names, sizeof names / sizeof names[0]);
 
-	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
-		if (strcmp(s, names[i]) == 0) {
-			ep->type = (enum endpoint_type)i;
-			return IM_OK;
-		}
-	}
-	return group_fail(c, "type", "unknown type \"%s\" (expected openai, chutes, openrouter, anthropic or gemini)", s);
+	if (i < 0)
+		return group_fail(c, "type", "unknown type \"%s\" (expected openai, chutes, openrouter, anthropic or gemini)", s);
+	ep->type = (enum endpoint_type)i;
+	return IM_OK;
 }
+
+static const char *const group_continuations[] = {
+	[CONTINUATION_PREFILL] = "prefill", [CONTINUATION_VLLM] = "vllm",
+	[CONTINUATION_DEEPSEEK] = "deepseek", [CONTINUATION_NONE] = "none",
+};
+#define GROUP_N_CONTINUATIONS (sizeof group_continuations / sizeof group_continuations[0])
 
 const char *continuation_name(enum continuation c)
 {
-	switch (c) {
-	case CONTINUATION_VLLM: return "vllm";
-	case CONTINUATION_DEEPSEEK: return "deepseek";
-	case CONTINUATION_NONE: return "none";
-	default: return "prefill";
-	}
+	return (unsigned)c < GROUP_N_CONTINUATIONS ? group_continuations[c] : "prefill";
 }
 
 static enum im_rc group_field_continuation(struct group_ctx *c, struct json_object *v,
 					   struct endpoint *ep)
 {
-	const char *s = json_object_is_type(v, json_type_string) ? json_object_get_string(v) : "";
+	const char *s = group_str_or_empty(v);
+	int i = group_pick(s, group_continuations, GROUP_N_CONTINUATIONS);
 
-	for (int i = CONTINUATION_PREFILL; i <= CONTINUATION_NONE; i++) {
-		if (strcmp(s, continuation_name((enum continuation)i)) == 0) {
-			ep->continuation = (enum continuation)i;
-			ep->continuation_set = true;
-			return IM_OK;
-		}
-	}
-	return group_fail(c, "continuation", "unknown value \"%s\" (expected prefill, vllm, deepseek or none)", s);
+	if (i < 0)
+		return group_fail(c, "continuation", "unknown value \"%s\" (expected prefill, vllm, deepseek or none)", s);
+	ep->continuation = (enum continuation)i;
+	ep->continuation_set = true;
+	return IM_OK;
 }
 
 /* A string field that may hold ${VAR}: *out is the expanded value, or
@@ -502,28 +516,27 @@ static enum im_rc group_parse_cooldown(struct group_ctx *c, struct json_object *
 	return IM_OK;
 }
 
+static const char *const group_strategies[] = {
+	[STRATEGY_ORDERED] = "ordered", [STRATEGY_WEIGHTED] = "weighted",
+	[STRATEGY_LATENCY] = "latency", [STRATEGY_STICKY] = "sticky",
+};
+#define GROUP_N_STRATEGIES (sizeof group_strategies / sizeof group_strategies[0])
+
 const char *group_strategy_name(enum group_strategy s)
 {
-	switch (s) {
-	case STRATEGY_WEIGHTED: return "weighted";
-	case STRATEGY_LATENCY: return "latency";
-	case STRATEGY_STICKY: return "sticky";
-	default: return "ordered";
-	}
+	return (unsigned)s < GROUP_N_STRATEGIES ? group_strategies[s] : "ordered";
 }
 
 static enum im_rc group_field_strategy(struct group_ctx *c, struct json_object *v,
 				       struct group *g)
 {
-	const char *s = json_object_is_type(v, json_type_string) ? json_object_get_string(v) : "";
+	const char *s = group_str_or_empty(v);
+	int i = group_pick(s, group_strategies, GROUP_N_STRATEGIES);
 
-	for (int i = STRATEGY_ORDERED; i <= STRATEGY_STICKY; i++) {
-		if (strcmp(s, group_strategy_name((enum group_strategy)i)) == 0) {
-			g->strategy = (enum group_strategy)i;
-			return IM_OK;
-		}
-	}
-	return group_fail(c, "strategy", "unknown value \"%.64s\" (expected ordered, weighted, latency or sticky)", s);
+	if (i < 0)
+		return group_fail(c, "strategy", "unknown value \"%.64s\" (expected ordered, weighted, latency or sticky)", s);
+	g->strategy = (enum group_strategy)i;
+	return IM_OK;
 }
 
 uint64_t endpoint_key_id(const struct endpoint *ep, size_t k)
@@ -708,13 +721,13 @@ enum im_rc group_load(const char *path, group_getenv_fn get, struct group **out,
 
 struct group *group_ref(struct group *g)
 {
-	__atomic_add_fetch(&g->refs, 1, __ATOMIC_RELAXED);
+	refs_take(&g->refs);
 	return g;
 }
 
 void group_free(struct group *g)
 {
-	if (g == NULL || __atomic_sub_fetch(&g->refs, 1, __ATOMIC_ACQ_REL) > 0)
+	if (g == NULL || !refs_drop(&g->refs))
 		return;
 	for (size_t i = 0; i < g->n_endpoints; i++)
 		endpoint_clear(&g->endpoints[i]);

@@ -64,11 +64,38 @@ static bool health_trial_live(const struct hoststate_health *e, int64_t now)
 
 /* Without the shared state (lock held elsewhere, tables full) endpoints
  * count as healthy: better a failed attempt than none; the log says so once. */
-static void health_check(struct hoststate *hs, enum im_rc rc)
+void health_check_state(struct hoststate *hs, enum im_rc rc)
 {
 	const char *why = hoststate_trouble(hs, rc);
 	if (why != NULL)
 		log_error(LOG_MSG("state file:"), LOG_S("path", hoststate_path(hs)), LOG_S("why", why));
+}
+
+struct health_copy {
+	bool found;
+	struct hoststate_health e;
+};
+
+static void health_copy_rec(void *rec, void *arg)
+{
+	struct health_copy *c = arg;
+
+	if (rec != NULL) {
+		c->e = *(struct hoststate_health *)rec;
+		c->found = true;
+	}
+}
+
+/* Copies the record `id` into *e, so that readers decide outside the
+ * lock; false when there is none (or no state). */
+static bool health_read(struct hoststate *hs, uint64_t id, struct hoststate_health *e)
+{
+	struct health_copy c = { .found = false };
+
+	if (hs != NULL)
+		health_check_state(hs, hoststate_apply(hs, HOSTSTATE_HEALTH, id, false, health_copy_rec, &c));
+	*e = c.e;
+	return c.found;
 }
 
 struct health_admit_ctx {
@@ -102,7 +129,7 @@ enum health_admit health_admit_id(struct hoststate *hs, uint64_t id, double time
 
 	if (hs == NULL)
 		return HEALTH_ADMIT;
-	health_check(hs, hoststate_apply(hs, HOSTSTATE_HEALTH, id, false, health_admit_rec, &c));
+	health_check_state(hs, hoststate_apply(hs, HOSTSTATE_HEALTH, id, false, health_admit_rec, &c));
 	*ready_at = c.ready_at;
 	return c.verdict;
 }
@@ -144,7 +171,7 @@ void health_report_id(struct hoststate *hs, uint64_t id, const struct cooldown *
 
 	if (hs == NULL)
 		return;
-	health_check(hs, hoststate_apply(hs, HOSTSTATE_HEALTH, id, true, health_report_rec, &c));
+	health_check_state(hs, hoststate_apply(hs, HOSTSTATE_HEALTH, id, true, health_report_rec, &c));
 }
 
 void health_report(struct hoststate *hs, const struct endpoint *ep,
@@ -167,34 +194,12 @@ void health_release_id(struct hoststate *hs, uint64_t id)
 {
 	if (hs == NULL)
 		return;
-	health_check(hs, hoststate_apply(hs, HOSTSTATE_HEALTH, id, false, health_release_rec, NULL));
+	health_check_state(hs, hoststate_apply(hs, HOSTSTATE_HEALTH, id, false, health_release_rec, NULL));
 }
 
 void health_release(struct hoststate *hs, const struct endpoint *ep)
 {
 	health_release_id(hs, ep->key);
-}
-
-struct health_inspect_ctx {
-	int64_t now;
-	struct health_info *out;
-};
-
-static void health_inspect_rec(void *rec, void *arg)
-{
-	struct hoststate_health *e = rec;
-	struct health_inspect_ctx *c = arg;
-
-	if (e == NULL || e->failures == 0)
-		return;
-	c->out->failures = e->failures;
-	c->out->last_kind = (enum errkind)e->last_kind;
-	if (c->now < e->cooldown_until_ms) {
-		c->out->state = HEALTH_COOLING;
-		c->out->cooldown_left_s = (double)(e->cooldown_until_ms - c->now) / 1000.0;
-	} else {
-		c->out->state = health_trial_live(e, c->now) ? HEALTH_TRIAL : HEALTH_HALF_OPEN;
-	}
 }
 
 void health_inspect(struct hoststate *hs, const struct endpoint *ep, int64_t now,
@@ -206,15 +211,22 @@ void health_inspect(struct hoststate *hs, const struct endpoint *ep, int64_t now
 void health_inspect_id(struct hoststate *hs, uint64_t id, int64_t now,
 		       struct health_info *out)
 {
-	struct health_inspect_ctx c = { now, out };
+	struct hoststate_health e;
 
 	out->state = HEALTH_HEALTHY;
 	out->cooldown_left_s = 0;
 	out->failures = 0;
 	out->last_kind = ERRKIND_NONE;
-	if (hs == NULL)
+	if (!health_read(hs, id, &e) || e.failures == 0)
 		return;
-	health_check(hs, hoststate_apply(hs, HOSTSTATE_HEALTH, id, false, health_inspect_rec, &c));
+	out->failures = e.failures;
+	out->last_kind = (enum errkind)e.last_kind;
+	if (now < e.cooldown_until_ms) {
+		out->state = HEALTH_COOLING;
+		out->cooldown_left_s = (double)(e.cooldown_until_ms - now) / 1000.0;
+	} else {
+		out->state = health_trial_live(&e, now) ? HEALTH_TRIAL : HEALTH_HALF_OPEN;
+	}
 }
 
 const char *health_state_name(enum health_state state)
@@ -227,41 +239,25 @@ const char *health_state_name(enum health_state state)
 	}
 }
 
-struct health_prefill_ctx {
-	uint64_t sig;
-	bool refuses;
-};
-
-static void health_prefill_get(void *rec, void *arg)
-{
-	struct hoststate_health *e = rec;
-	struct health_prefill_ctx *c = arg;
-
-	c->refuses = e != NULL && e->no_prefill_sig == c->sig;
-}
-
 static void health_prefill_set(void *rec, void *arg)
 {
-	((struct hoststate_health *)rec)->no_prefill_sig = ((struct health_prefill_ctx *)arg)->sig;
+	((struct hoststate_health *)rec)->no_prefill_sig = *(const uint64_t *)arg;
 }
 
 bool health_refuses_prefill(struct hoststate *hs, const struct endpoint *ep)
 {
-	struct health_prefill_ctx c = { ep->sig, false };
+	struct hoststate_health e;
 
-	if (hs == NULL)
-		return false;
-	health_check(hs, hoststate_apply(hs, HOSTSTATE_HEALTH, ep->key, false, health_prefill_get, &c));
-	return c.refuses;
+	return health_read(hs, ep->key, &e) && e.no_prefill_sig == ep->sig;
 }
 
 void health_note_prefill_refused(struct hoststate *hs, const struct endpoint *ep)
 {
-	struct health_prefill_ctx c = { ep->sig, true };
+	uint64_t sig = ep->sig;
 
 	if (hs == NULL)
 		return;
-	health_check(hs, hoststate_apply(hs, HOSTSTATE_HEALTH, ep->key, true, health_prefill_set, &c));
+	health_check_state(hs, hoststate_apply(hs, HOSTSTATE_HEALTH, ep->key, true, health_prefill_set, &sig));
 }
 
 static void health_turn_rec(void *rec, void *arg)
@@ -302,25 +298,15 @@ void health_note_ttft(struct hoststate *hs, const struct endpoint *ep, double ms
 	struct health_ttft_ctx c = { ms, now };
 
 	if (hs != NULL)
-		health_check(hs, hoststate_apply(hs, HOSTSTATE_HEALTH, ep->key, true,
-						 health_ttft_note_rec, &c));
-}
-
-static void health_ttft_get_rec(void *rec, void *arg)
-{
-	struct hoststate_health *e = rec;
-	struct health_ttft_ctx *c = arg;
-
-	if (e != NULL && e->ttft_at_ms != 0 && c->now - e->ttft_at_ms < HEALTH_TTFT_FRESH_MS)
-		c->ms = e->ttft_avg_ms;
+		health_check_state(hs, hoststate_apply(hs, HOSTSTATE_HEALTH, ep->key, true,
+						       health_ttft_note_rec, &c));
 }
 
 double health_ttft(struct hoststate *hs, const struct endpoint *ep, int64_t now)
 {
-	struct health_ttft_ctx c = { -1, now };
+	struct hoststate_health e;
 
-	if (hs != NULL)
-		health_check(hs, hoststate_apply(hs, HOSTSTATE_HEALTH, ep->key, false,
-						 health_ttft_get_rec, &c));
-	return c.ms;
+	if (health_read(hs, ep->key, &e) && e.ttft_at_ms != 0 && now - e.ttft_at_ms < HEALTH_TTFT_FRESH_MS)
+		return e.ttft_avg_ms;
+	return -1;
 }

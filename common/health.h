@@ -85,6 +85,10 @@ void health_note_ttft(struct hoststate *hs, const struct endpoint *ep, double ms
 /* The recent average time to first token of `ep` in ms, or -1. */
 double health_ttft(struct hoststate *hs, const struct endpoint *ep, int64_t now_ms);
 
+/* Logs `rc` of a call on the shared state the first time this process
+ * meets that failure (hoststate_trouble); metrics.c reports the same way. */
+void health_check_state(struct hoststate *hs, enum im_rc rc);
+
 /* The cooldown, in ms, that `kind` earns after `failures` consecutive ones. */
 int64_t health_cooldown_ms(const struct cooldown *cfg, enum errkind kind,
 			   long retry_after_s, uint32_t failures);

@@ -9,7 +9,6 @@
 
 #include "alloc.h"
 #include "health.h"
-#include "log.h"
 
 static const char *const metrics_outcomes[OUTCOME_COUNT] = {
 	[OUTCOME_OK] = "ok",
@@ -23,14 +22,6 @@ static const char *const metrics_outcomes[OUTCOME_COUNT] = {
 const char *metrics_outcome_name(enum hoststate_outcome outcome)
 {
 	return (unsigned)outcome < OUTCOME_COUNT ? metrics_outcomes[outcome] : "unknown";
-}
-
-/* Failures to reach the shared state are logged once, where they happen. */
-static void metrics_check(struct hoststate *hs, enum im_rc rc)
-{
-	const char *why = hoststate_trouble(hs, rc);
-	if (why != NULL)
-		log_error(LOG_MSG("state file:"), LOG_S("path", hoststate_path(hs)), LOG_S("why", why));
 }
 
 /* Health is shared by every group holding the same endpoint; its counters
@@ -76,8 +67,8 @@ void metrics_attempt(struct hoststate *hs, const char *group, const struct endpo
 					 kind != ERRKIND_NONE ? metrics_wall_ms() : 0 };
 
 	if (hs != NULL)
-		metrics_check(hs, hoststate_apply(hs, HOSTSTATE_COUNTERS, metrics_key(group, ep), true,
-						  metrics_attempt_rec, &c));
+		health_check_state(hs, hoststate_apply(hs, HOSTSTATE_COUNTERS, metrics_key(group, ep), true,
+						       metrics_attempt_rec, &c));
 }
 
 static void metrics_request_rec(void *rec, void *arg)
@@ -105,20 +96,20 @@ void metrics_request_route(struct hoststate *hs, const char *route, const char *
 			   enum hoststate_outcome outcome)
 {
 	if (hs != NULL && (unsigned)outcome < OUTCOME_COUNT)
-		metrics_check(hs, hoststate_apply(hs, HOSTSTATE_GROUPS, metrics_group_key(route, group),
-						  true, metrics_request_rec, &outcome));
+		health_check_state(hs, hoststate_apply(hs, HOSTSTATE_GROUPS, metrics_group_key(route, group),
+						       true, metrics_request_rec, &outcome));
 }
 
 void metrics_streams(struct hoststate *hs, int delta)
 {
 	if (hs != NULL)
-		metrics_check(hs, hoststate_flight_add(hs, HOSTSTATE_STREAMS, delta));
+		health_check_state(hs, hoststate_flight_add(hs, HOSTSTATE_STREAMS, delta));
 }
 
 void metrics_requests_active(struct hoststate *hs, int delta)
 {
 	if (hs != NULL)
-		metrics_check(hs, hoststate_flight_add(hs, HOSTSTATE_REQUESTS, delta));
+		health_check_state(hs, hoststate_flight_add(hs, HOSTSTATE_REQUESTS, delta));
 }
 
 void metrics_in_flight(struct hoststate *hs, int64_t *requests, int64_t *streams)
@@ -127,7 +118,7 @@ void metrics_in_flight(struct hoststate *hs, int64_t *requests, int64_t *streams
 	uint64_t full;
 
 	if (hs != NULL)
-		metrics_check(hs, hoststate_totals(hs, flights, &full));
+		health_check_state(hs, hoststate_totals(hs, flights, &full));
 	*requests = flights[HOSTSTATE_REQUESTS];
 	*streams = flights[HOSTSTATE_STREAMS];
 }
@@ -159,9 +150,9 @@ void metrics_keep(struct hoststate *hs, const struct catalog *cat)
 		for (size_t i = 0; i < cat->groups[g]->n_endpoints; i++)
 			for (size_t j = 0; j < cat->groups[g]->endpoints[i].n_keys; j++)
 				health[h++] = endpoint_key_id(&cat->groups[g]->endpoints[i], j);
-	metrics_check(hs, hoststate_keep(hs, HOSTSTATE_HEALTH, health, n_health));
-	metrics_check(hs, hoststate_keep(hs, HOSTSTATE_COUNTERS, counters, n));
-	metrics_check(hs, hoststate_keep(hs, HOSTSTATE_GROUPS, groups, cat->n_groups));
+	health_check_state(hs, hoststate_keep(hs, HOSTSTATE_HEALTH, health, n_health));
+	health_check_state(hs, hoststate_keep(hs, HOSTSTATE_COUNTERS, counters, n));
+	health_check_state(hs, hoststate_keep(hs, HOSTSTATE_GROUPS, groups, cat->n_groups));
 	free(health);
 	free(counters);
 	free(groups);
@@ -187,8 +178,8 @@ void metrics_endpoint(struct hoststate *hs, const char *group, const struct endp
 
 	memset(out, 0, sizeof *out);
 	if (hs != NULL)
-		metrics_check(hs, hoststate_apply(hs, HOSTSTATE_COUNTERS, metrics_key(group, ep), false,
-						  metrics_copy_rec, &c));
+		health_check_state(hs, hoststate_apply(hs, HOSTSTATE_COUNTERS, metrics_key(group, ep), false,
+						       metrics_copy_rec, &c));
 }
 
 /* ---- rendering ------------------------------------------------------------ */
@@ -247,8 +238,8 @@ static struct metrics_row *metrics_rows(struct hoststate *hs, const struct catal
 			const struct endpoint *ep = &grp->endpoints[i];
 			char gl[256], el[256];
 			struct metrics_copy c = { &rows[k].slot, sizeof rows[k].slot };
-			metrics_check(hs, hoststate_apply(hs, HOSTSTATE_COUNTERS, metrics_key(grp->name, ep),
-							  false, metrics_copy_rec, &c));
+			health_check_state(hs, hoststate_apply(hs, HOSTSTATE_COUNTERS, metrics_key(grp->name, ep),
+							       false, metrics_copy_rec, &c));
 			health_inspect(hs, ep, now, &rows[k].health);
 			metrics_label(gl, sizeof gl, grp->name);
 			metrics_label(el, sizeof el, ep->name);
@@ -325,8 +316,8 @@ static void metrics_group_requests(struct hoststate *hs, const char *group, cons
 	char gl[256];
 	uint64_t any = 0;
 
-	metrics_check(hs, hoststate_apply(hs, HOSTSTATE_GROUPS, metrics_group_key(route, group),
-					  false, metrics_copy_rec, &c));
+	health_check_state(hs, hoststate_apply(hs, HOSTSTATE_GROUPS, metrics_group_key(route, group),
+					       false, metrics_copy_rec, &c));
 	for (int o = 0; o < OUTCOME_COUNT; o++)
 		any |= slot.outcomes[o];
 	if (route != NULL && any == 0)
@@ -360,7 +351,7 @@ void metrics_render(struct hoststate *hs, const struct catalog *cat, int64_t now
 	metrics_endpoints(rows, n, out);
 	free(rows);
 	metrics_keys(hs, cat, now, out);
-	metrics_check(hs, hoststate_totals(hs, flights, &full));
+	health_check_state(hs, hoststate_totals(hs, flights, &full));
 	metrics_head(out, "immortal_requests_in_flight", "gauge", "Chat requests in progress on this host.");
 	(void)buf_printf(out, "immortal_requests_in_flight %" PRId64 "\n", flights[HOSTSTATE_REQUESTS]);
 	metrics_head(out, "immortal_streams_in_flight", "gauge", "Streamed answers in progress on this host.");

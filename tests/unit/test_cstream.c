@@ -66,13 +66,42 @@ static struct sink client_sink(struct client *c)
 			      .flush = client_flush, .gone = client_gone, .watch_fd = -1 };
 }
 
-static struct cstream *open_stream(struct sink *sink, bool client_stream, unsigned keepalive_s,
-				   int64_t started_ms)
+/* How a test's stream is opened (its cmocka prestate). */
+struct opening {
+	bool client_stream;
+	unsigned keepalive_s;
+	int64_t started_ago_ms;
+	const struct face *face;
+};
+
+/* What each test starts from: a stream to a recording client. */
+struct fixture {
+	struct client c;
+	struct sink sink;
+	struct cstream *cs;
+};
+
+static int fixture_open(void **state)
 {
-	struct cstream_options opt = {
-		.client_stream = client_stream, .keepalive_s = keepalive_s, .started_ms = started_ms,
-	};
-	return cstream_new(sink, &opt);
+	const struct opening *o = *state;
+	struct fixture *f = calloc(1, sizeof *f);
+
+	f->sink = client_sink(&f->c);
+	f->cs = cstream_new(&f->sink, &(struct cstream_options){
+		.client_stream = o->client_stream, .keepalive_s = o->keepalive_s,
+		.started_ms = clock_ms() - o->started_ago_ms, .face = o->face });
+	*state = f;
+	return 0;
+}
+
+static int fixture_close(void **state)
+{
+	struct fixture *f = *state;
+
+	cstream_free(f->cs);
+	buf_free(&f->c.body);
+	free(f);
+	return 0;
 }
 
 /* Feeds one chunk as a decoder would, with its original text. */
@@ -85,6 +114,14 @@ static enum im_rc chunk(struct cstream *cs, const char *text)
 	return rc;
 }
 
+/* One attempt of endpoint `ep` that sends `text` and ends. */
+static void attempt(struct cstream *cs, const char *ep, int n, const char *text)
+{
+	cstream_attempt_begin(cs, ep, n, false);
+	assert_int_equal(chunk(cs, text), IM_OK);
+	cstream_attempt_end(cs);
+}
+
 #define ROLE "{\"id\":\"c1\",\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\"}}]}"
 #define TEXT "{\"id\":\"c1\",\"x\":1.50e0,\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hi\"}}]}"
 #define FIN "{\"id\":\"c1\",\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}"
@@ -95,130 +132,110 @@ static enum im_rc chunk(struct cstream *cs, const char *text)
  * events go out with their original text, and the stream ends once. */
 static void test_held_until_first_content(void **state)
 {
-	struct client c;
-	struct sink sink = client_sink(&c);
-	struct cstream *cs = open_stream(&sink, true, 0, clock_ms());
+	struct fixture *f = *state;
+	struct cstream *cs = f->cs;
+	struct client *c = &f->c;
 
-	(void)state;
 	cstream_attempt_begin(cs, "ep1", 1, false);
 	assert_int_equal(chunk(cs, ROLE), IM_OK);
-	assert_int_equal(c.begins, 0);
-	assert_int_equal(c.body.len, 0);
+	assert_int_equal(c->begins, 0);
+	assert_int_equal(c->body.len, 0);
 	assert_false(cstream_attempt_committed(cs));
 	assert_int_equal(chunk(cs, TEXT), IM_OK);
 	assert_true(cstream_attempt_committed(cs));
 	assert_int_equal(chunk(cs, FIN), IM_OK);
 	assert_int_equal(cstream_attempt_finish(cs), IM_OK);
 	cstream_attempt_end(cs);
-	assert_int_equal(c.begins, 1);
-	assert_int_equal(c.status, 200);
-	assert_string_equal(c.content_type, "text/event-stream");
-	assert_string_equal(c.endpoint, "ep1");
-	assert_string_equal(buf_str(&c.body),
+	assert_int_equal(c->begins, 1);
+	assert_int_equal(c->status, 200);
+	assert_string_equal(c->content_type, "text/event-stream");
+	assert_string_equal(c->endpoint, "ep1");
+	assert_string_equal(buf_str(&c->body),
 			    "data: " ROLE "\n\ndata: " TEXT "\n\ndata: " FIN "\n\ndata: [DONE]\n\n");
-	cstream_free(cs);
-	buf_free(&c.body);
 }
 
 /* What a failed attempt held back is never seen; the next one starts clean. */
 static void test_failed_attempt_leaves_nothing(void **state)
 {
-	struct client c;
-	struct sink sink = client_sink(&c);
-	struct cstream *cs = open_stream(&sink, true, 0, clock_ms());
+	struct fixture *f = *state;
+	struct cstream *cs = f->cs;
+	struct client *c = &f->c;
 
-	(void)state;
-	cstream_attempt_begin(cs, "ep1", 1, false);
-	assert_int_equal(chunk(cs, ROLE), IM_OK);
-	cstream_attempt_end(cs);
+	attempt(cs, "ep1", 1, ROLE);
 	cstream_attempt_begin(cs, "ep2", 2, false);
 	assert_false(cstream_attempt_committed(cs));
 	assert_int_equal(chunk(cs, TEXT), IM_OK);
 	cstream_attempt_end(cs);
-	assert_string_equal(c.endpoint, "ep2");
-	assert_string_equal(buf_str(&c.body), "data: " TEXT "\n\n");
-	cstream_free(cs);
-	buf_free(&c.body);
+	assert_string_equal(c->endpoint, "ep2");
+	assert_string_equal(buf_str(&c->body), "data: " TEXT "\n\n");
 }
 
 /* After a keep-alive sent the headers, an error can only be in-band. */
 static void test_error_after_keepalive_is_in_band(void **state)
 {
-	struct client c;
-	struct sink sink = client_sink(&c);
-	struct cstream *cs = open_stream(&sink, true, 1, clock_ms() - 5000);
+	struct fixture *f = *state;
+	struct cstream *cs = f->cs;
+	struct client *c = &f->c;
 	int fd = -1;
 
-	(void)state;
 	assert_true(cstream_tick(cs, clock_ms(), false, &fd) > 0);
-	assert_int_equal(c.begins, 1);
-	assert_string_equal(buf_str(&c.body), ": keep-alive\n\n");
+	assert_int_equal(c->begins, 1);
+	assert_string_equal(buf_str(&c->body), ": keep-alive\n\n");
 	assert_int_equal(cstream_fail(cs, 502, "{\"error\":{}}", 3), IM_OK);
-	assert_int_equal(c.begins, 1);
-	assert_int_equal(c.status, 200);
-	assert_string_equal(buf_str(&c.body), ": keep-alive\n\ndata: {\"error\":{}}\n\n");
-	cstream_free(cs);
-	buf_free(&c.body);
+	assert_int_equal(c->begins, 1);
+	assert_int_equal(c->status, 200);
+	assert_string_equal(buf_str(&c->body), ": keep-alive\n\ndata: {\"error\":{}}\n\n");
 }
 
 /* A client that did not stream gets the error as a JSON answer. */
 static void test_error_as_json_answer(void **state)
 {
-	struct client c;
-	struct sink sink = client_sink(&c);
-	struct cstream *cs = open_stream(&sink, false, 1, clock_ms() - 5000);
+	struct fixture *f = *state;
+	struct cstream *cs = f->cs;
+	struct client *c = &f->c;
 	int fd = -1;
 
-	(void)state;
 	assert_true(cstream_tick(cs, clock_ms(), false, &fd) > 0);  /* no keep-alive */
 	assert_int_equal(cstream_fail(cs, 502, "{\"error\":{}}", 3), IM_OK);
-	assert_int_equal(c.status, 502);
-	assert_string_equal(c.content_type, "application/json");
-	assert_string_equal(buf_str(&c.body), "{\"error\":{}}");
-	cstream_free(cs);
-	buf_free(&c.body);
+	assert_int_equal(c->status, 502);
+	assert_string_equal(c->content_type, "application/json");
+	assert_string_equal(buf_str(&c->body), "{\"error\":{}}");
 }
 
 /* A streamed upstream for a client that did not stream: one answer. */
 static void test_aggregated_answer(void **state)
 {
-	struct client c;
-	struct sink sink = client_sink(&c);
-	struct cstream *cs = open_stream(&sink, false, 0, clock_ms());
+	struct fixture *f = *state;
+	struct cstream *cs = f->cs;
+	struct client *c = &f->c;
 
-	(void)state;
 	cstream_attempt_begin(cs, "ep1", 1, true);
 	assert_int_equal(chunk(cs, ROLE), IM_OK);
 	assert_int_equal(chunk(cs, TEXT), IM_OK);
 	assert_int_equal(chunk(cs, FIN), IM_OK);
 	assert_false(cstream_attempt_committed(cs));
-	assert_int_equal(c.begins, 0);
+	assert_int_equal(c->begins, 0);
 	assert_int_equal(cstream_attempt_finish(cs), IM_OK);
 	cstream_attempt_end(cs);
-	assert_int_equal(c.status, 200);
-	struct json_object *o = json_tokener_parse(buf_str(&c.body));
+	assert_int_equal(c->status, 200);
+	struct json_object *o = json_tokener_parse(buf_str(&c->body));
 	struct json_object *choices, *msg, *content;
 	assert_true(json_object_object_get_ex(o, "choices", &choices));
 	assert_true(json_object_object_get_ex(json_object_array_get_idx(choices, 0), "message", &msg));
 	assert_true(json_object_object_get_ex(msg, "content", &content));
 	assert_string_equal(json_object_get_string(content), "Hi");
 	json_object_put(o);
-	cstream_free(cs);
-	buf_free(&c.body);
 }
 
 /* A continuation's chunks join the stream the client has: its id, no
  * second role, and its end is the stream's only end. */
 static void test_continuation_joins_the_stream(void **state)
 {
-	struct client c;
-	struct sink sink = client_sink(&c);
-	struct cstream *cs = open_stream(&sink, true, 0, clock_ms());
+	struct fixture *f = *state;
+	struct cstream *cs = f->cs;
+	struct client *c = &f->c;
 
-	(void)state;
-	cstream_attempt_begin(cs, "ep1", 1, false);
-	assert_int_equal(chunk(cs, TEXT), IM_OK);
-	cstream_attempt_end(cs);
+	attempt(cs, "ep1", 1, TEXT);
 	assert_null(cstream_resume_refusal(cs, NULL));
 	assert_null(cstream_prefill(cs));
 	cstream_continue_begin(cs);
@@ -233,49 +250,36 @@ static void test_continuation_joins_the_stream(void **state)
 	cstream_attempt_end(cs);
 	cstream_continue_end(cs);
 	assert_null(cstream_prefill(cs));
-	assert_string_equal(buf_str(&c.body),
+	assert_string_equal(buf_str(&c->body),
 			    "data: " TEXT "\n\n"
 			    "data: {\"id\":\"c1\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\" there\"},\"finish_reason\":\"stop\"}]}\n\n"
 			    "data: [DONE]\n\n");
-	cstream_free(cs);
-	buf_free(&c.body);
 }
 
 /* The broken end: an in-band error and no end of stream. */
 static void test_broken_stream_ends_with_error(void **state)
 {
-	struct client c;
-	struct sink sink = client_sink(&c);
-	struct cstream *cs = open_stream(&sink, true, 0, clock_ms());
+	struct fixture *f = *state;
+	struct cstream *cs = f->cs;
+	struct client *c = &f->c;
 
-	(void)state;
-	cstream_attempt_begin(cs, "ep1", 1, false);
-	assert_int_equal(chunk(cs, TEXT), IM_OK);
-	cstream_attempt_end(cs);
+	attempt(cs, "ep1", 1, TEXT);
 	assert_int_equal(cstream_fail_broken(cs, "{\"error\":{\"code\":\"stream_interrupted\"}}"), IM_OK);
-	assert_string_equal(buf_str(&c.body), "data: " TEXT "\n\n"
+	assert_string_equal(buf_str(&c->body), "data: " TEXT "\n\n"
 			    "data: {\"error\":{\"code\":\"stream_interrupted\"}}\n\n");
-	cstream_free(cs);
-	buf_free(&c.body);
 }
 
 /* A multi-line event's original text goes out as the same data lines. */
 static void test_multiline_text_keeps_its_lines(void **state)
 {
-	struct client c;
-	struct sink sink = client_sink(&c);
-	struct cstream *cs = open_stream(&sink, true, 0, clock_ms());
+	struct fixture *f = *state;
+	struct cstream *cs = f->cs;
+	struct client *c = &f->c;
 
-	(void)state;
-	cstream_attempt_begin(cs, "ep1", 1, false);
-	assert_int_equal(chunk(cs, "{\"id\":\"c1\",\n\"choices\":[{\"index\":0,\n\"delta\":{\"content\":\"Hi\"}}]}"),
-			 IM_OK);
-	cstream_attempt_end(cs);
-	assert_string_equal(buf_str(&c.body),
+	attempt(cs, "ep1", 1, "{\"id\":\"c1\",\n\"choices\":[{\"index\":0,\n\"delta\":{\"content\":\"Hi\"}}]}");
+	assert_string_equal(buf_str(&c->body),
 			    "data: {\"id\":\"c1\",\ndata: \"choices\":[{\"index\":0,\n"
 			    "data: \"delta\":{\"content\":\"Hi\"}}]}\n\n");
-	cstream_free(cs);
-	buf_free(&c.body);
 }
 
 /* A chunk of `pad` bytes of padding, with content or without. */
@@ -293,21 +297,20 @@ static char *padded(size_t pad, bool content)
  * content chunk itself is never held, whatever its size. */
 static void test_only_events_before_content_are_held(void **state)
 {
-	struct client c;
-	struct sink sink = client_sink(&c);
-	struct cstream *cs = open_stream(&sink, true, 0, clock_ms());
+	struct fixture *f = *state;
+	struct cstream *cs = f->cs;
+	struct client *c = &f->c;
 	char *small = padded(600u << 10, false);
 	char *big = padded(3u << 20, true);
 
-	(void)state;
-	buf_free(&c.body);
-	buf_init(&c.body, 8u << 20);
+	buf_free(&c->body);
+	buf_init(&c->body, 8u << 20);
 	cstream_attempt_begin(cs, "ep1", 1, false);
 	assert_int_equal(chunk(cs, small), IM_OK);
 	assert_int_equal(chunk(cs, big), IM_OK);
 	assert_int_equal(chunk(cs, small), IM_OK);
 	cstream_attempt_end(cs);
-	assert_true(c.body.len > (3u << 20) + (1200u << 10));
+	assert_true(c->body.len > (3u << 20) + (1200u << 10));
 
 	cstream_attempt_begin(cs, "ep2", 2, false);
 	assert_int_equal(chunk(cs, small), IM_OK);
@@ -317,70 +320,63 @@ static void test_only_events_before_content_are_held(void **state)
 	cstream_attempt_end(cs);
 	free(small);
 	free(big);
-	cstream_free(cs);
-	buf_free(&c.body);
 }
 
 /* A face's state follows what reached the client: a failed attempt's
  * message_start was never seen, so the next attempt sends its own, once. */
 static void test_face_state_restarts_with_the_attempt(void **state)
 {
-	struct client c;
-	struct sink sink = client_sink(&c);
-	struct cstream *cs = cstream_new(&sink, &(struct cstream_options){
-		.client_stream = true, .started_ms = clock_ms(), .face = &face_messages });
+	struct fixture *f = *state;
+	struct cstream *cs = f->cs;
+	struct client *c = &f->c;
 	const char *body;
 
-	(void)state;
-	cstream_attempt_begin(cs, "ep1", 1, false);
-	assert_int_equal(chunk(cs, ROLE), IM_OK);
-	cstream_attempt_end(cs);
+	attempt(cs, "ep1", 1, ROLE);
 	cstream_attempt_begin(cs, "ep2", 2, false);
 	assert_int_equal(chunk(cs, ROLE), IM_OK);
 	assert_int_equal(chunk(cs, TEXT), IM_OK);
 	assert_int_equal(cstream_attempt_finish(cs), IM_OK);
 	cstream_attempt_end(cs);
-	body = buf_str(&c.body);
+	body = buf_str(&c->body);
 	assert_non_null(strstr(body, "event: message_start\n"));
 	assert_null(strstr(strstr(body, "event: message_start\n") + 1, "event: message_start"));
 	assert_non_null(strstr(body, "\"text\":\"Hi\""));
 	assert_non_null(strstr(body, "event: message_stop\n"));
-	cstream_free(cs);
-	buf_free(&c.body);
 }
 
 /* An error answer before the stream began takes the face's shape and
  * status (Anthropic's 529 for all endpoints failing). */
 static void test_face_error_answer(void **state)
 {
-	struct client c;
-	struct sink sink = client_sink(&c);
-	struct cstream *cs = cstream_new(&sink, &(struct cstream_options){
-		.client_stream = false, .started_ms = clock_ms(), .face = &face_messages });
+	struct fixture *f = *state;
+	struct cstream *cs = f->cs;
+	struct client *c = &f->c;
 
-	(void)state;
 	assert_int_equal(cstream_fail(cs, 502, "{\"error\":{\"message\":\"all down\",\"type\":\"upstream_error\"}}", 2), IM_OK);
-	assert_int_equal(c.status, 529);
-	assert_string_equal(buf_str(&c.body),
+	assert_int_equal(c->status, 529);
+	assert_string_equal(buf_str(&c->body),
 			    "{\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":\"all down\"}}");
-	cstream_free(cs);
-	buf_free(&c.body);
 }
+
+/* A test with its fixture, opened as the rest of the arguments say (what
+ * cmocka_unit_test_prestate_setup_teardown gives, but for the commas). */
+#define TEST(fn, ...) { #fn, fn, fixture_open, fixture_close, &(struct opening){ __VA_ARGS__ } }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_held_until_first_content),
-		cmocka_unit_test(test_failed_attempt_leaves_nothing),
-		cmocka_unit_test(test_error_after_keepalive_is_in_band),
-		cmocka_unit_test(test_error_as_json_answer),
-		cmocka_unit_test(test_aggregated_answer),
-		cmocka_unit_test(test_continuation_joins_the_stream),
-		cmocka_unit_test(test_broken_stream_ends_with_error),
-		cmocka_unit_test(test_multiline_text_keeps_its_lines),
-		cmocka_unit_test(test_only_events_before_content_are_held),
-		cmocka_unit_test(test_face_state_restarts_with_the_attempt),
-		cmocka_unit_test(test_face_error_answer),
+		TEST(test_held_until_first_content, .client_stream = true),
+		TEST(test_failed_attempt_leaves_nothing, .client_stream = true),
+		TEST(test_error_after_keepalive_is_in_band, .client_stream = true, .keepalive_s = 1,
+		     .started_ago_ms = 5000),
+		TEST(test_error_as_json_answer, .keepalive_s = 1, .started_ago_ms = 5000),
+		TEST(test_aggregated_answer, .client_stream = false),
+		TEST(test_continuation_joins_the_stream, .client_stream = true),
+		TEST(test_broken_stream_ends_with_error, .client_stream = true),
+		TEST(test_multiline_text_keeps_its_lines, .client_stream = true),
+		TEST(test_only_events_before_content_are_held, .client_stream = true),
+		TEST(test_face_state_restarts_with_the_attempt, .client_stream = true, .face = &face_messages),
+		TEST(test_face_error_answer, .face = &face_messages),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -70,6 +70,32 @@ static const char *at(struct json_object *events, size_t i, const char *path)
 	return tmp;
 }
 
+/* What member `path` of event `i` must read, in tables ended by a NULL path. */
+struct expect {
+	size_t i;
+	const char *path, *value;
+};
+
+static void expect_all(struct json_object *events, const struct expect *e)
+{
+	for (; e->path != NULL; e++)
+		assert_string_equal(at(events, e->i, e->path), e->value);
+}
+
+/* The whole answer of `face` for the completion `text`, checked against `e`. */
+static void check_whole_answer(const struct face *face, const char *text, const struct expect *e)
+{
+	struct buf out;
+	struct json_object *arr = json_object_new_array();
+
+	buf_init(&out, 1u << 20);
+	assert_int_equal(face->answer(NULL, &(struct canon){ .text = text }, &out), IM_OK);
+	json_object_array_add(arr, json_tokener_parse(buf_str(&out)));
+	expect_all(arr, e);
+	json_object_put(arr);
+	buf_free(&out);
+}
+
 /* ---- Responses ----------------------------------------------------------------- */
 
 static void test_responses_text_events(void **state)
@@ -89,11 +115,13 @@ static void test_responses_text_events(void **state)
 		snprintf(want, sizeof want, "%zu", i);
 		assert_string_equal(at(ev, i, "sequence_number"), want);
 	}
-	assert_string_equal(at(ev, 6, "text"), "Hello");
-	assert_string_equal(at(ev, 9, "response.status"), "completed");
-	assert_string_equal(at(ev, 9, "response.output.0.content.0.text"), "Hello");
-	assert_string_equal(at(ev, 9, "response.usage.total_tokens"), "7");
-	assert_string_equal(at(ev, 9, "response.model"), "m");
+	expect_all(ev, (const struct expect[]){
+		{ 6, "text", "Hello" },
+		{ 9, "response.status", "completed" },
+		{ 9, "response.output.0.content.0.text", "Hello" },
+		{ 9, "response.usage.total_tokens", "7" },
+		{ 9, "response.model", "m" },
+		{ 0, NULL, NULL } });
 	json_object_put(ev);
 }
 
@@ -109,11 +137,13 @@ static void test_responses_reasoning_then_call(void **state)
 	assert_non_null(strstr(names, "response.reasoning_summary_text.delta response.reasoning_summary_text.done"));
 	assert_non_null(strstr(names, "response.function_call_arguments.delta response.function_call_arguments.done"));
 	size_t last = json_object_array_length(ev) - 1;
-	assert_string_equal(at(ev, last, "response.output.0.type"), "reasoning");
-	assert_string_equal(at(ev, last, "response.output.0.summary.0.text"), "hm");
-	assert_string_equal(at(ev, last, "response.output.1.type"), "function_call");
-	assert_string_equal(at(ev, last, "response.output.1.call_id"), "call_1");
-	assert_string_equal(at(ev, last, "response.output.1.arguments"), "{}");
+	expect_all(ev, (const struct expect[]){
+		{ last, "response.output.0.type", "reasoning" },
+		{ last, "response.output.0.summary.0.text", "hm" },
+		{ last, "response.output.1.type", "function_call" },
+		{ last, "response.output.1.call_id", "call_1" },
+		{ last, "response.output.1.arguments", "{}" },
+		{ 0, NULL, NULL } });
 	json_object_put(ev);
 }
 
@@ -133,22 +163,16 @@ static void test_responses_failed_event(void **state)
 
 static void test_responses_whole_answer(void **state)
 {
-	const char *c = "{\"id\":\"c9\",\"model\":\"m\",\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":\"Hi\"},\"finish_reason\":\"length\"}],\"usage\":{\"prompt_tokens\":1,\"completion_tokens\":2}}";
-	struct buf out;
-
 	(void)state;
-	buf_init(&out, 1u << 20);
-	assert_int_equal(face_responses.answer(NULL, &(struct canon){ .text = c }, &out), IM_OK);
-	struct json_object *r = json_tokener_parse(buf_str(&out));
-	struct json_object *arr = json_object_new_array();
-	json_object_array_add(arr, r);
-	assert_string_equal(at(arr, 0, "object"), "response");
-	assert_string_equal(at(arr, 0, "status"), "incomplete");
-	assert_string_equal(at(arr, 0, "incomplete_details.reason"), "max_output_tokens");
-	assert_string_equal(at(arr, 0, "output.0.content.0.text"), "Hi");
-	assert_string_equal(at(arr, 0, "usage.output_tokens"), "2");
-	json_object_put(arr);
-	buf_free(&out);
+	check_whole_answer(&face_responses,
+		"{\"id\":\"c9\",\"model\":\"m\",\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":\"Hi\"},\"finish_reason\":\"length\"}],\"usage\":{\"prompt_tokens\":1,\"completion_tokens\":2}}",
+		(const struct expect[]){
+			{ 0, "object", "response" },
+			{ 0, "status", "incomplete" },
+			{ 0, "incomplete_details.reason", "max_output_tokens" },
+			{ 0, "output.0.content.0.text", "Hi" },
+			{ 0, "usage.output_tokens", "2" },
+			{ 0, NULL, NULL } });
 }
 
 /* ---- Messages ------------------------------------------------------------------ */
@@ -166,14 +190,16 @@ static void test_messages_blocks(void **state)
 		"content_block_start content_block_delta content_block_stop "
 		"content_block_start content_block_delta content_block_delta content_block_stop "
 		"message_delta message_stop ");
-	assert_string_equal(at(ev, 1, "content_block.type"), "thinking");
-	assert_string_equal(at(ev, 2, "delta.thinking"), "hm");
-	assert_string_equal(at(ev, 5, "delta.text"), "Hi");
-	assert_string_equal(at(ev, 7, "index"), "2");
-	assert_string_equal(at(ev, 7, "content_block.id"), "toolu_1");
-	assert_string_equal(at(ev, 8, "delta.type"), "input_json_delta");
-	assert_string_equal(at(ev, 11, "delta.stop_reason"), "tool_use");
-	assert_string_equal(at(ev, 11, "usage.output_tokens"), "4");
+	expect_all(ev, (const struct expect[]){
+		{ 1, "content_block.type", "thinking" },
+		{ 2, "delta.thinking", "hm" },
+		{ 5, "delta.text", "Hi" },
+		{ 7, "index", "2" },
+		{ 7, "content_block.id", "toolu_1" },
+		{ 8, "delta.type", "input_json_delta" },
+		{ 11, "delta.stop_reason", "tool_use" },
+		{ 11, "usage.output_tokens", "4" },
+		{ 0, NULL, NULL } });
 	json_object_put(ev);
 }
 
@@ -206,28 +232,24 @@ static void test_messages_stop_reasons_and_errors(void **state)
 
 static void test_messages_whole_answer(void **state)
 {
-	const char *c = "{\"id\":\"c9\",\"model\":\"m\",\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":\"Hi\",\"tool_calls\":[{\"id\":\"t\",\"type\":\"function\",\"function\":{\"name\":\"f\",\"arguments\":\"{\\\"a\\\":1}\"}}]},\"finish_reason\":\"tool_calls\"}]}";
-	struct buf out;
-
 	(void)state;
-	buf_init(&out, 1u << 20);
-	assert_int_equal(face_messages.answer(NULL, &(struct canon){ .text = c }, &out), IM_OK);
-	struct json_object *arr = json_object_new_array();
-	json_object_array_add(arr, json_tokener_parse(buf_str(&out)));
-	assert_string_equal(at(arr, 0, "type"), "message");
-	assert_string_equal(at(arr, 0, "stop_reason"), "tool_use");
-	assert_string_equal(at(arr, 0, "content.0.text"), "Hi");
-	assert_string_equal(at(arr, 0, "content.1.type"), "tool_use");
-	assert_string_equal(at(arr, 0, "content.1.input.a"), "1");
-	json_object_put(arr);
-	buf_free(&out);
+	check_whole_answer(&face_messages,
+		"{\"id\":\"c9\",\"model\":\"m\",\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":\"Hi\",\"tool_calls\":[{\"id\":\"t\",\"type\":\"function\",\"function\":{\"name\":\"f\",\"arguments\":\"{\\\"a\\\":1}\"}}]},\"finish_reason\":\"tool_calls\"}]}",
+		(const struct expect[]){
+			{ 0, "type", "message" },
+			{ 0, "stop_reason", "tool_use" },
+			{ 0, "content.0.text", "Hi" },
+			{ 0, "content.1.type", "tool_use" },
+			{ 0, "content.1.input.a", "1" },
+			{ 0, NULL, NULL } });
 }
 
 /* ---- the request translators ------------------------------------------------------ */
 
-static struct json_object *translate(enum im_rc (*fn)(const char *, size_t, struct clientreq *, char *,
-						      size_t, const char **),
-				     const char *text, const char **param)
+typedef enum im_rc translate_fn(const char *, size_t, struct clientreq *, char *, size_t,
+				 const char **);
+
+static struct json_object *translate(translate_fn *fn, const char *text, const char **param)
 {
 	struct clientreq r;
 	char err[256];
@@ -239,46 +261,64 @@ static struct json_object *translate(enum im_rc (*fn)(const char *, size_t, stru
 	return arr;
 }
 
-static void test_facereq_responses(void **state)
+/* A body the translator refuses, and the field it names. */
+struct refusal {
+	const char *body, *param;
+};
+
+/* Translates `body` with `fn`, checks the result against `e`, then that
+ * each of `refused` (ended by a NULL body) is refused as it says. */
+static void check_translator(translate_fn *fn, const char *body, const struct expect *e,
+			     const struct refusal *refused)
 {
 	const char *param;
-	struct json_object *r = translate(facereq_responses,
+	struct json_object *r = translate(fn, body, &param);
+
+	assert_non_null(r);
+	expect_all(r, e);
+	json_object_put(r);
+	for (; refused->body != NULL; refused++) {
+		assert_null(translate(fn, refused->body, &param));
+		assert_string_equal(param, refused->param);
+	}
+}
+
+static void test_facereq_responses(void **state)
+{
+	(void)state;
+	check_translator(facereq_responses,
 		"{\"model\":\"g\",\"instructions\":\"sys\",\"stream\":true,\"max_output_tokens\":9,"
 		"\"reasoning\":{\"effort\":\"low\"},\"text\":{\"format\":{\"type\":\"json_schema\",\"name\":\"n\",\"schema\":{}}},"
 		"\"tools\":[{\"type\":\"function\",\"name\":\"f\",\"parameters\":{}}],\"tool_choice\":{\"type\":\"function\",\"name\":\"f\"},"
 		"\"input\":[{\"role\":\"user\",\"content\":[{\"type\":\"input_text\",\"text\":\"q\"}]},"
 		"{\"type\":\"function_call\",\"call_id\":\"c\",\"name\":\"f\",\"arguments\":\"{}\"},"
-		"{\"type\":\"function_call_output\",\"call_id\":\"c\",\"output\":\"r\"}]}", &param);
-
-	(void)state;
-	assert_non_null(r);
-	assert_string_equal(at(r, 0, "messages.0.role"), "system");
-	assert_string_equal(at(r, 0, "messages.1.content.0.text"), "q");
-	assert_string_equal(at(r, 0, "messages.2.role"), "assistant");
-	assert_string_equal(at(r, 0, "messages.2.tool_calls.0.id"), "c");
-	assert_string_equal(at(r, 0, "messages.3.role"), "tool");
-	assert_string_equal(at(r, 0, "messages.3.tool_call_id"), "c");
-	assert_string_equal(at(r, 0, "max_tokens"), "9");
-	assert_string_equal(at(r, 0, "reasoning_effort"), "low");
-	assert_string_equal(at(r, 0, "response_format.json_schema.name"), "n");
-	assert_string_equal(at(r, 0, "tools.0.function.name"), "f");
-	assert_string_equal(at(r, 0, "tool_choice.function.name"), "f");
-	assert_string_equal(at(r, 0, "stream_options.include_usage"), "true");
-	json_object_put(r);
-	assert_null(translate(facereq_responses, "{\"model\":\"g\",\"input\":\"q\",\"previous_response_id\":\"r\"}", &param));
-	assert_string_equal(param, "previous_response_id");
-	assert_null(translate(facereq_responses, "{\"model\":\"g\",\"input\":\"q\",\"store\":true}", &param));
-	assert_string_equal(param, "store");
-	assert_null(translate(facereq_responses, "{\"model\":\"g\",\"input\":\"q\",\"tools\":[{\"type\":\"file_search\"}]}", &param));
-	assert_string_equal(param, "tools");
-	assert_null(translate(facereq_responses, "{\"model\":\"g\"}", &param));
-	assert_string_equal(param, "input");
+		"{\"type\":\"function_call_output\",\"call_id\":\"c\",\"output\":\"r\"}]}",
+		(const struct expect[]){
+			{ 0, "messages.0.role", "system" },
+			{ 0, "messages.1.content.0.text", "q" },
+			{ 0, "messages.2.role", "assistant" },
+			{ 0, "messages.2.tool_calls.0.id", "c" },
+			{ 0, "messages.3.role", "tool" },
+			{ 0, "messages.3.tool_call_id", "c" },
+			{ 0, "max_tokens", "9" },
+			{ 0, "reasoning_effort", "low" },
+			{ 0, "response_format.json_schema.name", "n" },
+			{ 0, "tools.0.function.name", "f" },
+			{ 0, "tool_choice.function.name", "f" },
+			{ 0, "stream_options.include_usage", "true" },
+			{ 0, NULL, NULL } },
+		(const struct refusal[]){
+			{ "{\"model\":\"g\",\"input\":\"q\",\"previous_response_id\":\"r\"}", "previous_response_id" },
+			{ "{\"model\":\"g\",\"input\":\"q\",\"store\":true}", "store" },
+			{ "{\"model\":\"g\",\"input\":\"q\",\"tools\":[{\"type\":\"file_search\"}]}", "tools" },
+			{ "{\"model\":\"g\"}", "input" },
+			{ NULL, NULL } });
 }
 
 static void test_facereq_messages(void **state)
 {
-	const char *param;
-	struct json_object *r = translate(facereq_messages,
+	(void)state;
+	check_translator(facereq_messages,
 		"{\"model\":\"g\",\"max_tokens\":50,\"system\":[{\"type\":\"text\",\"text\":\"sys\"}],"
 		"\"stop_sequences\":[\"X\"],\"thinking\":{\"type\":\"enabled\",\"budget_tokens\":3000},"
 		"\"metadata\":{\"user_id\":\"u\"},\"tool_choice\":{\"type\":\"any\"},"
@@ -286,26 +326,23 @@ static void test_facereq_messages(void **state)
 		"\"messages\":[{\"role\":\"user\",\"content\":\"q\"},"
 		"{\"role\":\"assistant\",\"content\":[{\"type\":\"tool_use\",\"id\":\"t\",\"name\":\"f\",\"input\":{\"a\":1}}]},"
 		"{\"role\":\"user\",\"content\":[{\"type\":\"tool_result\",\"tool_use_id\":\"t\",\"content\":\"r\"},"
-		"{\"type\":\"image\",\"source\":{\"type\":\"base64\",\"media_type\":\"image/png\",\"data\":\"AA\"}}]}]}", &param);
-
-	(void)state;
-	assert_non_null(r);
-	assert_string_equal(at(r, 0, "messages.0.content"), "sys");
-	assert_string_equal(at(r, 0, "messages.2.tool_calls.0.function.arguments"), "{\"a\":1}");
-	assert_string_equal(at(r, 0, "messages.3.role"), "tool");
-	assert_string_equal(at(r, 0, "messages.4.content.0.image_url.url"), "data:image/png;base64,AA");
-	assert_string_equal(at(r, 0, "stop.0"), "X");
-	assert_string_equal(at(r, 0, "reasoning_effort"), "medium");
-	assert_string_equal(at(r, 0, "user"), "u");
-	assert_string_equal(at(r, 0, "tool_choice"), "required");
-	assert_string_equal(at(r, 0, "tools.0.function.parameters.type"), "object");
-	json_object_put(r);
-	assert_null(translate(facereq_messages, "{\"model\":\"g\",\"messages\":[{\"role\":\"user\",\"content\":\"q\"}]}", &param));
-	assert_string_equal(param, "max_tokens");
-	assert_null(translate(facereq_messages, "{\"model\":\"g\",\"max_tokens\":5,\"messages\":[{\"role\":\"system\",\"content\":\"q\"}]}", &param));
-	assert_string_equal(param, "messages");
-	assert_null(translate(facereq_messages, "{\"model\":\"g\",\"max_tokens\":5,\"messages\":[{\"role\":\"user\",\"content\":\"q\"}],\"tools\":[{\"type\":\"web_search_20250305\",\"name\":\"w\"}]}", &param));
-	assert_string_equal(param, "tools");
+		"{\"type\":\"image\",\"source\":{\"type\":\"base64\",\"media_type\":\"image/png\",\"data\":\"AA\"}}]}]}",
+		(const struct expect[]){
+			{ 0, "messages.0.content", "sys" },
+			{ 0, "messages.2.tool_calls.0.function.arguments", "{\"a\":1}" },
+			{ 0, "messages.3.role", "tool" },
+			{ 0, "messages.4.content.0.image_url.url", "data:image/png;base64,AA" },
+			{ 0, "stop.0", "X" },
+			{ 0, "reasoning_effort", "medium" },
+			{ 0, "user", "u" },
+			{ 0, "tool_choice", "required" },
+			{ 0, "tools.0.function.parameters.type", "object" },
+			{ 0, NULL, NULL } },
+		(const struct refusal[]){
+			{ "{\"model\":\"g\",\"messages\":[{\"role\":\"user\",\"content\":\"q\"}]}", "max_tokens" },
+			{ "{\"model\":\"g\",\"max_tokens\":5,\"messages\":[{\"role\":\"system\",\"content\":\"q\"}]}", "messages" },
+			{ "{\"model\":\"g\",\"max_tokens\":5,\"messages\":[{\"role\":\"user\",\"content\":\"q\"}],\"tools\":[{\"type\":\"web_search_20250305\",\"name\":\"w\"}]}", "tools" },
+			{ NULL, NULL } });
 }
 
 int main(void)

@@ -330,32 +330,32 @@ static void test_endpoint_type_name(void **state)
 	assert_string_equal(endpoint_type_name(ENDPOINT_GEMINI), "gemini");
 }
 
-/* An anthropic endpoint continues by prefill unless told otherwise. */
-static void test_type_anthropic(void **state)
+/* An anthropic endpoint continues by prefill, a gemini one not at all,
+ * unless the file says otherwise. */
+static void test_type_default_continuation(void **state)
 {
-	struct parsed p;
-	struct group *g = parse_ok("[{" EP_OK ", \"type\": \"anthropic\"},"
-				   " {" EP_OK ", \"type\": \"anthropic\", \"continuation\": \"none\"}]", &p);
+	static const struct {
+		const char *type;
+		enum endpoint_type want;
+		enum continuation by_default, told;
+	} cases[] = {
+		{ "anthropic", ENDPOINT_ANTHROPIC, CONTINUATION_PREFILL, CONTINUATION_NONE },
+		{ "gemini", ENDPOINT_GEMINI, CONTINUATION_NONE, CONTINUATION_PREFILL },
+	};
 
 	(void)state;
-	assert_int_equal(g->endpoints[0].type, ENDPOINT_ANTHROPIC);
-	assert_int_equal(g->endpoints[0].continuation, CONTINUATION_PREFILL);
-	assert_int_equal(g->endpoints[1].continuation, CONTINUATION_NONE);
-	group_free(g);
-}
-
-/* A gemini endpoint continues nothing unless told otherwise. */
-static void test_type_gemini(void **state)
-{
-	struct parsed p;
-	struct group *g = parse_ok("[{" EP_OK ", \"type\": \"gemini\"},"
-				   " {" EP_OK ", \"type\": \"gemini\", \"continuation\": \"prefill\"}]", &p);
-
-	(void)state;
-	assert_int_equal(g->endpoints[0].type, ENDPOINT_GEMINI);
-	assert_int_equal(g->endpoints[0].continuation, CONTINUATION_NONE);
-	assert_int_equal(g->endpoints[1].continuation, CONTINUATION_PREFILL);
-	group_free(g);
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		char text[512];
+		struct parsed p;
+		snprintf(text, sizeof text, "[{" EP_OK ", \"type\": \"%s\"},"
+			 " {" EP_OK ", \"type\": \"%s\", \"continuation\": \"%s\"}]",
+			 cases[i].type, cases[i].type, continuation_name(cases[i].told));
+		struct group *g = parse_ok(text, &p);
+		assert_int_equal(g->endpoints[0].type, cases[i].want);
+		assert_int_equal(g->endpoints[0].continuation, cases[i].by_default);
+		assert_int_equal(g->endpoints[1].continuation, cases[i].told);
+		group_free(g);
+	}
 }
 
 /* `headers`: names kept as written, values expanded, in file order. */
@@ -751,8 +751,7 @@ int main(void)
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_explicit_values),
 		cmocka_unit_test(test_endpoint_type_name),
-		cmocka_unit_test(test_type_anthropic),
-		cmocka_unit_test(test_type_gemini),
+		cmocka_unit_test(test_type_default_continuation),
 		cmocka_unit_test(test_headers),
 		cmocka_unit_test(test_error_headers),
 		cmocka_unit_test(test_expansion),
