@@ -547,7 +547,8 @@ void failover_run(const struct failover_request *req, struct failover_outcome *o
 	}
 	if (req->client_stream)
 		metrics_streams(req->hs, -1);
-	metrics_request_route(req->hs, req->face ? req->face->name : NULL, g->name, out->kind);
+	metrics_request_route(req->hs, req->face ? req->face->name : route_name(req->kind), g->name,
+			      out->kind);
 	log_info(LOG_S("req", req->id), LOG_S("group", g->name),
 		 LOG_S("outcome", metrics_outcome_name(out->kind)), LOG_I("status", out->status),
 		 LOG_S("endpoint", out->endpoint), LOG_I("attempts", out->attempts),

@@ -15,6 +15,16 @@ const char *route_path(enum route_kind kind)
 	return "/chat/completions";
 }
 
+const char *route_name(enum route_kind kind)
+{
+	switch (kind) {
+	case ROUTE_EMBEDDINGS: return "embeddings";
+	case ROUTE_COMPLETIONS: return "completions";
+	case ROUTE_CHAT: break;
+	}
+	return "chat";
+}
+
 const struct dialect *route_dialect(enum route_kind kind, enum endpoint_type type)
 {
 	bool openai_style = type == ENDPOINT_OPENAI || type == ENDPOINT_CHUTES ||

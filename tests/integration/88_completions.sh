@@ -123,6 +123,16 @@ t_completions_echo_break_ends_with_error() {
 	expect_match "$(grep 'group=cmp_noecho .*cannot continue the broken answer' "$LOG" | tail -1)" 'asks for echo'
 }
 
+# Every series of immortal_requests_total names its route; completions
+# have their own, apart from chat's.
+t_completions_counted_under_their_route() {
+	expect_eq "$(route_post completions '{"model":"cmp","prompt":"Say"}')" 200 status || return 1
+	curl -s "$URL/v1/metrics" >"$T/m"
+	expect_match "$(cat "$T/m")" 'immortal_requests_total\{group="cmp",outcome="ok",route="completions"\} [1-9]' "completions series" || return 1
+	expect_match "$(cat "$T/m")" 'immortal_requests_total\{group="cmp",outcome="ok",route="chat"\} [0-9]' "chat series" || return 1
+	expect_eq "$(grep '^immortal_requests_total' "$T/m" | grep -vc ',route="[a-z]*"}')" 0 "series without a route"
+}
+
 t_completions_anthropic_only_group_400() {
 	expect_eq "$(route_post completions '{"model":"cmp_anth","prompt":"x"}')" 400 status || return 1
 	expect_json "$T/b" '.error.code' route_not_supported || return 1
