@@ -46,7 +46,7 @@ struct cstream *cstream_new(struct sink *sink, const struct cstream_options *opt
 		   cs->face->stream_type, cs->face->keepalive);
 	if (cs->face->state_new)
 		cs->face_state = cs->face->state_new();
-	resume_init(&cs->resume);
+	resume_init_route(&cs->resume, opt->kind);
 	buf_init(&cs->out, CSTREAM_OUT_MAX);
 	buf_init(&cs->pending, CSTREAM_PENDING_MAX);
 	return cs;

@@ -33,6 +33,8 @@ struct cstream_options {
 	unsigned keepalive_s;
 	int64_t started_ms;
 	const struct face *face; /* borrowed; NULL: chat completions */
+	enum route_kind kind;    /* the route whose chunks come (a broken legacy
+				    completion is continued in its own way) */
 };
 
 struct cstream;

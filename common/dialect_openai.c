@@ -209,13 +209,6 @@ static char *dialect_openai_embeddings_body(struct json_object *client, const st
 	return out;
 }
 
-/* As for chat: the endpoint's model, temperature default and token cap. */
-static char *dialect_openai_completions_body(struct json_object *client, const struct endpoint *ep,
-					     const struct dialect_call *call)
-{
-	return upreq_body(client, ep, call->up_stream, false);
-}
-
 /* A 2xx answer: the JSON object, unless it is an error or `usable` says it
  * holds nothing; then the kind and a detail. */
 static enum errkind dialect_openai_checked(const char *body, bool (*usable)(struct json_object *),
@@ -287,7 +280,9 @@ const struct dialect dialect_openai_embeddings = {
 const struct dialect dialect_openai_completions = {
 	.name = "openai-completions",
 	.url = dialect_openai_completions_url,
-	.body = dialect_openai_completions_body,
+	/* as for chat (the endpoint's model, temperature default and token
+	 * cap), and a continuation's prompt (resume.h) */
+	.body = dialect_openai_body,
 	.headers = dialect_openai_headers,
 	.stream_new = dialect_openai_stream_new,
 	.stream_feed = dialect_openai_stream_feed,

@@ -200,15 +200,33 @@ static bool failover_within_budget(const struct failover *f)
 	return clock_ms() - f->req->started_ms < (int64_t)(f->req->group->budget_s * 1000);
 }
 
+/* Whether `ep` can serve this request's route; `say` logs why not. */
+static bool failover_serves(struct failover *f, const struct endpoint *ep, bool say)
+{
+	const char *why;
+
+	if (route_serves(f->req->kind, ep, f->req->body, &why))
+		return true;
+	if (say)
+		log_info(LOG_S("req", f->req->id), LOG_S("group", f->req->group->name),
+			 LOG_S("endpoint", ep->name), LOG_S("route", route_path(f->req->kind)),
+			 LOG_MSG("skipped: cannot serve this route"), LOG_S("why", why));
+	return false;
+}
+
 /* Whether `ep` may be asked to continue the answer that `broken` broke. */
 static bool failover_may_continue(struct failover *f, const struct endpoint *ep,
 				  const struct endpoint *broken)
 {
 	int64_t ready_at = 0;
 
+	if (!failover_serves(f, ep, false))
+		return false;
 	if (cstream_restarting(f->stream))
 		return ep != broken;   /* restart on the next endpoint, no prefill */
-	if (ep->continuation == CONTINUATION_NONE || health_refuses_prefill(f->req->hs, ep))
+	/* a legacy completion continues in a longer prompt, not a prefill */
+	if (ep->continuation == CONTINUATION_NONE ||
+	    (f->req->kind == ROUTE_CHAT && health_refuses_prefill(f->req->hs, ep)))
 		return false;
 	/* the endpoint that just broke gets its one more chance though cooling */
 	return ep == broken || health_admit(f->req->hs, ep, clock_ms(), &ready_at) != HEALTH_SKIP;
@@ -220,8 +238,7 @@ static bool failover_may_continue(struct failover *f, const struct endpoint *ep,
 static bool failover_resume(struct failover *f, const struct endpoint *broken)
 {
 	const struct group *g = f->req->group;
-	const char *why = f->req->kind != ROUTE_CHAT ? "only chat answers are continued"
-			: g->resume ? cstream_resume_refusal(f->stream, f->req->body)
+	const char *why = g->resume ? cstream_resume_refusal(f->stream, f->req->body)
 				    : "the group sets resume: false";
 	struct attempt_result res = { 0 };
 	bool *used = xcalloc(g->n_endpoints, sizeof *used);
@@ -246,7 +263,8 @@ static bool failover_resume(struct failover *f, const struct endpoint *broken)
 		failover_health(f, ep, &res);
 		if (settled)
 			break;
-		if (!cstream_restarting(f->stream) && res.status >= 400 && res.status < 500) {
+		if (!cstream_restarting(f->stream) && f->req->kind == ROUTE_CHAT &&
+		    res.status >= 400 && res.status < 500) {
 			log_info(LOG_S("req", f->req->id), LOG_S("endpoint", ep->name), LOG_I("status", res.status),
 				 LOG_MSG("does not accept a continuation: not asked again"));
 			health_note_prefill_refused(f->req->hs, ep);
@@ -394,20 +412,6 @@ static bool failover_endpoint(struct failover *f, const struct endpoint *ep,
 	return false;
 }
 
-/* Whether `ep` can serve this request's route; `say` logs why not. */
-static bool failover_serves(struct failover *f, const struct endpoint *ep, bool say)
-{
-	const char *why;
-
-	if (route_serves(f->req->kind, ep, f->req->body, &why))
-		return true;
-	if (say)
-		log_info(LOG_S("req", f->req->id), LOG_S("group", f->req->group->name),
-			 LOG_S("endpoint", ep->name), LOG_S("route", route_path(f->req->kind)),
-			 LOG_MSG("skipped: cannot serve this route"), LOG_S("why", why));
-	return false;
-}
-
 /* Answers 400 when no endpoint of the group can serve the request at all;
  * returns true then. */
 static bool failover_unservable(struct failover *f)
@@ -527,6 +531,7 @@ void failover_run(const struct failover_request *req, struct failover_outcome *o
 	f.stream = cstream_new(req->sink, &(struct cstream_options){
 		.client_stream = req->client_stream, .include_usage = req->include_usage,
 		.keepalive_s = req->keepalive_s, .started_ms = req->started_ms, .face = req->face,
+		.kind = req->kind,
 	});
 	if (req->client_stream)
 		metrics_streams(req->hs, +1);
@@ -542,7 +547,8 @@ void failover_run(const struct failover_request *req, struct failover_outcome *o
 	}
 	if (req->client_stream)
 		metrics_streams(req->hs, -1);
-	metrics_request_route(req->hs, req->face ? req->face->name : NULL, g->name, out->kind);
+	metrics_request_route(req->hs, req->face ? req->face->name : route_name(req->kind), g->name,
+			      out->kind);
 	log_info(LOG_S("req", req->id), LOG_S("group", g->name),
 		 LOG_S("outcome", metrics_outcome_name(out->kind)), LOG_I("status", out->status),
 		 LOG_S("endpoint", out->endpoint), LOG_I("attempts", out->attempts),

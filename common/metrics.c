@@ -76,9 +76,13 @@ static void metrics_request_rec(void *rec, void *arg)
 	((struct hoststate_group *)rec)->outcomes[*(enum hoststate_outcome *)arg]++;
 }
 
-/* The routes other than chat completions whose requests are counted apart
- * (chat's records keep their key and series from before routes had one). */
-static const char *const metrics_routes[] = { "responses", "messages", NULL };
+/* The routes whose requests are counted apart, each series labelled with
+ * its route; chat first, whose series every group has from the start (its
+ * records keep their key from before routes had one, so its counts carry
+ * over), the others once they had a request. Faces name the chat, responses
+ * and messages routes (face.h), route.h the others. */
+static const char *const metrics_routes[] = { "chat", "responses", "messages", "embeddings",
+					       "completions", NULL };
 
 static uint64_t metrics_group_key(const char *route, const char *group)
 {
@@ -306,8 +310,8 @@ static void metrics_keys(struct hoststate *hs, const struct catalog *cat, int64_
 	}
 }
 
-/* One group's requests on `route` (NULL: chat, without a route label;
- * another route only once it had a request). */
+/* One group's requests on `route`; a route other than chat only once it
+ * had a request. */
 static void metrics_group_requests(struct hoststate *hs, const char *group, const char *route,
 				   struct buf *out)
 {
@@ -320,22 +324,19 @@ static void metrics_group_requests(struct hoststate *hs, const char *group, cons
 					       false, metrics_copy_rec, &c));
 	for (int o = 0; o < OUTCOME_COUNT; o++)
 		any |= slot.outcomes[o];
-	if (route != NULL && any == 0)
+	if (route != metrics_routes[0] && any == 0)
 		return;
 	metrics_label(gl, sizeof gl, group);
 	for (int o = 0; o < OUTCOME_COUNT; o++)
-		(void)buf_printf(out, "immortal_requests_total{group=\"%s\",outcome=\"%s\"%s%s%s} %" PRIu64 "\n",
-			       gl, metrics_outcomes[o], route ? ",route=\"" : "", route ? route : "",
-			       route ? "\"" : "", slot.outcomes[o]);
+		(void)buf_printf(out, "immortal_requests_total{group=\"%s\",outcome=\"%s\",route=\"%s\"} %" PRIu64 "\n",
+			       gl, metrics_outcomes[o], route, slot.outcomes[o]);
 }
 
 static void metrics_requests(struct hoststate *hs, const struct catalog *cat, struct buf *out)
 {
-	for (size_t g = 0; g < cat->n_groups; g++) {
-		metrics_group_requests(hs, cat->groups[g]->name, NULL, out);
+	for (size_t g = 0; g < cat->n_groups; g++)
 		for (size_t r = 0; metrics_routes[r] != NULL; r++)
 			metrics_group_requests(hs, cat->groups[g]->name, metrics_routes[r], out);
-	}
 }
 
 void metrics_render(struct hoststate *hs, const struct catalog *cat, int64_t now,
@@ -346,7 +347,7 @@ void metrics_render(struct hoststate *hs, const struct catalog *cat, int64_t now
 	uint64_t full = 0;
 	struct metrics_row *rows = metrics_rows(hs, cat, now, &n);
 
-	metrics_head(out, "immortal_requests_total", "counter", "Chat requests finished, by group and outcome.");
+	metrics_head(out, "immortal_requests_total", "counter", "Requests finished, by group, outcome and route.");
 	metrics_requests(hs, cat, out);
 	metrics_endpoints(rows, n, out);
 	free(rows);

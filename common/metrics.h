@@ -18,8 +18,8 @@ void metrics_attempt(struct hoststate *hs, const char *group, const struct endpo
 		     enum errkind kind, int64_t first_content_ms, int64_t duration_ms);
 /* One finished request of `group`. */
 void metrics_request(struct hoststate *hs, const char *group, enum hoststate_outcome outcome);
-/* The same for a request on `route` (a face's name; NULL or "chat": chat
- * completions, counted as metrics_request does). */
+/* The same for a request on `route` (a face's name or route_name();
+ * NULL or "chat": chat completions, counted as metrics_request does). */
 void metrics_request_route(struct hoststate *hs, const char *route, const char *group,
 			   enum hoststate_outcome outcome);
 /* A streamed answer starts (+1) or ends (-1). */

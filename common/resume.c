@@ -18,11 +18,31 @@ static bool resume_nonempty(struct json_object *v)
 	return json_object_is_type(v, json_type_string) && json_object_get_string_len(v) > 0;
 }
 
-void resume_init(struct resume *rs)
+void resume_init_route(struct resume *rs, enum route_kind route)
 {
 	memset(rs, 0, sizeof *rs);
+	rs->route = route;
 	buf_init(&rs->text, RESUME_TEXT_MAX);
 	buf_init(&rs->held, RESUME_TEXT_MAX);
+}
+
+void resume_init(struct resume *rs)
+{
+	resume_init_route(rs, ROUTE_CHAT);
+}
+
+static bool resume_text_route(const struct resume *rs)
+{
+	return rs->route == ROUTE_COMPLETIONS;
+}
+
+/* The object of a choice that carries its text, and the text's key: chat's
+ * delta and "content", a text completion's choice itself and "text". */
+static struct json_object *resume_part(const struct resume *rs, struct json_object *choice,
+				       const char **key)
+{
+	*key = resume_text_route(rs) ? "text" : "content";
+	return resume_text_route(rs) ? choice : jsonobj_get(choice, "delta");
 }
 
 void resume_free(struct resume *rs)
@@ -38,7 +58,7 @@ static struct json_object *resume_choice0(struct json_object *chunk, bool *other
 {
 	struct json_object *choices = jsonobj_get(chunk, "choices");
 	struct json_object *first = NULL;
-	size_t n = jsonobj_len(choices);
+	size_t n = json_object_is_type(choices, json_type_array) ? json_object_array_length(choices) : 0;
 
 	for (size_t i = 0; i < n; i++) {
 		struct json_object *ch = json_object_array_get_idx(choices, i);
@@ -53,8 +73,9 @@ static struct json_object *resume_choice0(struct json_object *chunk, bool *other
 
 void resume_observe(struct resume *rs, struct json_object *chunk)
 {
-	struct json_object *delta = jsonobj_get(resume_choice0(chunk, &rs->saw_other_choice), "delta");
-	struct json_object *content = jsonobj_get(delta, "content");
+	const char *key;
+	struct json_object *delta = resume_part(rs, resume_choice0(chunk, &rs->saw_other_choice), &key);
+	struct json_object *content = jsonobj_get(delta, key);
 	bool counted = false;
 
 	if (rs->id == NULL && jsonobj_get(chunk, "id") != NULL) {
@@ -79,6 +100,17 @@ void resume_observe(struct resume *rs, struct json_object *chunk)
 	rs->chunks += counted;
 }
 
+/* A text completion's prompt when it is one text (a string, or an array
+ * holding one string), else NULL. */
+static struct json_object *resume_prompt(struct json_object *client)
+{
+	struct json_object *prompt = jsonobj_get(client, "prompt");
+
+	if (json_object_is_type(prompt, json_type_array) && json_object_array_length(prompt) == 1)
+		prompt = json_object_array_get_idx(prompt, 0);
+	return json_object_is_type(prompt, json_type_string) ? prompt : NULL;
+}
+
 const char *resume_refusal(const struct resume *rs, struct json_object *client)
 {
 	struct json_object *n = jsonobj_get(client, "n");
@@ -90,6 +122,10 @@ const char *resume_refusal(const struct resume *rs, struct json_object *client)
 		return "the request asks for several choices (n > 1)";
 	if (json_object_get_boolean(logprobs) || jsonobj_get(client, "top_logprobs") != NULL)
 		return "the request asks for logprobs";
+	if (resume_text_route(rs) && json_object_get_boolean(jsonobj_get(client, "echo")))
+		return "the request asks for echo";
+	if (resume_text_route(rs) && resume_prompt(client) == NULL)
+		return "the prompt is not one text (token ids, or several prompts)";
 	return NULL;
 }
 
@@ -102,25 +138,64 @@ void resume_begin(struct resume *rs)
 	rs->decided = rs->restart;
 }
 
+/* Chat: the delivered text as a trailing assistant message, in the
+ * endpoint's continuation style. */
+static void resume_add_prefill(const struct resume *rs, struct json_object *body,
+			       const struct endpoint *ep)
+{
+	struct json_object *messages = jsonobj_get(body, "messages");
+
+	if (!json_object_is_type(messages, json_type_array))
+		return;
+	struct json_object *msg = xcheck(json_object_new_object());
+	json_object_object_add(msg, "role", xcheck(json_object_new_string("assistant")));
+	json_object_object_add(msg, "content",
+			       xcheck(json_object_new_string_len(rs->text.data, (int)rs->base_len)));
+	if (ep->continuation == CONTINUATION_DEEPSEEK)
+		json_object_object_add(msg, "prefix", xcheck(json_object_new_boolean(1)));
+	json_object_array_add(messages, msg);
+	if (ep->continuation == CONTINUATION_VLLM) {
+		json_object_object_add(body, "continue_final_message", xcheck(json_object_new_boolean(1)));
+		json_object_object_add(body, "add_generation_prompt", xcheck(json_object_new_boolean(0)));
+	}
+}
+
+/* A text completion: the prompt with the delivered text after it, and what
+ * is left of the client's max_tokens (the endpoint's cap still applies):
+ * the continuation is a new completion of a longer prompt. */
+static void resume_extend_prompt(const struct resume *rs, struct json_object *body,
+				 struct json_object *client)
+{
+	struct json_object *prompt = resume_prompt(client);
+	struct json_object *asked = jsonobj_get(client, "max_tokens");
+	struct json_object *capped = jsonobj_get(body, "max_tokens");
+	struct buf text;
+
+	if (prompt == NULL)
+		return;   /* refused before (resume_refusal) */
+	buf_init(&text, (size_t)json_object_get_string_len(prompt) + rs->base_len + 1);
+	(void)buf_append(&text, json_object_get_string(prompt), (size_t)json_object_get_string_len(prompt));
+	(void)buf_append(&text, rs->text.data ? rs->text.data : "", rs->base_len);
+	json_object_object_add(body, "prompt", xcheck(json_object_new_string_len(buf_str(&text), (int)text.len)));
+	buf_free(&text);
+	if (json_object_is_type(asked, json_type_int) && json_object_is_type(capped, json_type_int)) {
+		int64_t left = json_object_get_int64(asked) > rs->chunks
+				       ? json_object_get_int64(asked) - rs->chunks : 1;
+		if (left < json_object_get_int64(capped))
+			json_object_object_add(body, "max_tokens", xcheck(json_object_new_int64(left)));
+	}
+}
+
 char *resume_body(const struct resume *rs, struct json_object *client,
 		  const struct endpoint *ep, bool upstream_stream)
 {
 	struct json_object *body = upreq_body_json(client, ep, upstream_stream, false);
-	struct json_object *messages = jsonobj_get(body, "messages");
 
-	if (!rs->restart && json_object_is_type(messages, json_type_array)) {
-		struct json_object *msg = xcheck(json_object_new_object());
-		json_object_object_add(msg, "role", xcheck(json_object_new_string("assistant")));
-		json_object_object_add(msg, "content",
-				       xcheck(json_object_new_string_len(rs->text.data, (int)rs->base_len)));
-		if (ep->continuation == CONTINUATION_DEEPSEEK)
-			json_object_object_add(msg, "prefix", xcheck(json_object_new_boolean(1)));
-		json_object_array_add(messages, msg);
-		if (ep->continuation == CONTINUATION_VLLM) {
-			json_object_object_add(body, "continue_final_message", xcheck(json_object_new_boolean(1)));
-			json_object_object_add(body, "add_generation_prompt", xcheck(json_object_new_boolean(0)));
-		}
-	}
+	/* after reasoning alone the request is asked afresh, unchanged */
+	if (!rs->restart && resume_text_route(rs))
+		resume_extend_prompt(rs, body, client);
+	else if (!rs->restart)
+		resume_add_prefill(rs, body, ep);
 	char *text = upreq_serialize(body);
 	json_object_put(body);
 	return text;
@@ -203,40 +278,45 @@ static void resume_fix_usage(struct resume *rs, struct json_object *chunk)
 				       xcheck(json_object_new_int64(json_object_get_int64(prompt) + rs->chunks)));
 }
 
-/* Adapts the delta of choice 0 in place; returns whether anything is left
- * worth sending (with `finish` the chunk goes out anyway). */
-static bool resume_fix_delta(struct resume *rs, struct json_object *delta, bool finish)
+/* Adapts the text-carrying part of choice 0 (resume_part) in place;
+ * returns whether anything is left worth sending (with `finish` the chunk
+ * goes out anyway). A text completion's choice always keeps its "text". */
+static bool resume_fix_part(struct resume *rs, struct json_object *part, const char *key,
+			    bool finish)
 {
-	struct json_object *content = jsonobj_get(delta, "content");
+	struct json_object *content = jsonobj_get(part, key);
+	bool sent = false;
 
-	json_object_object_del(delta, "role");
+	json_object_object_del(part, "role");
 	if (rs->restart) {
-		json_object_object_del(delta, "reasoning_content");
-		json_object_object_del(delta, "reasoning");
+		json_object_object_del(part, "reasoning_content");
+		json_object_object_del(part, "reasoning");
 	}
 	if (json_object_is_type(content, json_type_string) || finish) {
 		const char *s = content ? json_object_get_string(content) : "";
 		char *out = resume_filter(rs, s, content ? (size_t)json_object_get_string_len(content) : 0, finish);
-		if (out[0] != '\0')
-			json_object_object_add(delta, "content", xcheck(json_object_new_string(out)));
+		sent = out[0] != '\0';
+		if (sent || resume_text_route(rs))
+			json_object_object_add(part, key, xcheck(json_object_new_string(out)));
 		else
-			json_object_object_del(delta, "content");
+			json_object_object_del(part, key);
 		free(out);
 	}
-	return json_object_object_length(delta) > 0;
+	return resume_text_route(rs) ? sent : json_object_object_length(part) > 0;
 }
 
 char *resume_adapt(struct resume *rs, struct json_object *chunk)
 {
 	bool other = false;
+	const char *key;
 	struct json_object *choice = resume_choice0(chunk, &other);
-	struct json_object *delta = jsonobj_get(choice, "delta");
+	struct json_object *part = resume_part(rs, choice, &key);
 	struct json_object *finish = jsonobj_get(choice, "finish_reason");
 	bool finishing = finish != NULL || jsonobj_get(chunk, "usage") != NULL;
 	bool keep = finishing;
 
-	if (json_object_is_type(delta, json_type_object))
-		keep |= resume_fix_delta(rs, delta, finishing);
+	if (json_object_is_type(part, json_type_object))
+		keep |= resume_fix_part(rs, part, key, finishing);
 	if (!keep)
 		return NULL;
 	if (rs->id != NULL)

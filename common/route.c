@@ -5,14 +5,29 @@
 
 #include "dialect.h"
 
+/* How each route is called: the path tail clients use, the metrics label. */
+static const struct {
+	const char *path;
+	const char *name;
+} route_names[] = {
+	[ROUTE_CHAT] = { "/chat/completions", "chat" },
+	[ROUTE_EMBEDDINGS] = { "/embeddings", "embeddings" },
+	[ROUTE_COMPLETIONS] = { "/completions", "completions" },
+};
+
+static enum route_kind route_known(enum route_kind kind)
+{
+	return (size_t)kind < sizeof route_names / sizeof *route_names ? kind : ROUTE_CHAT;
+}
+
 const char *route_path(enum route_kind kind)
 {
-	switch (kind) {
-	case ROUTE_EMBEDDINGS: return "/embeddings";
-	case ROUTE_COMPLETIONS: return "/completions";
-	case ROUTE_CHAT: break;
-	}
-	return "/chat/completions";
+	return route_names[route_known(kind)].path;
+}
+
+const char *route_name(enum route_kind kind)
+{
+	return route_names[route_known(kind)].name;
 }
 
 const struct dialect *route_dialect(enum route_kind kind, enum endpoint_type type)

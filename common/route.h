@@ -23,6 +23,8 @@ enum route_kind {
 
 /* The path tail a client uses, for messages ("/embeddings"). */
 const char *route_path(enum route_kind kind);
+/* The route's name in metrics labels ("chat", "embeddings", "completions"). */
+const char *route_name(enum route_kind kind);
 
 /* The dialect `type` speaks for `kind`, or NULL when it cannot serve it. */
 const struct dialect *route_dialect(enum route_kind kind, enum endpoint_type type);

@@ -15,10 +15,12 @@
 
 #define CHECK_THREADS 4
 
-/* One endpoint to check, and what came of it. */
+/* One endpoint (one key of a pool) to check, and what came of it. */
 struct check_job {
 	const struct group *group;     /* borrowed from the catalog */
-	const struct endpoint *ep;
+	struct endpoint ep;            /* a copy speaking with the key checked;
+					  its members borrowed from the catalog */
+	char key[16];                  /* a pool key as the logs name it, else "-" */
 	enum errkind kind;
 	long status;
 	int64_t ms;                    /* to the first content, else to the end */
@@ -89,7 +91,7 @@ static void check_one(struct check_job *job, struct transport *t, unsigned keepa
 	struct cstream *stream = cstream_new(&sink, &opt);
 	struct attempt_result res;
 	struct attempt_input in = {
-		.request_id = "check", .ep = job->ep, .client_body = body,
+		.request_id = "check", .ep = &job->ep, .client_body = body,
 		.transport = t, .stream = stream, .number = 1,
 	};
 	attempt_run(&in, &res);
@@ -97,7 +99,7 @@ static void check_one(struct check_job *job, struct transport *t, unsigned keepa
 	job->status = res.status;
 	job->ms = res.first_content_ms >= 0 ? res.first_content_ms : res.elapsed_ms;
 	/* the detail is redacted already; this key is the one to be sure of */
-	char *clean = redact_secrets(res.detail, job->ep->apikey ? job->ep->apikey : "");
+	char *clean = redact_secrets(res.detail, job->ep.apikey ? job->ep.apikey : "");
 	snprintf(job->detail, sizeof job->detail, "%s", clean);
 	free(clean);
 	attempt_result_clear(&res);
@@ -120,14 +122,25 @@ static void *check_worker(void *arg)
 	return NULL;
 }
 
+/* A job per endpoint, or per key of a pool: a key that fails is as much
+ * a problem as an endpoint that does. */
 static void check_add_group(struct check_pool *pool, const struct group *g)
 {
-	pool->jobs = xrealloc(pool->jobs, (pool->n_jobs + g->n_endpoints) * sizeof *pool->jobs);
 	for (size_t i = 0; i < g->n_endpoints; i++) {
-		struct check_job *job = &pool->jobs[pool->n_jobs++];
-		memset(job, 0, sizeof *job);
-		job->group = g;
-		job->ep = &g->endpoints[i];
+		const struct endpoint *ep = &g->endpoints[i];
+		size_t n = ep->n_keys > 1 ? ep->n_keys : 1;
+		pool->jobs = xrealloc(pool->jobs, (pool->n_jobs + n) * sizeof *pool->jobs);
+		for (size_t k = 0; k < n; k++) {
+			struct check_job *job = &pool->jobs[pool->n_jobs++];
+			memset(job, 0, sizeof *job);
+			job->group = g;
+			job->ep = *ep;
+			snprintf(job->key, sizeof job->key, "-");
+			if (ep->n_keys > 1) {
+				job->ep.apikey = ep->keys[k];
+				endpoint_key_label(ep, k, job->key, sizeof job->key);
+			}
+		}
 	}
 }
 
@@ -166,12 +179,21 @@ static void check_run_pool(struct check_pool *pool)
 		pthread_join(th[i], NULL);
 }
 
+/* Columns on a terminal: UTF-8 characters, not bytes (a key's "…"). */
+static size_t check_cols(const char *s)
+{
+	size_t n = 0;
+	for (; *s; s++)
+		n += ((unsigned char)*s & 0xC0) != 0x80;
+	return n;
+}
+
 static int check_width(const struct check_pool *pool, const char *head,
 		       const char *(*col)(const struct check_job *))
 {
 	size_t w = strlen(head);
 	for (size_t i = 0; i < pool->n_jobs; i++) {
-		size_t n = strlen(col(&pool->jobs[i]));
+		size_t n = check_cols(col(&pool->jobs[i]));
 		if (n > w)
 			w = n;
 	}
@@ -179,39 +201,43 @@ static int check_width(const struct check_pool *pool, const char *head,
 }
 
 static const char *check_col_group(const struct check_job *j) { return j->group->name; }
-static const char *check_col_endpoint(const struct check_job *j) { return j->ep->name; }
-static const char *check_col_type(const struct check_job *j) { return endpoint_type_name(j->ep->type); }
+static const char *check_col_endpoint(const struct check_job *j) { return j->ep.name; }
+static const char *check_col_key(const struct check_job *j) { return j->key; }
+static const char *check_col_type(const struct check_job *j) { return endpoint_type_name(j->ep.type); }
 
 static const char *check_col_outcome(const struct check_job *j)
 {
 	return j->kind == ERRKIND_NONE ? "ok" : errkind_name(j->kind);
 }
 
-/* Returns the number of endpoints that did not answer. */
+/* Returns the number of endpoints (pool keys) that did not answer. */
 static size_t check_print(const struct check_pool *pool, FILE *out)
 {
 	int gw = check_width(pool, "GROUP", check_col_group);
 	int ew = check_width(pool, "ENDPOINT", check_col_endpoint);
+	int kw = check_width(pool, "KEY", check_col_key);
 	int tw = check_width(pool, "TYPE", check_col_type);
 	int ow = check_width(pool, "OUTCOME", check_col_outcome);
 	size_t failed = 0;
 
-	fprintf(out, "%-*s  %-*s  %-*s  %-*s  %6s  %8s  %s\n", gw, "GROUP", ew, "ENDPOINT",
-		tw, "TYPE", ow, "OUTCOME", "STATUS", "TTFB", "HINT");
+	fprintf(out, "%-*s  %-*s  %-*s  %-*s  %-*s  %6s  %8s  %s\n", gw, "GROUP", ew, "ENDPOINT",
+		kw, "KEY", tw, "TYPE", ow, "OUTCOME", "STATUS", "TTFB", "HINT");
 	for (size_t i = 0; i < pool->n_jobs; i++) {
 		const struct check_job *j = &pool->jobs[i];
 		char status[16], ms[24];
 		snprintf(status, sizeof status, j->status ? "%ld" : "-", j->status);
 		snprintf(ms, sizeof ms, "%lld ms", (long long)j->ms);
-		fprintf(out, "%-*.*s  %-*.*s  %-*s  %-*s  %6s  %8s  %s\n", gw, gw, j->group->name,
-			ew, ew, j->ep->name, tw, check_col_type(j), ow, check_col_outcome(j), status, ms,
+		fprintf(out, "%-*.*s  %-*.*s  %s%*s  %-*s  %-*s  %6s  %8s  %s\n", gw, gw, j->group->name,
+			ew, ew, j->ep.name, j->key, kw - (int)check_cols(j->key), "",
+			tw, check_col_type(j), ow, check_col_outcome(j), status, ms,
 			j->kind == ERRKIND_NONE ? "-" : errkind_hint(j->kind));
 		failed += j->kind != ERRKIND_NONE;
 	}
 	for (size_t i = 0; i < pool->n_jobs; i++) {
 		const struct check_job *j = &pool->jobs[i];
 		if (j->kind != ERRKIND_NONE && j->detail[0])
-			fprintf(out, "%s/%s: %s\n", j->group->name, j->ep->name, j->detail);
+			fprintf(out, "%s/%s%s%s: %s\n", j->group->name, j->ep.name,
+				j->ep.n_keys > 1 ? " key " : "", j->ep.n_keys > 1 ? j->key : "", j->detail);
 	}
 	return failed;
 }

@@ -2,9 +2,11 @@
  *
  * The first thing to run after pasting keys into group files: each endpoint
  * of the chosen groups gets one chat request (a one-word message,
- * max_tokens 1) through the very attempt code the server uses (attempt.h),
+ * max_tokens 1), each key of a key pool one of its own, through the very
+ * attempt code the server uses (attempt.h),
  * so every endpoint type is checked the way it will be used. The answers are
- * thrown away; a table says what came of each. Keys are never printed. The
+ * thrown away; a table says what came of each. Keys are never printed (a
+ * pool's are named as the logs name them, "2/…abcd"). The
  * shared health state is left alone: a check is not traffic. */
 #ifndef IMMORTAL_CHECK_H
 #define IMMORTAL_CHECK_H

@@ -3113,6 +3113,29 @@ static const struct mock_dialect mock_gem_embed = {
     .overloaded_status = 503,
 };
 
+/* A prompt ending in the answer's first k tokens (a continuation: the
+ * original prompt followed by the text delivered) is continued as a
+ * prefill of those tokens would be; `restart`, `repeat` and
+ * `reject_prefill` apply. */
+static const char *mock_text_continue(struct mock_req *r, const char *prompt)
+{
+    struct mock_buf text = { 0 };
+    size_t plen = strlen(prompt), longest = 0;
+    char tok[32];
+    bool ok = mock_buf_str(&text, "");
+
+    for (long k = 0; ok && k < r->opts.chunks; k++) {
+        mock_token(k, tok, sizeof tok);
+        ok = mock_buf_str(&text, tok);
+        if (ok && text.len <= plen && memcmp(prompt + plen - text.len, text.data, text.len) == 0)
+            longest = text.len;
+    }
+    free(text.data);
+    if (!ok)
+        return "mock: out of memory";
+    return longest > 0 ? mock_dialect_prefill(r, prompt + plen - longest) : NULL;
+}
+
 /* Legacy completions: choices[].text; streamed, one token per event, then a
  * finish event, a usage event when asked for, and [DONE]. */
 static const char *mock_text_check(struct mock_req *r)
@@ -3123,6 +3146,8 @@ static const char *mock_text_check(struct mock_req *r)
         return "mock: prompt is required";
     if (json_object_object_get_ex(r->req_json, "messages", NULL))
         return "mock: messages is not a parameter of completions";
+    if (json_object_is_type(v, json_type_string))
+        return mock_text_continue(r, json_object_get_string(v));
     return NULL;
 }
 
@@ -3170,6 +3195,11 @@ static enum mock_step mock_text_content(struct mock_req *r, long i)
 {
     char tok[32];
 
+    if (r->repeat_text != NULL) {
+        if (i == 0)
+            return mock_emit(r, mock_text_object(r, r->repeat_text, NULL));
+        i--;
+    }
     mock_token(i + r->tok_start, tok, sizeof tok);
     return mock_emit(r, mock_text_object(r, tok, NULL));
 }

@@ -49,6 +49,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		free(resume_body(&rs, o, &ep, true));
 		(void)chat_completion_to_chunks(o, true, fuzz_on_chunk, &rs);
 		resume_free(&rs);
+		/* a legacy text completion: the input is its chunk and its request */
+		resume_init_route(&rs, ROUTE_COMPLETIONS);
+		resume_observe(&rs, o);
+		(void)resume_refusal(&rs, o);
+		resume_begin(&rs);
+		free(resume_body(&rs, o, &ep, true));
+		free(resume_adapt(&rs, o));
+		resume_free(&rs);
 	}
 	json_object_put(o);
 	return 0;

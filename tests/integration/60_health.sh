@@ -181,7 +181,7 @@ t_metrics_report_what_happened() {
 	curl -s -o "$T/m" -D "$T/h" "$URL/v1/metrics" || return 1
 	expect_match "$(header Content-Type)" '^text/plain' content-type || return 1
 	expect_match "$(cat "$T/m")" 'immortal_attempts_total\{group="cool401",endpoint="bad",kind="auth"\} 1' "auth attempts" || return 1
-	expect_match "$(cat "$T/m")" 'immortal_requests_total\{group="cool401",outcome="ok"\} 2' "requests" || return 1
+	expect_match "$(cat "$T/m")" 'immortal_requests_total\{group="cool401",outcome="ok",route="chat"\} 2' "requests" || return 1
 	expect_match "$(cat "$T/m")" 'immortal_endpoint_state\{group="cool401",endpoint="bad",state="cooling"\} 1' "state" || return 1
 	expect_match "$(cat "$T/m")" 'immortal_first_token_seconds_count\{group="ok",endpoint="one"\} [1-9]' "ttft histogram" || return 1
 	expect_match "$(cat "$T/m")" 'immortal_streams_in_flight [0-9]+' "streams in flight" || return 1

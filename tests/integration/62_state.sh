@@ -96,7 +96,7 @@ t_state_longest_group_name_keeps_its_counters() {
 	wait_until 10 bash -c "[ \"\$(curl -s -o /dev/null -w '%{http_code}' -X POST -H 'Content-Type: application/json' --data '$(state_chat_body "$name")' $URL/v1/chat/completions)\" = 200 ]" ||
 		{ fail "the group was never served"; return 1; }
 	expect_eq "$(chat "$name")" 200 status || return 1
-	expect_match "$(curl -s "$URL/v1/metrics")" "immortal_requests_total\\{group=\"$name\",outcome=\"ok\"\\} 2" "its requests counted"
+	expect_match "$(curl -s "$URL/v1/metrics")" "immortal_requests_total\\{group=\"$name\",outcome=\"ok\",route=\"chat\"\\} 2" "its requests counted"
 }
 
 # state_wave PREFIX N: N groups PREFIXi appear, each is asked once, and

@@ -11,7 +11,9 @@ setup_80_operator() {
 	printf '[%s, %s, %s]\n' "$(ep good ok,id=op-check)" "$(ep badkey status=401,id=op-check)" \
 		"$(ep_refused down op-check)" >"$OPDIR/check/chk.json"
 	printf '[%s]\n' "$(ep good ok,id=op-checkok)" >"$OPDIR/checkok/fine.json"
-	mkdir -p "$OPDIR/checkunset"
+	mkdir -p "$OPDIR/checkunset" "$OPDIR/checkpool"
+	printf '[{"name":"pool","baseurl":"%s/keyfail=2222:401,id=op-pool/v1","model":"m","apikey":["sk-op-pool-key-1111","sk-op-pool-key-2222","sk-op-pool-key-3333"]}, %s]\n' \
+		"$MOCK" "$(ep single ok,id=op-pool1)" >"$OPDIR/checkpool/pchk.json"
 	printf '[%s, {"name":"unset","baseurl":"%s/ok/v1","apikey":"${OP_UNSET_KEY}","model":"m"}]\n' \
 		"$(ep good ok,id=op-checkunset)" "$MOCK" >"$OPDIR/checkunset/fine.json"
 	setup_80_operator_status
@@ -64,15 +66,30 @@ t_operator_check_tells_each_endpoint_outcome() {
 	local rc
 	IMMORTAL_CONFIG_DIR=$OPDIR/check imm --check chk; rc=$?
 	expect_eq "$rc" 1 "exit status" || { cat "$T/op"; return 1; }
-	expect_match "$(head -1 "$T/op")" '^GROUP +ENDPOINT +TYPE +OUTCOME +STATUS +TTFB +HINT$' "header" || return 1
-	expect_match "$(check_row good)" '^chk good openai ok 200 [0-9]+ ms -$' "good row" || { cat "$T/op"; return 1; }
-	expect_match "$(check_row badkey)" '^chk badkey openai auth 401 [0-9]+ ms check the apikey' "401 row" || { cat "$T/op"; return 1; }
-	expect_match "$(check_row down)" '^chk down openai network - [0-9]+ ms check the baseurl' "refused row" || { cat "$T/op"; return 1; }
+	expect_match "$(head -1 "$T/op")" '^GROUP +ENDPOINT +KEY +TYPE +OUTCOME +STATUS +TTFB +HINT$' "header" || return 1
+	expect_match "$(check_row good)" '^chk good - openai ok 200 [0-9]+ ms -$' "good row" || { cat "$T/op"; return 1; }
+	expect_match "$(check_row badkey)" '^chk badkey - openai auth 401 [0-9]+ ms check the apikey' "401 row" || { cat "$T/op"; return 1; }
+	expect_match "$(check_row down)" '^chk down - openai network - [0-9]+ ms check the baseurl' "refused row" || { cat "$T/op"; return 1; }
 	expect_no_match "$(cat "$T/op")" "$SECRET" "the key in the output" || return 1
 	# the request is the tiny one promised
 	curl -s "$MOCK/control/last?key=ok,id=op-check" >"$T/b"
 	expect_json "$T/b" '.body.max_tokens' 1 || return 1
 	expect_json "$T/b" '.body.model' model-good
+}
+
+# Every key of a pool gets its own request and row, named as the logs
+# name it; the keys themselves are never printed.
+t_operator_check_tries_every_key_of_a_pool() {
+	local rc
+	IMMORTAL_CONFIG_DIR=$OPDIR/checkpool imm --check; rc=$?
+	expect_eq "$rc" 1 "exit status with one key revoked" || { cat "$T/op"; return 1; }
+	expect_eq "$(check_row pool | cut -d' ' -f3,5,6)" "$(printf '1/…1111 ok 200\n2/…2222 auth 401\n3/…3333 ok 200')" \
+		"the pool's rows" || { cat "$T/op"; return 1; }
+	expect_match "$(check_row single)" '^pchk single - openai ok 200 ' "a single key's row" || return 1
+	expect_match "$(cat "$T/op")" 'pchk/pool key 2/…2222: HTTP 401' "the failure's line" || return 1
+	expect_no_match "$(cat "$T/op")" 'sk-op-pool-key' "a key in the output" || return 1
+	curl -s "$MOCK/control/keys?key=keyfail=2222:401,id=op-pool" >"$T/b"
+	expect_json "$T/b" '[.["sk-op-pool-key-1111"], .["sk-op-pool-key-2222"], .["sk-op-pool-key-3333"]] | join(",")' '1,1,1'
 }
 
 t_operator_check_exits_zero_when_all_answer() {

@@ -241,6 +241,104 @@ static void test_body_styles(void **state)
 	resume_free(&rs);
 }
 
+/* A text completion's chunk: `text` in choice 0 itself. */
+static struct json_object *text_chunk(const char *id, const char *text, const char *finish)
+{
+	char *json = xasprintf("{\"id\":\"%s\",\"object\":\"text_completion\",\"created\":7,"
+			       "\"choices\":[{\"text\":\"%s\",\"index\":0,\"logprobs\":null,"
+			       "\"finish_reason\":%s}]}", id, text, finish ? finish : "null");
+	struct json_object *o = json_tokener_parse(json);
+	free(json);
+	assert_non_null(o);
+	return o;
+}
+
+/* The text of choice 0 of an adapted chunk, or NULL when none went out. */
+static char *adapted_text(struct resume *rs, struct json_object *c, char **id)
+{
+	char *json = resume_adapt(rs, c);
+	struct json_object *o, *ch, *v;
+	char *text;
+
+	if (json == NULL)
+		return NULL;
+	o = json_tokener_parse(json);
+	json_object_object_get_ex(o, "choices", &ch);
+	assert_true(json_object_object_get_ex(json_object_array_get_idx(ch, 0), "text", &v));
+	text = xstrdup(json_object_get_string(v));
+	json_object_object_get_ex(o, "id", &v);
+	*id = xstrdup(json_object_get_string(v));
+	json_object_put(o);
+	free(json);
+	return text;
+}
+
+static void test_text_completion_continued(void **state)
+{
+	struct endpoint ep = { .model = "up-model", .continuation = CONTINUATION_PREFILL };
+	struct resume rs;
+	struct json_object *client = json_tokener_parse(
+		"{\"model\":\"g\",\"prompt\":\"Once\",\"max_tokens\":10,\"stream\":true}");
+	struct json_object *parts[] = { text_chunk("a", " upon", NULL), text_chunk("a", " a time", NULL) };
+	struct json_object *cont[] = { text_chunk("b", " a time", NULL), text_chunk("b", " there", NULL),
+				       text_chunk("b", "", "\"stop\"") };
+	struct json_object *body, *v;
+	char *id = NULL, *text;
+
+	resume_init_route(&rs, ROUTE_COMPLETIONS);
+	for (size_t i = 0; i < 2; i++)
+		resume_observe(&rs, parts[i]);
+	assert_null(resume_refusal(&rs, client));
+	resume_begin(&rs);
+	text = resume_body(&rs, client, &ep, true);
+	body = json_tokener_parse(text);
+	free(text);
+	assert_true(json_object_object_get_ex(body, "prompt", &v));
+	assert_string_equal(json_object_get_string(v), "Once upon a time");
+	assert_true(json_object_object_get_ex(body, "max_tokens", &v));
+	assert_int_equal(json_object_get_int64(v), 8);
+	assert_false(json_object_object_get_ex(body, "messages", NULL));
+	json_object_put(body);
+
+	/* the repeated " a time" is dropped; the finish chunk keeps its text "" */
+	assert_null(adapted_text(&rs, cont[0], &id));
+	text = adapted_text(&rs, cont[1], &id);
+	assert_string_equal(text, " there");
+	assert_string_equal(id, "a");
+	free(text);
+	free(id);
+	text = adapted_text(&rs, cont[2], &id);
+	assert_string_equal(text, "");
+	free(text);
+	free(id);
+	for (size_t i = 0; i < 2; i++)
+		json_object_put(parts[i]);
+	for (size_t i = 0; i < 3; i++)
+		json_object_put(cont[i]);
+	json_object_put(client);
+	resume_free(&rs);
+}
+
+static void test_text_completion_refusals(void **state)
+{
+	struct resume rs;
+	const char *refused[] = {
+		"{\"prompt\":\"x\",\"echo\":true}", "{\"prompt\":[1,2]}", "{\"prompt\":[\"a\",\"b\"]}",
+		"{\"prompt\":\"x\",\"logprobs\":2}", "{\"prompt\":\"x\",\"n\":2}",
+	};
+	struct json_object *one = json_tokener_parse("{\"prompt\":[\"a\"],\"logprobs\":0}");
+
+	resume_init_route(&rs, ROUTE_COMPLETIONS);
+	assert_null(resume_refusal(&rs, one));
+	for (size_t i = 0; i < sizeof refused / sizeof *refused; i++) {
+		struct json_object *c = json_tokener_parse(refused[i]);
+		assert_non_null(resume_refusal(&rs, c));
+		json_object_put(c);
+	}
+	json_object_put(one);
+	resume_free(&rs);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -254,6 +352,8 @@ int main(void)
 		cmocka_unit_test(test_ids_role_and_usage),
 		cmocka_unit_test(test_refusals),
 		cmocka_unit_test(test_body_styles),
+		cmocka_unit_test(test_text_completion_continued),
+		cmocka_unit_test(test_text_completion_refusals),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -69,6 +69,10 @@ static void test_route_types(void **state)
 	assert_true(route_serves(ROUTE_CHAT, &anth, text, &why));
 	assert_ptr_equal(route_dialect(ROUTE_CHAT, ENDPOINT_OPENAI), &dialect_openai);
 	assert_string_equal(route_path(ROUTE_EMBEDDINGS), "/embeddings");
+	assert_string_equal(route_path(ROUTE_CHAT), "/chat/completions");
+	assert_string_equal(route_name(ROUTE_CHAT), "chat");
+	assert_string_equal(route_name(ROUTE_COMPLETIONS), "completions");
+	assert_string_equal(route_name((enum route_kind)42), "chat");
 	json_object_put(text);
 }
 
