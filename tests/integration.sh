@@ -17,7 +17,7 @@ tests=()
 declare -A test_file file_secs
 for f in "$TOP"/tests/integration/*.sh; do
 	. "$f"
-	while read -r name; do tests+=("$name"); test_file[$name]=$(basename "$f"); done < <(grep -o '^t_[a-z0-9_]*' "$f")
+	while read -r name; do tests+=("$name"); test_file[$name]=${f##*/}; done < <(grep -o '^t_[a-z0-9_]*' "$f")
 done
 
 # elapsed_since T0: seconds (one decimal) since $EPOCHREALTIME was T0.
@@ -26,11 +26,15 @@ elapsed_since() {
 	local ds=$(((now - then) / 100000))
 	echo "$((ds / 10)).$((ds % 10))"
 }
+
 # Every group file a test needs is written before immortal starts.
+t0=$EPOCHREALTIME
 for f in "$TOP"/tests/integration/*.sh; do
 	setup=setup_$(basename "$f" .sh)
 	declare -F "$setup" >/dev/null && "$setup"
 done
+echo "time setup (group files)    $(elapsed_since "$t0")s"
+t0=$EPOCHREALTIME
 
 passed=0 failed=0 skipped=0
 trap 'stack_stop' EXIT
@@ -39,6 +43,7 @@ if ! { mock_start && immortal_start "$FCGI_PORT" && nginx_start; }; then
 	echo "integration: 0 passed, 1 failed, 0 skipped"
 	exit 1
 fi
+echo "time setup (stack start)    $(elapsed_since "$t0")s"
 
 for t in "${tests[@]}"; do
 	if [ -n "$PATTERN" ] && [[ $t != *$PATTERN* ]]; then

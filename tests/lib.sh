@@ -160,7 +160,7 @@ route_post() {
 post_many() {
 	local i urls=()
 	for ((i = 0; i < $1; i++)); do urls+=(-o /dev/null "$URL/v1/chat/completions"); done
-	curl -s --parallel --parallel-max "$2" --max-time 60 -H 'Content-Type: application/json' \
+	curl -s --parallel --parallel-immediate --parallel-max "$2" --max-time 60 -H 'Content-Type: application/json' \
 		-X POST --data "$3" -w '%{http_code}\n' "${urls[@]}"
 }
 
