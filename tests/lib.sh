@@ -153,6 +153,17 @@ route_post() {
 		-H 'Content-Type: application/json' -X POST "$URL/v1/$1" --data "$2"
 }
 
+# post_many N PARALLEL JSON: POSTs JSON to $URL/v1/chat/completions N times,
+# PARALLEL at a time, and prints each answer's HTTP status (000: no answer),
+# one a line. One curl process makes them all: a process per request costs
+# more than the request.
+post_many() {
+	local i urls=()
+	for ((i = 0; i < $1; i++)); do urls+=(-o /dev/null "$URL/v1/chat/completions"); done
+	curl -s --parallel --parallel-immediate --parallel-max "$2" --max-time 60 -H 'Content-Type: application/json' \
+		-X POST --data "$3" -w '%{http_code}\n' "${urls[@]}"
+}
+
 # stream_open GROUP: starts a streaming request; its output is readable on
 # fd $SFD, the curl's pid is $SPID.
 stream_open() {

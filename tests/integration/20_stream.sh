@@ -43,13 +43,12 @@ t_client_disconnect_before_first_token_aborts_upstream() {
 }
 
 t_many_concurrent_streams() {
-	local n=50 i bad=0
+	local n=50 i bad=0 outs=()
 	mkdir -p "$T/many"
-	for ((i = 0; i < n; i++)); do
-		curl -sN -o "$T/many/$i" --max-time 60 -H 'Content-Type: application/json' -X POST "$URL/v1/chat/completions" \
-			--data '{"model":"many","stream":true,"messages":[{"role":"user","content":"hi"}]}' &
-	done
-	wait
+	for ((i = 0; i < n; i++)); do outs+=(-o "$T/many/$i" "$URL/v1/chat/completions"); done
+	# one curl process keeps all n streams open at once
+	curl -sN --parallel --parallel-immediate --parallel-max $n --max-time 60 -H 'Content-Type: application/json' -X POST \
+		--data '{"model":"many","stream":true,"messages":[{"role":"user","content":"hi"}]}' "${outs[@]}"
 	for ((i = 0; i < n; i++)); do
 		[ "$(sse_text "$T/many/$i")" = 'w1 w2 w3 w4 w5 w6 w7 w8 w9 w10' ] &&
 			[ "$(sse_done_count "$T/many/$i")" = 1 ] || bad=$((bad + 1))

@@ -23,8 +23,7 @@ t_keepconn_sequential_requests_share_a_connection() {
 t_keepconn_concurrent_requests_all_answered() {
 	local n=600 body
 	body='{"model":"kc","messages":[{"role":"user","content":"hi"}]}'
-	seq 1 $n | xargs -P 16 -I{} curl -s -o /dev/null -w '%{http_code}\n' --max-time 60 \
-		-H 'Content-Type: application/json' -X POST --data "$body" "$URL/v1/chat/completions" >"$T/codes"
+	post_many $n 16 "$body" >"$T/codes"
 	expect_eq "$(grep -c '^200$' "$T/codes")" $n "requests answered 200 (others: $(grep -v '^200$' "$T/codes" | sort | uniq -c | tr '\n' ' '))" || return 1
 	expect_eq "$(grep -c 'prematurely closed' "$T/nginx/error.log")" 0 "nginx 'upstream prematurely closed' errors"
 }

@@ -36,8 +36,7 @@ keys_of() { curl -s "$MOCK/control/log" | jq -r --arg o "$1" '.[] | select(.opts
 
 t_routing_weighted_shares() {
 	local n=2000 heavy light spare
-	seq "$n" | xargs -P 8 -I{} curl -s -o /dev/null --max-time 60 -H 'Content-Type: application/json' \
-		-X POST "$URL/v1/chat/completions" --data "$(routing_body weighted)"
+	post_many "$n" 8 "$(routing_body weighted)" >/dev/null
 	heavy=$(mock_stat ok,id=wh requests); light=$(mock_stat ok,id=wl requests)
 	spare=$(mock_stat ok,id=ws requests)
 	expect_eq "$((heavy + light))" "$n" "requests served by the first tier" || return 1
