@@ -466,6 +466,25 @@ enum im_rc hoststate_apply(struct hoststate *hs, enum hoststate_table table, uin
 	return rc;
 }
 
+enum im_rc hoststate_apply_each(struct hoststate *hs, enum hoststate_table table,
+				const uint64_t *keys, size_t n_keys, bool create,
+				hoststate_fn fn, void *arg)
+{
+	enum im_rc rc = hoststate_lock(hs), one;
+	int64_t now = clock_ms();
+
+	if (rc != IM_OK)
+		return rc;
+	for (size_t i = 0; i < n_keys; i++) {
+		struct hoststate_head *h = hoststate_find(hs->file, table, keys[i], create, now, &one);
+		fn(h ? h + 1 : NULL, arg);
+		if (one != IM_OK)
+			rc = one;
+	}
+	hoststate_unlock(hs);
+	return rc;
+}
+
 enum im_rc hoststate_keep(struct hoststate *hs, enum hoststate_table table,
 			  const uint64_t *keys, size_t n_keys)
 {

@@ -118,6 +118,14 @@ typedef void (*hoststate_fn)(void *rec, void *arg);
 enum im_rc hoststate_apply(struct hoststate *hs, enum hoststate_table table, uint64_t key,
 			   bool create, hoststate_fn fn, void *arg);
 
+/* As hoststate_apply for each of `keys` in order, under one lock (a
+ * reader of many records waits for a held lock once, not once each).
+ * IM_ETOOBIG when some record could not be created; fn still ran for
+ * every key (with NULL for that one). */
+enum im_rc hoststate_apply_each(struct hoststate *hs, enum hoststate_table table,
+				const uint64_t *keys, size_t n_keys, bool create,
+				hoststate_fn fn, void *arg);
+
 /* Marks the records `keys` of `table` as still in use (creating those that
  * are absent), under one lock. Same returns as hoststate_apply. */
 enum im_rc hoststate_keep(struct hoststate *hs, enum hoststate_table table,

@@ -310,33 +310,57 @@ static void metrics_keys(struct hoststate *hs, const struct catalog *cat, int64_
 	}
 }
 
+/* Copies each record read into the next of `slots` (zeroes when absent). */
+struct metrics_copy_each {
+	struct hoststate_group *slots;
+	size_t next;
+};
+
+static void metrics_copy_next(void *rec, void *arg)
+{
+	struct metrics_copy_each *c = arg;
+	if (rec != NULL)
+		memcpy(&c->slots[c->next], rec, sizeof c->slots[c->next]);
+	c->next++;
+}
+
 /* One group's requests on `route`; a route other than chat only once it
  * had a request. */
-static void metrics_group_requests(struct hoststate *hs, const char *group, const char *route,
-				   struct buf *out)
+static void metrics_group_requests(const char *group, const char *route,
+				   const struct hoststate_group *slot, struct buf *out)
 {
-	struct hoststate_group slot = { 0 };
-	struct metrics_copy c = { &slot, sizeof slot };
 	char gl[256];
 	uint64_t any = 0;
 
-	health_check_state(hs, hoststate_apply(hs, HOSTSTATE_GROUPS, metrics_group_key(route, group),
-					       false, metrics_copy_rec, &c));
 	for (int o = 0; o < OUTCOME_COUNT; o++)
-		any |= slot.outcomes[o];
+		any |= slot->outcomes[o];
 	if (route != metrics_routes[0] && any == 0)
 		return;
 	metrics_label(gl, sizeof gl, group);
 	for (int o = 0; o < OUTCOME_COUNT; o++)
 		(void)buf_printf(out, "immortal_requests_total{group=\"%s\",outcome=\"%s\",route=\"%s\"} %" PRIu64 "\n",
-			       gl, metrics_outcomes[o], route, slot.outcomes[o]);
+			       gl, metrics_outcomes[o], route, slot->outcomes[o]);
 }
 
+/* Every group's requests on every route, read under one lock: a lock held
+ * elsewhere is waited for once per scrape, not once per group and route. */
 static void metrics_requests(struct hoststate *hs, const struct catalog *cat, struct buf *out)
 {
+	size_t n_routes = sizeof metrics_routes / sizeof *metrics_routes - 1;
+	size_t n = cat->n_groups * n_routes;
+	uint64_t *keys = xcalloc(n + 1, sizeof *keys);
+	struct metrics_copy_each c = { .slots = xcalloc(n + 1, sizeof *c.slots) };
+
 	for (size_t g = 0; g < cat->n_groups; g++)
-		for (size_t r = 0; metrics_routes[r] != NULL; r++)
-			metrics_group_requests(hs, cat->groups[g]->name, metrics_routes[r], out);
+		for (size_t r = 0; r < n_routes; r++)
+			keys[g * n_routes + r] = metrics_group_key(metrics_routes[r], cat->groups[g]->name);
+	health_check_state(hs, hoststate_apply_each(hs, HOSTSTATE_GROUPS, keys, n, false, metrics_copy_next, &c));
+	for (size_t g = 0; g < cat->n_groups; g++)
+		for (size_t r = 0; r < n_routes; r++)
+			metrics_group_requests(cat->groups[g]->name, metrics_routes[r],
+					       &c.slots[g * n_routes + r], out);
+	free(c.slots);
+	free(keys);
 }
 
 void metrics_render(struct hoststate *hs, const struct catalog *cat, int64_t now,

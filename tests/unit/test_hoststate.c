@@ -225,6 +225,33 @@ static void test_keep_refreshes_records(void **state)
 	hoststate_close(hs);
 }
 
+/* Each key's record in order, NULL for an absent one, under one lock;
+ * the lock held elsewhere is waited for once. */
+static void collect_rec(void *rec, void *arg)
+{
+	uint64_t **next = arg;
+	*(*next)++ = rec ? ((struct hoststate_group *)rec)->outcomes[OUTCOME_OK] : UINT64_MAX;
+}
+
+static void test_apply_each_reads_in_order(void **state)
+{
+	char why[512];
+	struct hoststate *hs = open_in("each", IM_OK, why, sizeof why);
+	uint64_t keys[] = { 21, 22, 23 }, got[3], *next = got;
+	(void)state;
+
+	assert_int_equal(hoststate_apply(hs, HOSTSTATE_GROUPS, 21, true, count_rec, NULL), IM_OK);
+	assert_int_equal(hoststate_apply(hs, HOSTSTATE_GROUPS, 23, true, count_rec, NULL), IM_OK);
+	assert_int_equal(hoststate_apply(hs, HOSTSTATE_GROUPS, 23, true, count_rec, NULL), IM_OK);
+	assert_int_equal(hoststate_apply_each(hs, HOSTSTATE_GROUPS, keys, 3, false, collect_rec, &next), IM_OK);
+	assert_int_equal(next - got, 3);
+	assert_int_equal(got[0], 1);
+	assert_int_equal(got[1], UINT64_MAX);   /* absent, not created */
+	assert_int_equal(got[2], 2);
+	assert_int_equal(group_count(hs, 22), UINT64_MAX);
+	hoststate_close(hs);
+}
+
 static void test_dead_process_streams_are_dropped(void **state)
 {
 	char why[512];
@@ -267,6 +294,7 @@ int main(void)
 		cmocka_unit_test(test_lock_wait_is_bounded),
 		cmocka_unit_test(test_full_table_reclaims_stale_records),
 		cmocka_unit_test(test_keep_refreshes_records),
+		cmocka_unit_test(test_apply_each_reads_in_order),
 		cmocka_unit_test(test_dead_process_streams_are_dropped),
 	};
 	if (mkdtemp(dir) == NULL)
