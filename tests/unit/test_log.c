@@ -66,6 +66,20 @@ static void test_skipped_fields_are_left_out(void **state)
 			    TIME " info pid=7 resume=1\n");
 }
 
+/* Integers are written by hand (no printf): every edge case exactly. */
+static void test_integers_print_exactly(void **state)
+{
+	(void)state;
+	assert_string_equal(render(LOG_TEXT, sizeof line,
+				   FIELDS(LOG_I("a", 0), LOG_I("b", -7), LOG_I("c", 1234567890123LL),
+					  LOG_I("d", INT64_MIN), LOG_I("e", INT64_MAX))),
+			    TIME " info pid=7 a=0 b=-7 c=1234567890123 d=-9223372036854775808 "
+				 "e=9223372036854775807\n");
+	assert_string_equal(render(LOG_JSON, sizeof line, FIELDS(LOG_I("d", INT64_MIN), LOG_S("n", NULL))),
+			    "{\"time\":\"" TIME "\",\"level\":\"info\",\"pid\":7,"
+			    "\"d\":-9223372036854775808,\"n\":null}\n");
+}
+
 /* A value longer than the line is cut, and the line stays whole and valid
  * at every cap, whatever the value's characters. */
 static void test_long_values_keep_the_line_whole(void **state)
@@ -98,6 +112,7 @@ int main(void)
 		cmocka_unit_test(test_text_escapes_what_could_forge),
 		cmocka_unit_test(test_json_is_one_valid_object),
 		cmocka_unit_test(test_skipped_fields_are_left_out),
+		cmocka_unit_test(test_integers_print_exactly),
 		cmocka_unit_test(test_long_values_keep_the_line_whole),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
