@@ -5,12 +5,15 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/time.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "alloc.h"
 #include "clock.h"
 
 /* A line's cap; longer values are cut short ("...") to keep it whole. */
@@ -359,16 +362,61 @@ static void log_now(char *out)
 	out[len + 5] = '\0';
 }
 
-void log_fields(enum log_level level, const struct log_field *fields)
+/* A line log_hold_fields kept back: this thread's next line takes it along. */
+static _Thread_local struct {
+	char *p;   /* owned, NULL when none is held */
+	size_t len;
+} log_held;
+
+/* Writes `line` after the held line, if any, in one system call. */
+static void log_emit(const char *line, size_t len)
 {
-	char line[LOG_LINE_MAX], time[32];
+	log_follow_rotation();
+	if (log_held.p == NULL) {
+		ssize_t w = write(log_state.fd, line, len);
+		(void)w;
+		return;
+	}
+	struct iovec iov[2] = { { log_held.p, log_held.len }, { (void *)line, len } };
+	ssize_t w = writev(log_state.fd, iov, 2);
+	(void)w;
+	free(log_held.p);
+	log_held.p = NULL;
+}
+
+/* Renders the line into `line` (LOG_LINE_MAX bytes); 0 when not logged. */
+static size_t log_line(char *line, enum log_level level, const struct log_field *fields)
+{
+	char time[32];
 
 	if (level == LOG_INFO && !log_state.verbose)
-		return;
+		return 0;
 	log_now(time);
-	size_t len = log_render(line, sizeof line, log_state.format, level, time,
-				log_state.pid ? log_state.pid : (int)getpid(), fields);
-	log_follow_rotation();
-	ssize_t w = write(log_state.fd, line, len);
-	(void)w;
+	return log_render(line, LOG_LINE_MAX, log_state.format, level, time,
+			  log_state.pid ? log_state.pid : (int)getpid(), fields);
+}
+
+void log_fields(enum log_level level, const struct log_field *fields)
+{
+	char line[LOG_LINE_MAX];
+	size_t len = log_line(line, level, fields);
+
+	if (len > 0)
+		log_emit(line, len);
+}
+
+void log_hold_fields(enum log_level level, const struct log_field *fields)
+{
+	char line[LOG_LINE_MAX];
+	size_t len = log_line(line, level, fields);
+
+	if (len == 0)
+		return;
+	if (log_held.p != NULL) {
+		log_emit(line, len);   /* one held line at most: both go now */
+		return;
+	}
+	log_held.p = xmalloc(len);
+	memcpy(log_held.p, line, len);
+	log_held.len = len;
 }
