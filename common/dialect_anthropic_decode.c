@@ -19,6 +19,7 @@
 #include "alloc.h"
 #include "buf.h"
 #include "chat.h"
+#include "jsonparse.h"
 #include "sse.h"
 
 #define ANTH_EVENT_MAX (8u << 20)
@@ -313,7 +314,7 @@ static enum im_rc anth_on_event(void *ctx, const struct sse_event *ev)
 	if (ev->is_comment)
 		return IM_OK;
 	st->began = true;
-	obj = json_tokener_parse(ev->data);
+	obj = jsonparse(ev->data);
 	if (obj == NULL || !json_object_is_type(obj, json_type_object)) {
 		st->out.dropped(st->out.ctx, ev->data_len);
 		json_object_put(obj);
@@ -452,7 +453,7 @@ static struct json_object *anth_completion(struct json_object *root)
 
 enum errkind anthropic_answer(const char *body, struct canon *out, char *detail, size_t n)
 {
-	struct json_object *root = json_tokener_parse(body);
+	struct json_object *root = jsonparse(body);
 	struct json_object *error = anthropic_error_object(root);
 	enum errkind kind = ERRKIND_INVALID_RESPONSE;
 

@@ -21,6 +21,7 @@
 #include "alloc.h"
 #include "buf.h"
 #include "chat.h"
+#include "jsonparse.h"
 #include "log.h"
 #include "sse.h"
 
@@ -298,7 +299,7 @@ static enum im_rc gem_on_event(void *ctx, const struct sse_event *ev)
 	if (ev->is_comment)
 		return IM_OK;
 	st->began = true;
-	obj = json_tokener_parse(ev->data);
+	obj = jsonparse(ev->data);
 	if (obj == NULL || !json_object_is_type(obj, json_type_object)) {
 		st->out.dropped(st->out.ctx, ev->data_len);
 		json_object_put(obj);
@@ -411,7 +412,7 @@ static struct json_object *gem_completion(struct json_object *root)
 
 enum errkind gemini_answer(const char *body, struct canon *out, char *detail, size_t n)
 {
-	struct json_object *root = json_tokener_parse(body);
+	struct json_object *root = jsonparse(body);
 	struct json_object *error = gemini_error_object(root);
 	enum errkind kind = ERRKIND_INVALID_RESPONSE;
 	const char *blocked;
