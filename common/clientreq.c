@@ -5,14 +5,13 @@
 #include <string.h>
 
 #include "alloc.h"
+#include "jsonparse.h"
 #include "jsonraw.h"
-
-#define CLIENTREQ_JSON_DEPTH 128
 
 /* The object, or NULL with err set (clientreq.h). */
 struct json_object *clientreq_json(const char *text, size_t len, char *err, size_t errlen)
 {
-	struct json_tokener *tok = xcheck(json_tokener_new_ex(CLIENTREQ_JSON_DEPTH));
+	struct json_tokener *tok = jsonparse_take(JSONPARSE_DEEP);
 	struct json_object *root = json_tokener_parse_ex(tok, text, (int)len);
 	enum json_tokener_error jerr = json_tokener_get_error(tok);
 	size_t end = json_tokener_get_parse_end(tok);
@@ -23,7 +22,7 @@ struct json_object *clientreq_json(const char *text, size_t len, char *err, size
 			if (!strchr(" \t\r\n", text[i]) || text[i] == '\0')
 				jerr = json_tokener_error_parse_unexpected;
 	}
-	json_tokener_free(tok);
+	jsonparse_give(tok, JSONPARSE_DEEP);
 	if (root == NULL || jerr != json_tokener_success) {
 		snprintf(err, errlen, "the request body is not valid JSON: %s",
 			 jerr == json_tokener_continue ? "unexpected end of input"

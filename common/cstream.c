@@ -9,6 +9,7 @@
 #include "alloc.h"
 #include "buf.h"
 #include "chat.h"
+#include "jsonparse.h"
 #include "reply.h"
 
 #define CSTREAM_PENDING_MAX (1u << 20)
@@ -200,7 +201,7 @@ static enum im_rc cstream_emit(void *ctx, const char *json)
 
 	if (!cs->resume.continuing)
 		return cstream_send_chunk(cs, &(struct canon){ .text = json });
-	chunk = json_tokener_parse(json);
+	chunk = jsonparse(json);
 	rc = chunk ? cstream_continued(cs, chunk) : IM_OK;
 	json_object_put(chunk);
 	return rc;
@@ -232,7 +233,7 @@ enum im_rc cstream_attempt_finish(struct cstream *cs)
 	if (!cs->aggregate)
 		return cstream_send_done(cs);
 	char *json = chat_aggregate_finish(cs->agg);
-	struct json_object *root = json_tokener_parse(json);
+	struct json_object *root = jsonparse(json);
 	enum im_rc rc = cstream_answer(cs, &(struct canon){ .obj = root, .text = json });
 	json_object_put(root);
 	free(json);

@@ -20,6 +20,7 @@
 #include "chat.h"
 #include "foreign.h"
 #include "jsonobj.h"
+#include "jsonparse.h"
 
 #define ANTH_BLOCKS_MAX 256
 
@@ -276,7 +277,7 @@ static struct json_object *anth_completion(struct json_object *root)
 
 enum errkind anthropic_answer(const char *body, struct canon *out, char *detail, size_t n)
 {
-	struct json_object *root = json_tokener_parse(body);
+	struct json_object *root = jsonparse(body);
 	struct json_object *error = anthropic_error_object(root);
 	enum errkind kind = ERRKIND_INVALID_RESPONSE;
 

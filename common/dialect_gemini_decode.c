@@ -22,6 +22,7 @@
 #include "chat.h"
 #include "foreign.h"
 #include "jsonobj.h"
+#include "jsonparse.h"
 #include "log.h"
 
 #define GEM_TOOLS_MAX 1024
@@ -243,7 +244,7 @@ static struct json_object *gem_completion(struct json_object *root)
 
 enum errkind gemini_answer(const char *body, struct canon *out, char *detail, size_t n)
 {
-	struct json_object *root = json_tokener_parse(body);
+	struct json_object *root = jsonparse(body);
 	struct json_object *error = gemini_error_object(root);
 	enum errkind kind = ERRKIND_INVALID_RESPONSE;
 	const char *blocked;

@@ -17,6 +17,7 @@
 #include "alloc.h"
 #include "chat.h"
 #include "jsonobj.h"
+#include "jsonparse.h"
 #include "sse.h"
 #include "upreq.h"
 
@@ -71,7 +72,7 @@ static enum im_rc dialect_openai_event(void *ctx, const struct sse_event *ev)
 		st->out.done(st->out.ctx);
 		return IM_OK;
 	}
-	obj = json_tokener_parse(ev->data);
+	obj = jsonparse(ev->data);
 	if (obj == NULL || !json_object_is_type(obj, json_type_object)) {
 		st->out.dropped(st->out.ctx, ev->data_len);
 		json_object_put(obj);
@@ -151,7 +152,7 @@ void dialect_openai_error_of(long status, struct json_object *root, const char *
 
 static void dialect_openai_error(long status, const char *body, struct dialect_error *out)
 {
-	struct json_object *root = json_tokener_parse(body);
+	struct json_object *root = jsonparse(body);
 
 	dialect_openai_error_of(status, root, body, out);
 	json_object_put(root);
@@ -214,7 +215,7 @@ static char *dialect_openai_embeddings_body(struct json_object *client, const st
 static enum errkind dialect_openai_checked(const char *body, bool (*usable)(struct json_object *),
 					   struct canon *out, char *detail, size_t n)
 {
-	struct json_object *root = json_tokener_parse(body);
+	struct json_object *root = jsonparse(body);
 	struct json_object *error;
 	enum errkind kind = ERRKIND_INVALID_RESPONSE;
 

@@ -36,7 +36,8 @@ static void failover_log_attempt(struct failover *f, const struct endpoint *ep,
 	const char *kind = res->client_gone ? "client_gone" : errkind_name(res->kind);
 
 	if (res->kind == ERRKIND_NONE) {
-		log_info(LOG_S("req", f->req->id), LOG_S("group", f->req->group->name),
+		/* the outcome line follows at once (failover_run): one write */
+		log_info_held(LOG_S("req", f->req->id), LOG_S("group", f->req->group->name),
 			 LOG_S("endpoint", ep->name), LOG_IF(f->key_label[0], LOG_S("key", f->key_label)),
 			 LOG_I("attempt", number), LOG_IF(mark, LOG_I(mark, 1)),
 			 LOG_S("kind", kind), LOG_I("status", res->status), LOG_I("ms", res->elapsed_ms));

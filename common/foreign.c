@@ -11,6 +11,7 @@
 #include "alloc.h"
 #include "apierror.h"
 #include "jsonobj.h"
+#include "jsonparse.h"
 #include "log.h"
 #include "upreq.h"
 
@@ -184,7 +185,7 @@ static enum im_rc foreign_on_sse(void *ctx, const struct sse_event *ev)
 	if (ev->is_comment)
 		return IM_OK;   /* keep-alives do not count as progress */
 	fs->began = true;
-	obj = json_tokener_parse(ev->data);
+	obj = jsonparse(ev->data);
 	if (obj == NULL || !json_object_is_type(obj, json_type_object)) {
 		fs->out.dropped(fs->out.ctx, ev->data_len);
 		json_object_put(obj);

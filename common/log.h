@@ -60,6 +60,14 @@ bool log_verbose(void);
 /* Writes one line; `fields` ends with a LOG_F_END field. */
 void log_fields(enum log_level level, const struct log_field *fields);
 
+/* Like log_fields, but the line is kept back and written with this
+ * thread's next line, in the same write(2): a request's last attempt line
+ * and its outcome line cost one system call. The caller must log another
+ * line soon (the outcome always follows); the order of lines is kept. */
+void log_hold_fields(enum log_level level, const struct log_field *fields);
+#define log_info_held(...) \
+	log_hold_fields(LOG_INFO, (const struct log_field[]){ __VA_ARGS__, { .kind = LOG_F_END } })
+
 /* Formats one line (with its newline) into `out` and returns its length;
  * the line always fits, values are cut short when they would not. `out`
  * must hold at least 256 bytes. For the unit tests and log_fields. */

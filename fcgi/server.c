@@ -334,11 +334,15 @@ static void server_end_request(struct fconn *fc, const struct conn *c)
 		return;
 	}
 	server_park_locked(fc);
-	/* ADD the first time, MOD after: one of the two applies */
+	pthread_mutex_unlock(&pool.lock);
+	/* Armed after the unlock: a system call under the pool's lock made
+	 * every other worker queue on it (futex waits, context switches). Safe:
+	 * fc is parked already, so server_stop shuts it down whenever it comes,
+	 * no other worker can take fc before it is armed, and server_free_parked
+	 * waits for this worker to leave. ADD the first time, MOD after. */
 	struct epoll_event ev = { .events = EPOLLIN | EPOLLONESHOT, .data.ptr = fc };
 	if (epoll_ctl(pool.ep, EPOLL_CTL_MOD, fc->req.ipcFd, &ev) != 0)
 		(void)epoll_ctl(pool.ep, EPOLL_CTL_ADD, fc->req.ipcFd, &ev);
-	pthread_mutex_unlock(&pool.lock);
 }
 
 static void *server_worker(void *arg)

@@ -6,6 +6,8 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdio.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 #include <json-c/json.h>
@@ -66,6 +68,54 @@ static void test_skipped_fields_are_left_out(void **state)
 			    TIME " info pid=7 resume=1\n");
 }
 
+/* Integers are written by hand (no printf): every edge case exactly. */
+static void test_integers_print_exactly(void **state)
+{
+	(void)state;
+	assert_string_equal(render(LOG_TEXT, sizeof line,
+				   FIELDS(LOG_I("a", 0), LOG_I("b", -7), LOG_I("c", 1234567890123LL),
+					  LOG_I("d", INT64_MIN), LOG_I("e", INT64_MAX))),
+			    TIME " info pid=7 a=0 b=-7 c=1234567890123 d=-9223372036854775808 "
+				 "e=9223372036854775807\n");
+	assert_string_equal(render(LOG_JSON, sizeof line, FIELDS(LOG_I("d", INT64_MIN), LOG_S("n", NULL))),
+			    "{\"time\":\"" TIME "\",\"level\":\"info\",\"pid\":7,"
+			    "\"d\":-9223372036854775808,\"n\":null}\n");
+}
+
+static size_t file_text(const char *path, char *out, size_t cap)
+{
+	FILE *f = fopen(path, "r");
+	size_t n = f ? fread(out, 1, cap - 1, f) : 0;
+	if (f)
+		fclose(f);
+	out[n] = '\0';
+	return n;
+}
+
+/* A held line waits for the thread's next line and goes out before it. */
+static void test_held_line_goes_with_the_next(void **state)
+{
+	char dir[] = "/tmp/test_log.XXXXXX", path[64], got[1024];
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof path, "%s/immortal.log", dir);
+	assert_int_equal(log_open(true, LOG_TEXT, dir), IM_OK);
+	log_info_held(LOG_S("req", "r1"), LOG_I("attempt", 1));
+	assert_int_equal(file_text(path, got, sizeof got), 0);
+	log_info(LOG_S("req", "r1"), LOG_S("outcome", "ok"));
+	file_text(path, got, sizeof got);
+	assert_non_null(strstr(got, " req=r1 attempt=1\n"));
+	assert_non_null(strstr(got, " req=r1 outcome=ok\n"));
+	assert_true(strstr(got, "attempt=1") < strstr(got, "outcome=ok"));
+	log_info(LOG_S("req", "r2"));   /* nothing held any more: written once */
+	file_text(path, got, sizeof got);
+	assert_null(strstr(strstr(got, "attempt=1") + 1, "attempt=1"));
+	assert_non_null(strstr(got, " req=r2\n"));
+	log_close();
+	unlink(path);
+	rmdir(dir);
+}
+
 /* A value longer than the line is cut, and the line stays whole and valid
  * at every cap, whatever the value's characters. */
 static void test_long_values_keep_the_line_whole(void **state)
@@ -98,6 +148,8 @@ int main(void)
 		cmocka_unit_test(test_text_escapes_what_could_forge),
 		cmocka_unit_test(test_json_is_one_valid_object),
 		cmocka_unit_test(test_skipped_fields_are_left_out),
+		cmocka_unit_test(test_integers_print_exactly),
+		cmocka_unit_test(test_held_line_goes_with_the_next),
 		cmocka_unit_test(test_long_values_keep_the_line_whole),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
