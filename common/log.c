@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/time.h>
@@ -17,6 +18,14 @@
 #define LOG_LINE_MAX 8192
 /* Kept free while values are written: room to close the line. */
 #define LOG_RESERVE 16
+/* Lines are first rendered into this much of the worker's stack: a thread
+ * keeps every stack page it ever touched, so an 8 KiB line buffer there
+ * cost each open stream two pages. Nothing is put whole that is longer
+ * than LOG_PUT_MAX (values are cut to fit), so a line that ends further
+ * than that from the short cap was not cut; a longer one is rendered again
+ * on the heap. */
+#define LOG_LINE_SHORT 1024
+#define LOG_PUT_MAX 128
 
 /* How often the log file is checked for rotation. */
 #define LOG_ROTATE_CHECK_MS 1000
@@ -292,7 +301,7 @@ size_t log_render(char *out, size_t cap, enum log_format format, enum log_level 
 
 void log_fields(enum log_level level, const struct log_field *fields)
 {
-	char line[LOG_LINE_MAX], time[40];
+	char line[LOG_LINE_SHORT], time[40];
 	struct timeval tv;
 	struct tm tm;
 
@@ -302,9 +311,13 @@ void log_fields(enum log_level level, const struct log_field *fields)
 	gmtime_r(&tv.tv_sec, &tm);
 	size_t n = strftime(time, sizeof time, "%Y-%m-%dT%H:%M:%S", &tm);
 	snprintf(time + n, sizeof time - n, ".%03ldZ", (long)(tv.tv_usec / 1000));
-	size_t len = log_render(line, sizeof line, log_state.format, level, time,
-				log_state.pid ? log_state.pid : (int)getpid(), fields);
+	int pid = log_state.pid ? log_state.pid : (int)getpid();
+	size_t len = log_render(line, sizeof line, log_state.format, level, time, pid, fields);
+	char *big = NULL;
+	if (len + LOG_RESERVE + LOG_PUT_MAX >= sizeof line && (big = malloc(LOG_LINE_MAX)) != NULL)
+		len = log_render(big, LOG_LINE_MAX, log_state.format, level, time, pid, fields);
 	log_follow_rotation();
-	ssize_t w = write(log_state.fd, line, len);
+	ssize_t w = write(log_state.fd, big ? big : line, len);
 	(void)w;
+	free(big);
 }

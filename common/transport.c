@@ -9,6 +9,7 @@
 
 #include "alloc.h"
 #include "retryafter.h"
+#include "stacktrim.h"
 
 /* Upper bound on one sleep, so hooks see time pass even when nothing happens. */
 #define TRANSPORT_MAX_SLEEP_MS 1000
@@ -152,13 +153,19 @@ static void transport_setup(struct transport *t, const struct transport_request 
 static void transport_loop(struct transport *t)
 {
 	struct transport_hooks *h = t->hooks;
-	bool fd_ready = false;
+	bool fd_ready = false, trimmed = false;
 	int running = 1;
 
 	for (;;) {
 		curl_multi_perform(t->multi, &running);
 		if (running == 0)
 			break;
+		if (!trimmed && t->res->got_response) {
+			/* the answer has begun: what comes is mostly waiting (a
+			 * stream), and sending the request went deepest */
+			stacktrim_release();
+			trimmed = true;
+		}
 		long wait = h->on_tick(h->ctx, fd_ready, &h->watch_fd);
 		if (wait < 0) {
 			t->res->aborted = true;
