@@ -350,7 +350,7 @@ void attempt_run(const struct attempt_input *in, struct attempt_result *out)
 	struct curl_slist *headers = a.d->headers(ep, &a.call);
 	struct transport_request req = {
 		.url = url, .headers = headers, .body = body, .body_len = strlen(body),
-		.connect_timeout_ms = (long)(ep->connect_timeout_s * 1000),
+		.connect_timeout_ms = (long)(ep->connect_timeout_s * 1000), .stream = a.up_stream,
 	};
 	struct transport_hooks hooks = {
 		.ctx = &a, .on_body = attempt_on_body, .on_tick = attempt_on_tick,

@@ -14,6 +14,13 @@
 /* Upper bound on one sleep, so hooks see time pass even when nothing happens. */
 #define TRANSPORT_MAX_SLEEP_MS 1000
 #define TRANSPORT_BUFFER 4096L
+/* A stream's answer comes as small events over a long time: libcurl's
+ * smallest receive buffer, held for the whole stream, is plenty. */
+#define TRANSPORT_STREAM_BUFFER 1024L
+/* libcurl copies the request body through an upload buffer (HTTPS, or a
+ * body of 64 KiB or more) and keeps it until the transfer ends, a whole
+ * stream long: its smallest size instead of its default 64 KiB. */
+#define TRANSPORT_UPLOAD_BUFFER 16384L
 
 struct transport {
 	CURL *easy;
@@ -138,7 +145,8 @@ static void transport_setup(struct transport *t, const struct transport_request 
 	curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
 	/* Chat answers arrive as small events; a small receive buffer keeps
 	 * thousands of open streams cheap (libcurl's default is 16 KiB). */
-	curl_easy_setopt(e, CURLOPT_BUFFERSIZE, TRANSPORT_BUFFER);
+	curl_easy_setopt(e, CURLOPT_BUFFERSIZE, req->stream ? TRANSPORT_STREAM_BUFFER : TRANSPORT_BUFFER);
+	curl_easy_setopt(e, CURLOPT_UPLOAD_BUFFERSIZE, TRANSPORT_UPLOAD_BUFFER);
 	curl_easy_setopt(e, CURLOPT_SHARE, transport_share);
 	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, transport_header_cb);
 	curl_easy_setopt(e, CURLOPT_HEADERDATA, t);

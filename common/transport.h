@@ -23,6 +23,7 @@ struct transport_request {
 	const char *body;
 	size_t body_len;
 	long connect_timeout_ms;
+	bool stream;         /* the answer is an event stream: read in small pieces */
 };
 
 struct transport_hooks {

@@ -6,6 +6,7 @@
 setup_26_memory() {
 	group memwarm "[$(ep memwarm id=memwarm)]"
 	group memgate "[$(ep memgate gate=memstack,id=memgate)]"
+	group memecho "[$(ep memecho echo,id=memecho)]"
 }
 
 # environ_of PID: the environment a process runs with, one variable a line.
@@ -79,6 +80,29 @@ t_memory_stream_worker_keeps_a_shallow_stack() {
 	curl -s "$MOCK/control/release?gate=memstack" >/dev/null
 	wait $cpid
 	expect_eq "$(grep -c '^data: \[DONE\]' "$out")" 1 "stream complete after the wait" || rc=1
+	immortal_stop "$FCGI2_PORT"
+	return $rc
+}
+
+# A request larger than what libcurl sends in one piece goes through its
+# upload buffer, which immortal keeps at libcurl's smallest (16 KiB rather
+# than 64, held for a whole stream): it still reaches the upstream whole,
+# and the client's text, freed once parsed, is not needed for it.
+t_memory_large_request_reaches_upstream_whole() {
+	command -v cgi-fcgi >/dev/null || { echo "cgi-fcgi missing"; return 77; }
+	local out=$T/membig rc=0 n=300000
+	immortal_start "$FCGI2_PORT" IMMORTAL_MAX_BODY=1048576 || { fail "immortal did not start"; return 1; }
+	local text
+	text=$(head -c $n /dev/zero | tr '\0' 'a')
+	local body="{\"model\":\"memecho\",\"stream\":true,\"messages\":[{\"role\":\"user\",\"content\":\"$text\"}]}"
+	printf '%s' "$body" | env -i REQUEST_METHOD=POST REQUEST_URI=/v1/chat/completions \
+		CONTENT_TYPE=application/json CONTENT_LENGTH=${#body} \
+		cgi-fcgi -bind -connect "127.0.0.1:$FCGI2_PORT" >"$out" 2>&1
+	local got
+	got=$(sed -n 's/^data: //p' "$out" | grep -v '^\[DONE\]$' | jq -j '.choices[]?.delta.content // empty' |
+		jq -r '.body.messages[0].content')
+	expect_eq "${#got}" "$n" "length of the content the upstream received" || rc=1
+	[ "$got" = "$text" ] || { fail "the content changed on the way"; rc=1; }
 	immortal_stop "$FCGI2_PORT"
 	return $rc
 }
