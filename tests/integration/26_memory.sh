@@ -7,6 +7,7 @@ setup_26_memory() {
 	group memwarm "[$(ep memwarm id=memwarm)]"
 	group memgate "[$(ep memgate gate=memstack,id=memgate)]"
 	group memecho "[$(ep memecho echo,id=memecho)]"
+	group memhold "[$(ep memhold gate=memhold,id=memhold)]"
 }
 
 # environ_of PID: the environment a process runs with, one variable a line.
@@ -44,10 +45,10 @@ worker_stack_kib() {
 	END { print max + 0 }' "/proc/$1/smaps"
 }
 
-# fcgi_stream PORT GROUP OUT: a streamed chat request straight to immortal
-# over FastCGI (cgi-fcgi), its answer appended to OUT as it comes.
+# fcgi_stream PORT GROUP OUT [CONTENT]: a streamed chat request straight to
+# immortal over FastCGI (cgi-fcgi), its answer appended to OUT as it comes.
 fcgi_stream() {
-	local body="{\"model\":\"$2\",\"stream\":true,\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}"
+	local body="{\"model\":\"$2\",\"stream\":true,\"messages\":[{\"role\":\"user\",\"content\":\"${4:-hi}\"}]}"
 	printf '%s' "$body" | env -i REQUEST_METHOD=POST REQUEST_URI=/v1/chat/completions \
 		CONTENT_TYPE=application/json CONTENT_LENGTH=${#body} \
 		cgi-fcgi -bind -connect "127.0.0.1:$1" >>"$3" 2>&1
@@ -103,6 +104,39 @@ t_memory_large_request_reaches_upstream_whole() {
 		jq -r '.body.messages[0].content')
 	expect_eq "${#got}" "$n" "length of the content the upstream received" || rc=1
 	[ "$got" = "$text" ] || { fail "the content changed on the way"; rc=1; }
+	immortal_stop "$FCGI2_PORT"
+	return $rc
+}
+
+# An open stream holds its request about once, as the parsed tree its
+# retries and continuations need: not also the client's text and the body
+# sent upstream (freed once libcurl has sent it), nor libcurl's default
+# 64 KiB upload buffer, and the large transient buffers of parsing and
+# forwarding go back to the system when freed (a fixed mmap threshold)
+# instead of staying in the thread's malloc arena. Before: 1.6 MiB per
+# stream holding a 256 KiB request.
+t_memory_stream_holds_one_copy_of_its_request() {
+	local n=16 size=262144 rc=0 i pid rss0 rss1 text
+	immortal_start "$FCGI2_PORT" IMMORTAL_MAX_BODY=1048576 || { fail "immortal did not start"; return 1; }
+	pid=$(immortal_pid "$FCGI2_PORT")
+	text=$(head -c $size /dev/zero | tr '\0' 'a')
+	rss0=$(awk '$1 == "VmRSS:" {print $2}' "/proc/$pid/status")
+	for ((i = 0; i < n; i++)); do
+		: >"$T/memhold$i"
+		fcgi_stream "$FCGI2_PORT" memhold "$T/memhold$i" "$text" &
+	done
+	if wait_until 30 bash -c "[ \$(cat $T/memhold* | grep -c '\"content\":\"w1\"') -eq $n ]"; then
+		rss1=$(awk '$1 == "VmRSS:" {print $2}' "/proc/$pid/status")
+		local per=$(( (rss1 - rss0) / n ))
+		echo "RSS per stream holding a $((size / 1024)) KiB request: $per KiB"
+		[ "$per" -le $((2 * size / 1024)) ] ||
+			{ fail "$per KiB of RSS per stream for a $((size / 1024)) KiB request (at most twice its size expected)"; rc=1; }
+	else
+		fail "not every stream began"; rc=1
+	fi
+	curl -s "$MOCK/control/release?gate=memhold" >/dev/null
+	wait
+	expect_eq "$(cat "$T"/memhold* | grep -c '^data: \[DONE\]')" $n "streams complete" || rc=1
 	immortal_stop "$FCGI2_PORT"
 	return $rc
 }
