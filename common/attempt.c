@@ -31,6 +31,8 @@ struct attempt {
 	struct dialect_stream *dec;  /* decodes a streamed answer */
 	bool up_stream;
 	bool aggregate;          /* streamed upstream, non-streamed client */
+	char *request;           /* the body sent upstream; owned, freed as soon
+				    as libcurl needs it no more (on_sent) */
 	struct buf body;         /* error body, whole answer, or raw bytes until
 				    the stream's first event */
 	size_t error_bytes;      /* bytes of an error answer seen so far */
@@ -155,6 +157,14 @@ static int64_t attempt_deadline(const struct attempt *a)
 	if (a->up_stream && a->saw_content)
 		return a->last_chunk_ms + timeout;
 	return a->start_ms + timeout;
+}
+
+static void attempt_on_sent(void *ctx)
+{
+	struct attempt *a = ctx;
+
+	free(a->request);
+	a->request = NULL;
 }
 
 static long attempt_on_tick(void *ctx, bool fd_ready, int *watch_fd)
@@ -346,14 +356,14 @@ void attempt_run(const struct attempt_input *in, struct attempt_result *out)
 
 	attempt_init(&a, in, out);
 	char *url = a.d->url(ep, &a.call);
-	char *body = a.d->body(in->client_body, ep, &a.call);
+	a.request = a.d->body(in->client_body, ep, &a.call);
 	struct curl_slist *headers = a.d->headers(ep, &a.call);
 	struct transport_request req = {
-		.url = url, .headers = headers, .body = body, .body_len = strlen(body),
-		.connect_timeout_ms = (long)(ep->connect_timeout_s * 1000),
+		.url = url, .headers = headers, .body = a.request, .body_len = strlen(a.request),
+		.connect_timeout_ms = (long)(ep->connect_timeout_s * 1000), .stream = a.up_stream,
 	};
 	struct transport_hooks hooks = {
-		.ctx = &a, .on_body = attempt_on_body, .on_tick = attempt_on_tick,
+		.ctx = &a, .on_body = attempt_on_body, .on_tick = attempt_on_tick, .on_sent = attempt_on_sent,
 		.watch_fd = cstream_watch_fd(in->stream),
 	};
 
@@ -367,7 +377,7 @@ void attempt_run(const struct attempt_input *in, struct attempt_result *out)
 	out->broke_midstream = cstream_attempt_committed(in->stream) && out->kind != ERRKIND_NONE;
 	out->elapsed_ms = clock_ms() - a.start_ms;
 	curl_slist_free_all(headers);
-	free(body);
+	free(a.request);
 	free(url);
 	attempt_cleanup(&a);
 }

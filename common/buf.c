@@ -18,10 +18,10 @@ void buf_init(struct buf *b, size_t max)
 	b->max = max;
 }
 
-enum im_rc buf_append(struct buf *b, const void *p, size_t n)
+char *buf_room(struct buf *b, size_t n)
 {
 	if (n > b->max - b->len)
-		return IM_ETOOBIG;
+		return NULL;
 	if (b->len + n + 1 > b->cap) {
 		size_t cap = b->cap ? b->cap : 256;
 		while (cap < b->len + n + 1)
@@ -29,10 +29,24 @@ enum im_rc buf_append(struct buf *b, const void *p, size_t n)
 		b->data = xrealloc(b->data, cap);
 		b->cap = cap;
 	}
-	if (n)
-		memcpy(b->data + b->len, p, n);
+	return b->data + b->len;
+}
+
+void buf_commit(struct buf *b, size_t n)
+{
 	b->len += n;
 	b->data[b->len] = '\0';
+}
+
+enum im_rc buf_append(struct buf *b, const void *p, size_t n)
+{
+	char *room = buf_room(b, n);
+
+	if (room == NULL)
+		return IM_ETOOBIG;
+	if (n)
+		memcpy(room, p, n);
+	buf_commit(b, n);
 	return IM_OK;
 }
 

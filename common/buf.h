@@ -21,6 +21,12 @@ struct buf {
 void buf_init(struct buf *b, size_t max);
 enum im_rc buf_append(struct buf *b, const void *p, size_t n);
 enum im_rc buf_append_str(struct buf *b, const char *s);
+/* Room for `n` more bytes at data + len, for a reader to fill in place
+ * (no copy, no chunk on the caller's stack); NULL past the cap. The bytes
+ * count once buf_commit() says how many were written. */
+char *buf_room(struct buf *b, size_t n);
+/* Counts `n` bytes written at data + len (at most what buf_room gave). */
+void buf_commit(struct buf *b, size_t n);
 /* Appends formatted text, whole or not at all (IM_ETOOBIG past the cap). */
 enum im_rc buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Appends everything `fd` (borrowed) holds up to its end: IM_ETOOBIG past

@@ -20,6 +20,14 @@
 #define LOG_LINE_MAX 8192
 /* Kept free while values are written: room to close the line. */
 #define LOG_RESERVE 16
+/* Lines are first rendered into this much of the worker's stack: a thread
+ * keeps every stack page it ever touched, so an 8 KiB line buffer there
+ * cost each open stream two pages. Nothing is put whole that is longer
+ * than LOG_PUT_MAX (values are cut to fit), so a line that ends further
+ * than that from the short cap was not cut; a longer one is rendered again
+ * on the heap. */
+#define LOG_LINE_SHORT 1024
+#define LOG_PUT_MAX 128
 
 /* How often the log file is checked for rotation. */
 #define LOG_ROTATE_CHECK_MS 1000
@@ -384,39 +392,52 @@ static void log_emit(const char *line, size_t len)
 	log_held.p = NULL;
 }
 
-/* Renders the line into `line` (LOG_LINE_MAX bytes); 0 when not logged. */
-static size_t log_line(char *line, enum log_level level, const struct log_field *fields)
+/* Renders the line into `line` (LOG_LINE_SHORT bytes on the caller's
+ * stack: a stream's thread keeps every stack page it touched), or, when it
+ * may not fit there, into a heap buffer returned in *big (the caller frees
+ * it). Returns the length, 0 when the line is not logged. */
+static size_t log_line(char *line, char **big, enum log_level level,
+		       const struct log_field *fields)
 {
 	char time[32];
 
+	*big = NULL;
 	if (level == LOG_INFO && !log_state.verbose)
 		return 0;
 	log_now(time);
-	return log_render(line, LOG_LINE_MAX, log_state.format, level, time,
-			  log_state.pid ? log_state.pid : (int)getpid(), fields);
+	int pid = log_state.pid ? log_state.pid : (int)getpid();
+	size_t len = log_render(line, LOG_LINE_SHORT, log_state.format, level, time, pid, fields);
+	if (len + LOG_RESERVE + LOG_PUT_MAX >= LOG_LINE_SHORT && (*big = malloc(LOG_LINE_MAX)) != NULL)
+		len = log_render(*big, LOG_LINE_MAX, log_state.format, level, time, pid, fields);
+	return len;
 }
 
 void log_fields(enum log_level level, const struct log_field *fields)
 {
-	char line[LOG_LINE_MAX];
-	size_t len = log_line(line, level, fields);
+	char line[LOG_LINE_SHORT], *big;
+	size_t len = log_line(line, &big, level, fields);
 
 	if (len > 0)
-		log_emit(line, len);
+		log_emit(big ? big : line, len);
+	free(big);
 }
 
 void log_hold_fields(enum log_level level, const struct log_field *fields)
 {
-	char line[LOG_LINE_MAX];
-	size_t len = log_line(line, level, fields);
+	char line[LOG_LINE_SHORT], *big;
+	size_t len = log_line(line, &big, level, fields);
 
 	if (len == 0)
 		return;
 	if (log_held.p != NULL) {
-		log_emit(line, len);   /* one held line at most: both go now */
+		log_emit(big ? big : line, len);   /* one held line at most: both go now */
+		free(big);
 		return;
 	}
-	log_held.p = xmalloc(len);
-	memcpy(log_held.p, line, len);
+	if (big == NULL) {
+		big = xmalloc(len);
+		memcpy(big, line, len);
+	}
+	log_held.p = big;
 	log_held.len = len;
 }

@@ -9,10 +9,18 @@
 
 #include "alloc.h"
 #include "retryafter.h"
+#include "stacktrim.h"
 
 /* Upper bound on one sleep, so hooks see time pass even when nothing happens. */
 #define TRANSPORT_MAX_SLEEP_MS 1000
 #define TRANSPORT_BUFFER 4096L
+/* A stream's answer comes as small events over a long time: libcurl's
+ * smallest receive buffer, held for the whole stream, is plenty. */
+#define TRANSPORT_STREAM_BUFFER 1024L
+/* libcurl copies the request body through an upload buffer (HTTPS, or a
+ * body of 64 KiB or more) and keeps it until the transfer ends, a whole
+ * stream long: its smallest size instead of its default 64 KiB. */
+#define TRANSPORT_UPLOAD_BUFFER 16384L
 
 struct transport {
 	CURL *easy;
@@ -21,6 +29,7 @@ struct transport {
 	struct transport_result *res;
 	long retry_after_s;      /* from Retry-After, -1: absent or invalid */
 	long retry_after_ms_s;   /* from retry-after-ms, the finer one */
+	size_t body_len;         /* of the request being sent */
 };
 
 static CURLSH *transport_share;
@@ -137,7 +146,8 @@ static void transport_setup(struct transport *t, const struct transport_request 
 	curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
 	/* Chat answers arrive as small events; a small receive buffer keeps
 	 * thousands of open streams cheap (libcurl's default is 16 KiB). */
-	curl_easy_setopt(e, CURLOPT_BUFFERSIZE, TRANSPORT_BUFFER);
+	curl_easy_setopt(e, CURLOPT_BUFFERSIZE, req->stream ? TRANSPORT_STREAM_BUFFER : TRANSPORT_BUFFER);
+	curl_easy_setopt(e, CURLOPT_UPLOAD_BUFFERSIZE, TRANSPORT_UPLOAD_BUFFER);
 	curl_easy_setopt(e, CURLOPT_SHARE, transport_share);
 	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, transport_header_cb);
 	curl_easy_setopt(e, CURLOPT_HEADERDATA, t);
@@ -148,17 +158,39 @@ static void transport_setup(struct transport *t, const struct transport_request 
 	curl_easy_setopt(e, CURLOPT_USERAGENT, "immortal/" PACKAGE_VERSION);
 }
 
+/* True once the whole request is sent and the final answer has begun:
+ * from then on libcurl reads the request body no more (it sends one again
+ * only on a kept connection that died before any answer, or after a 417
+ * to an Expect: 100-continue). */
+static bool transport_answering(struct transport *t)
+{
+	long status = 0;
+	curl_off_t sent = 0;
+
+	curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
+	curl_easy_getinfo(t->easy, CURLINFO_SIZE_UPLOAD_T, &sent);
+	return status >= 200 && status != 417 && sent >= 0 && (size_t)sent >= t->body_len;
+}
+
 /* Runs the transfer until it ends or a hook aborts it. */
 static void transport_loop(struct transport *t)
 {
 	struct transport_hooks *h = t->hooks;
-	bool fd_ready = false;
+	bool fd_ready = false, answering = false;
 	int running = 1;
 
 	for (;;) {
 		curl_multi_perform(t->multi, &running);
 		if (running == 0)
 			break;
+		if (!answering && transport_answering(t)) {
+			/* what comes is mostly waiting (a stream): sending the
+			 * request went deepest, and its body is done with */
+			answering = true;
+			stacktrim_release();
+			if (h->on_sent != NULL)
+				h->on_sent(h->ctx);
+		}
 		long wait = h->on_tick(h->ctx, fd_ready, &h->watch_fd);
 		if (wait < 0) {
 			t->res->aborted = true;
@@ -184,6 +216,7 @@ enum im_rc transport_post(struct transport *t, const struct transport_request *r
 	res->code = CURLE_OK;
 	t->hooks = hooks;
 	t->res = res;
+	t->body_len = req->body_len;
 	transport_setup(t, req);
 	if (curl_multi_add_handle(t->multi, t->easy) != CURLM_OK)
 		return IM_EIO;

@@ -23,6 +23,7 @@ struct transport_request {
 	const char *body;
 	size_t body_len;
 	long connect_timeout_ms;
+	bool stream;         /* the answer is an event stream: read in small pieces */
 };
 
 struct transport_hooks {
@@ -33,6 +34,10 @@ struct transport_hooks {
 	 * is readable; the hook may set *watch_fd to -1 to stop watching it.
 	 * Returns how many ms it may sleep at most, or -1 to abort. */
 	long (*on_tick)(void *ctx, bool fd_ready, int *watch_fd);
+	/* Once the request is sent whole and the answer has begun: libcurl
+	 * reads the request's body no more, the caller may free it (a stream
+	 * need not hold it for as long as it lasts). May be NULL. */
+	void (*on_sent)(void *ctx);
 	int watch_fd;        /* the client's socket, or -1 */
 };
 

@@ -255,10 +255,14 @@ static void conn_cgi_drain(struct conn *c)
 	}
 }
 
+/* The body is read in place into the buffer, at most this much ahead of
+ * what has arrived: no chunk on the worker's stack, whose pages a thread
+ * keeps for as long as it lives. */
+#define CONN_BODY_STEP (64u << 10)
+
 enum im_rc conn_read_body(struct conn *c, size_t max, struct buf *out)
 {
 	const char *cl = conn_param(c, "CONTENT_LENGTH");
-	char chunk[16384];
 	unsigned long long expected = 0;
 	bool known = cl && cl[0];
 
@@ -268,20 +272,24 @@ enum im_rc conn_read_body(struct conn *c, size_t max, struct buf *out)
 			return IM_ETOOBIG;
 	}
 	for (;;) {
-		size_t want = sizeof chunk;
+		size_t want = CONN_BODY_STEP;
 		if (known && expected - out->len < want)
 			want = (size_t)(expected - out->len);
 		if (known && want == 0)
 			break;
-		long n = conn_read_some(c, chunk, want);
+		size_t fit = max - out->len < want ? max - out->len : want;
+		char past;   /* at the cap, one more byte says the body is too big */
+		char *dst = fit > 0 ? buf_room(out, fit) : &past;
+		if (dst == NULL)
+			return IM_ETOOBIG;
+		long n = conn_read_some(c, dst, fit > 0 ? fit : 1);
 		if (n <= 0 && known)
 			return IM_EGONE;
 		if (n <= 0)
 			break;
-		if (out->len + (size_t)n > max)
+		if (fit == 0)
 			return IM_ETOOBIG;
-		if (buf_append(out, chunk, (size_t)n) != IM_OK)
-			return IM_ETOOBIG;
+		buf_commit(out, (size_t)n);
 	}
 	c->body_done = true;
 	return IM_OK;

@@ -132,6 +132,9 @@ static void handlers_serve(struct request *req, const struct handlers_route *rou
 		enum im_rc parsed = route->parse ? route->parse(buf_str(&body), body.len, &cr, msg, sizeof msg, &param)
 						 : routereq_parse(route->kind, buf_str(&body), body.len, &cr, msg,
 								  sizeof msg, &param);
+		/* the tree holds copies of what it needs: a stream need not keep
+		 * the text too, for as long as it lasts */
+		buf_free(&body);
 		if (parsed != IM_OK) {
 			handlers_bad_request(req, route->face, msg, param);
 		} else {

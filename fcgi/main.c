@@ -1,6 +1,7 @@
 /* main.c: immortal's entry point: settings, logging, signals, then serving
  * FastCGI (spawned by spawn-fcgi or on --listen) or one plain CGI request. */
 #include <errno.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -121,6 +122,27 @@ static void main_tune_malloc(char **argv)
 #endif
 }
 
+/* glibc serves allocations of 128 KiB and more with mmap, until one such
+ * chunk is freed: then it raises that threshold to the chunk's size (up to
+ * 32 MiB) and serves the next ones from the thread's arena, which keeps
+ * what is freed there. A request with a large body (long conversations)
+ * makes several such transient buffers while it is parsed and forwarded,
+ * and with a thread per request in flight, each open stream then held
+ * about four times its request's size. A fixed threshold returns them to
+ * the system when freed (bench/README, "Memory per open stream"). Skipped
+ * when the operator chose a threshold. */
+#define MAIN_MMAP_THRESHOLD (128 << 10)
+
+static void main_fix_mmap_threshold(void)
+{
+#if defined(__GLIBC__)
+	const char *tun = getenv("GLIBC_TUNABLES");
+
+	if (getenv("MALLOC_MMAP_THRESHOLD_") == NULL && (tun == NULL || strstr(tun, "mmap_threshold") == NULL))
+		(void)mallopt(M_MMAP_THRESHOLD, MAIN_MMAP_THRESHOLD);
+#endif
+}
+
 /* Each open stream holds two descriptors (client and upstream). */
 static void main_raise_fd_limit(void)
 {
@@ -166,8 +188,10 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	const char *listen_spec = opt.listen_spec;
-	if (opt.mode == OPTIONS_SERVE && (listen_spec != NULL || (FCGX_Init() == 0 && !FCGX_IsCGI())))
+	if (opt.mode == OPTIONS_SERVE && (listen_spec != NULL || (FCGX_Init() == 0 && !FCGX_IsCGI()))) {
 		main_tune_malloc(argv);
+		main_fix_mmap_threshold();
+	}
 	if (settings_load(&app.settings, main_getenv, err, sizeof err) != IM_OK) {
 		fprintf(stderr, "immortal: %s\n", err);
 		/* for -t, a setting the server would refuse is one more problem */

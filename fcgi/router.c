@@ -62,23 +62,25 @@ static bool router_admit(struct request *req, const struct route *r)
 }
 
 /* The request path without its query, from REQUEST_URI or the split
- * variables, with one trailing slash dropped. */
-static void router_path(const struct conn *c, char *out, size_t outlen)
+ * variables, with one trailing slash dropped (caller frees). On the heap:
+ * whatever a worker's stack ever held stays resident for the thread's
+ * life, and every request runs below this frame. */
+static char *router_path(const struct conn *c)
 {
 	const char *uri = conn_param(c, "REQUEST_URI");
-	size_t n;
+	char *out;
 
 	if (uri && uri[0]) {
-		n = strcspn(uri, "?#");
-		snprintf(out, outlen, "%.*s", (int)n, uri);
+		out = xstrndup(uri, strcspn(uri, "?#"));
 	} else {
 		const char *script = conn_param(c, "SCRIPT_NAME");
 		const char *info = conn_param(c, "PATH_INFO");
-		snprintf(out, outlen, "%s%s", script ? script : "", info ? info : "");
+		out = xasprintf("%s%s", script ? script : "", info ? info : "");
 	}
-	n = strlen(out);
+	size_t n = strlen(out);
 	if (n > 1 && out[n - 1] == '/')
 		out[n - 1] = '\0';
+	return out;
 }
 
 static bool router_tail_matches(const char *path, const char *tail)
@@ -87,13 +89,11 @@ static bool router_tail_matches(const char *path, const char *tail)
 	return pn >= tn && strcmp(path + pn - tn, tail) == 0;
 }
 
-void router_dispatch(struct request *req)
+static void router_route(struct request *req, const char *path)
 {
 	const char *method = conn_param(req->conn, "REQUEST_METHOD");
-	char path[2048];
 	const struct route *known = NULL;
 
-	router_path(req->conn, path, sizeof path);
 	if (method == NULL)
 		method = "GET";
 	for (size_t i = 0; i < sizeof router_table / sizeof router_table[0]; i++) {
@@ -119,4 +119,12 @@ void router_dispatch(struct request *req)
 		 LOG_MSG("no such route"));
 	respond_error(req->conn, 404, "unknown path: immortal serves .../chat/completions, .../completions, .../embeddings, .../responses, .../messages, .../models, .../health, .../metrics and .../status",
 		      "invalid_request_error", "not_found", NULL);
+}
+
+void router_dispatch(struct request *req)
+{
+	char *path = router_path(req->conn);
+
+	router_route(req, path);
+	free(path);
 }

@@ -21,6 +21,7 @@
 #include "log.h"
 #include "respond.h"
 #include "router.h"
+#include "stacktrim.h"
 
 #if defined(__SANITIZE_ADDRESS__)
 #define SERVER_STACK (4u << 20)
@@ -355,6 +356,7 @@ static void *server_worker(void *arg)
 	sigemptyset(&usr1);
 	sigaddset(&usr1, SIGUSR1);
 	pthread_sigmask(SIG_UNBLOCK, &usr1, NULL);
+	stacktrim_thread_init();
 	for (;;) {
 		struct fconn *fc = server_wait_conn();
 		if (fc != NULL && FCGX_Accept_r(&fc->req) < 0) {

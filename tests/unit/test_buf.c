@@ -231,6 +231,29 @@ static void test_free_keeps_max(void **state)
 	buf_free(&b);
 }
 
+/* Reading in place: room within the cap, bytes counted on commit. */
+static void test_room_and_commit(void **state)
+{
+	struct buf b;
+	(void)state;
+	buf_init(&b, 10);
+	char *room = buf_room(&b, 6);
+	assert_non_null(room);
+	memcpy(room, "abc", 3);
+	buf_commit(&b, 3);
+	assert_int_equal(b.len, 3);
+	assert_string_equal(buf_str(&b), "abc");
+	assert_null(buf_room(&b, 8));          /* 3 + 8 > 10: past the cap */
+	assert_int_equal(b.len, 3);
+	room = buf_room(&b, 7);
+	assert_non_null(room);
+	memcpy(room, "defghij", 7);
+	buf_commit(&b, 7);
+	assert_string_equal(buf_str(&b), "abcdefghij");
+	assert_null(buf_room(&b, 1));
+	buf_free(&b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -246,6 +269,7 @@ int main(void)
 		cmocka_unit_test(test_take),
 		cmocka_unit_test(test_take_empty),
 		cmocka_unit_test(test_free_keeps_max),
+		cmocka_unit_test(test_room_and_commit),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -4,9 +4,9 @@
 #include <setjmp.h>
 #include <stdint.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <stdio.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -141,6 +141,37 @@ static void test_long_values_keep_the_line_whole(void **state)
 	}
 }
 
+/* log_fields renders into a short buffer first: lines around and past its
+ * size must still come out whole, up to the line's cap. */
+static void test_written_lines_are_not_cut_short(void **state)
+{
+	static char value[3001];
+	char dir[] = "/tmp/immortal-test-log-XXXXXX", path[64], *text = NULL;
+	size_t lens[] = { 700, 850, 880, 900, 950, 1000, 1010, 1100, 2000, 3000 };
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof path, "%s/immortal.log", dir);
+	assert_int_equal(log_open(true, LOG_TEXT, dir), IM_OK);
+	memset(value, 'x', sizeof value - 1);
+	for (size_t i = 0; i < sizeof lens / sizeof lens[0]; i++)
+		log_info(LOG_S("v", value + sizeof value - 1 - lens[i]), LOG_I("after", (long long)i));
+	log_close();
+	FILE *f = fopen(path, "r");
+	assert_non_null(f);
+	size_t cap = 0;
+	for (size_t i = 0; i < sizeof lens / sizeof lens[0]; i++) {
+		assert_true(getline(&text, &cap, f) > 0);
+		char want[32];
+		snprintf(want, sizeof want, " after=%zu\n", i);
+		assert_int_equal(strspn(strstr(text, " v=") + 3, "x"), lens[i]);
+		assert_non_null(strstr(text, want));
+	}
+	free(text);
+	fclose(f);
+	unlink(path);
+	rmdir(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -151,6 +182,7 @@ int main(void)
 		cmocka_unit_test(test_integers_print_exactly),
 		cmocka_unit_test(test_held_line_goes_with_the_next),
 		cmocka_unit_test(test_long_values_keep_the_line_whole),
+		cmocka_unit_test(test_written_lines_are_not_cut_short),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
