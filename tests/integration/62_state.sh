@@ -112,7 +112,7 @@ state_wave() {
 	sed -i '$d' "$cfg"   # no `next` after the last one
 	wait_until 20 bash -c "[ \"\$(curl -s $URL/v1/models | jq '[.data[].id | select(startswith(\"$1\"))] | length')\" = $2 ]" ||
 		{ fail "wave $1 was not loaded"; return 1; }
-	expect_eq "$(curl -s -K "$cfg" -w '%{http_code}\n' | sort -u)" 200 "answers to wave $1" || return 1
+	expect_eq "$(curl -s --parallel --parallel-max 8 -K "$cfg" -w '%{http_code}\n' | sort -u)" 200 "answers to wave $1" || return 1
 	rm -f "$CONF/$1"*.json
 	wait_until 20 bash -c "[ \"\$(curl -s $URL/v1/models | jq '[.data[].id | select(startswith(\"$1\"))] | length')\" = 0 ]" ||
 		fail "wave $1 did not go"
@@ -127,7 +127,7 @@ t_state_tables_survive_thousands_of_groups() {
 			"$URL" $i $RANDOM >>"$cfg"
 	done
 	sed -i '$d' "$cfg"
-	expect_eq "$(curl -s -K "$cfg" -w '%{http_code}\n' | sort -u)" 404 "answers to unknown groups" || return 1
+	expect_eq "$(curl -s --parallel --parallel-max 8 -K "$cfg" -w '%{http_code}\n' | sort -u)" 404 "answers to unknown groups" || return 1
 	# two waves of a thousand groups with endpoints of their own come and go
 	state_wave churna 1000 || return 1
 	state_wave churnb 1000 || return 1
