@@ -46,12 +46,12 @@ static void anth_usage_read(struct json_object *usage, int64_t *prompt, int64_t 
 
 	for (size_t i = 0; i < 3; i++) {
 		any |= jsonobj_get(usage, inputs[i]) != NULL;
-		sum += foreign_tokens(usage, inputs[i]);
+		sum += jsonobj_count(usage, inputs[i]);
 	}
 	if (any)
 		*prompt = sum;
 	if (jsonobj_get(usage, "output_tokens") != NULL)
-		*completion = foreign_tokens(usage, "output_tokens");
+		*completion = jsonobj_count(usage, "output_tokens");
 }
 
 static const char *anth_finish(const char *stop_reason)

@@ -42,9 +42,9 @@ struct dialect_stream {
 static void gem_usage_read(struct json_object *usage, int64_t *prompt, int64_t *completion)
 {
 	if (jsonobj_get(usage, "promptTokenCount") != NULL)
-		*prompt = foreign_tokens(usage, "promptTokenCount");
+		*prompt = jsonobj_count(usage, "promptTokenCount");
 	if (jsonobj_get(usage, "candidatesTokenCount") != NULL || jsonobj_get(usage, "thoughtsTokenCount") != NULL)
-		*completion = foreign_tokens(usage, "candidatesTokenCount") + foreign_tokens(usage, "thoughtsTokenCount");
+		*completion = jsonobj_count(usage, "candidatesTokenCount") + jsonobj_count(usage, "thoughtsTokenCount");
 }
 
 /* The finish_reason for a finishReason: STOP after function calls is

@@ -5,6 +5,7 @@
 #include <json-c/json.h>
 
 #include "alloc.h"
+#include "jsonobj.h"
 
 enum im_rc face_event(struct buf *out, const char *name, struct json_object *data)
 {
@@ -30,14 +31,6 @@ struct json_object *face_chunk_obj(const struct canon *c, struct json_object **o
 	return json_object_is_type(*owned, json_type_object) ? *owned : NULL;
 }
 
-const char *face_str(struct json_object *obj, const char *key)
-{
-	struct json_object *v;
-	if (!json_object_object_get_ex(obj, key, &v) || !json_object_is_type(v, json_type_string))
-		return NULL;
-	return json_object_get_string(v);
-}
-
 struct json_object *face_choice(struct json_object *obj)
 {
 	struct json_object *choices;
@@ -56,9 +49,9 @@ void face_error_parts(const char *error_json, struct json_object **root,
 	*root = json_tokener_parse(error_json);
 	if (json_object_is_type(*root, json_type_object))
 		json_object_object_get_ex(*root, "error", &inner);
-	*message = face_str(inner, "message");
-	*type = face_str(inner, "type");
-	*code = face_str(inner, "code");
+	*message = jsonobj_str(inner, "message");
+	*type = jsonobj_str(inner, "type");
+	*code = jsonobj_str(inner, "code");
 	if (*message == NULL)
 		*message = "upstream error";
 	if (*type == NULL)
@@ -136,12 +129,12 @@ enum im_rc face_delta(struct json_object *choice, void *st, face_text_fn *text, 
 		      struct buf *out)
 {
 	struct json_object *delta = face_delta_of(choice), *calls;
-	enum im_rc rc = text(st, true, face_str(delta, "reasoning_content"), out);
+	enum im_rc rc = text(st, true, jsonobj_str(delta, "reasoning_content"), out);
 
 	if (rc == IM_OK)
-		rc = text(st, true, face_str(delta, "reasoning"), out);
+		rc = text(st, true, jsonobj_str(delta, "reasoning"), out);
 	if (rc == IM_OK)
-		rc = text(st, false, face_str(delta, "content"), out);
+		rc = text(st, false, jsonobj_str(delta, "content"), out);
 	if (rc == IM_OK && json_object_object_get_ex(delta, "tool_calls", &calls) &&
 	    json_object_is_type(calls, json_type_array))
 		for (size_t i = 0; rc == IM_OK && i < json_object_array_length(calls); i++)

@@ -47,8 +47,6 @@ enum im_rc face_event(struct buf *out, const char *name, struct json_object *dat
 /* The chunk's object: its own, or parsed from its text into *owned (the
  * caller puts *owned). NULL when neither gives an object. */
 struct json_object *face_chunk_obj(const struct canon *c, struct json_object **owned);
-/* Member `key` of `obj` as a string, or NULL. */
-const char *face_str(struct json_object *obj, const char *key);
 /* choices[0] of a chat object, or NULL. */
 struct json_object *face_choice(struct json_object *obj);
 /* The error's message and type from an OpenAI-shaped error text; borrowed

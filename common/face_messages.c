@@ -15,6 +15,7 @@
 
 #include "alloc.h"
 #include "dialect_anthropic.h"
+#include "jsonobj.h"
 
 enum fm_block { FM_NONE, FM_TEXT, FM_THINKING, FM_TOOL };
 
@@ -95,7 +96,7 @@ static enum im_rc fm_start(struct fm_state *s, struct json_object *chunk, struct
 	if (s->started)
 		return IM_OK;
 	s->started = true;
-	const char *id = face_str(chunk, "id"), *model = face_str(chunk, "model");
+	const char *id = jsonobj_str(chunk, "id"), *model = jsonobj_str(chunk, "model");
 	if (id != NULL)
 		s->id = xasprintf("msg_%s", id);
 	if (model != NULL)
@@ -171,13 +172,13 @@ static enum im_rc fm_tool(void *st, struct json_object *tc, struct buf *out)
 
 	if (s->open != FM_TOOL || s->tool != index) {
 		struct json_object *b = fm_new("tool_use");
-		fm_add_str(b, "id", face_str(tc, "id") ? face_str(tc, "id") : "toolu_immortal");
-		fm_add_str(b, "name", face_str(fn, "name") ? face_str(fn, "name") : "");
+		fm_add_str(b, "id", jsonobj_str(tc, "id") ? jsonobj_str(tc, "id") : "toolu_immortal");
+		fm_add_str(b, "name", jsonobj_str(fn, "name") ? jsonobj_str(fn, "name") : "");
 		json_object_object_add(b, "input", xcheck(json_object_new_object()));
 		rc = fm_open(s, FM_TOOL, b, out);
 		s->tool = index;
 	}
-	const char *args = face_str(fn, "arguments");
+	const char *args = jsonobj_str(fn, "arguments");
 	if (rc != IM_OK || args == NULL || *args == '\0')
 		return rc;
 	return fm_delta(s, "input_json_delta", "partial_json", args, out);
@@ -185,18 +186,16 @@ static enum im_rc fm_tool(void *st, struct json_object *tc, struct buf *out)
 
 static void fm_note_end(struct fm_state *s, struct json_object *chunk, struct json_object *choice)
 {
-	struct json_object *usage, *v;
-	const char *finish = face_str(choice, "finish_reason");
+	struct json_object *usage;
+	const char *finish = jsonobj_str(choice, "finish_reason");
 
 	if (finish != NULL) {
 		s->stopped = true;
 		s->stop = face_messages_stop_reason(finish);
 	}
 	if (json_object_object_get_ex(chunk, "usage", &usage) && usage != NULL) {
-		if (json_object_object_get_ex(usage, "prompt_tokens", &v))
-			s->in_tokens = json_object_get_int64(v);
-		if (json_object_object_get_ex(usage, "completion_tokens", &v))
-			s->out_tokens = json_object_get_int64(v);
+		s->in_tokens = jsonobj_count(usage, "prompt_tokens");
+		s->out_tokens = jsonobj_count(usage, "completion_tokens");
 	}
 }
 
@@ -337,15 +336,15 @@ void face_messages_blocks(struct json_object *chunk, struct json_object *content
 	struct json_object *delta = face_delta_of(face_choice(chunk)), *calls;
 	const char *r, *t;
 
-	r = face_str(delta, "reasoning_content") ? face_str(delta, "reasoning_content")
-						 : face_str(delta, "reasoning");
+	r = jsonobj_str(delta, "reasoning_content") ? jsonobj_str(delta, "reasoning_content")
+						 : jsonobj_str(delta, "reasoning");
 	if (r != NULL && *r) {
 		struct json_object *b = fm_new("thinking");
 		fm_add_str(b, "thinking", r);
 		fm_add_str(b, "signature", "");
 		json_object_array_add(content, b);
 	}
-	if ((t = face_str(delta, "content")) != NULL && *t) {
+	if ((t = jsonobj_str(delta, "content")) != NULL && *t) {
 		struct json_object *b = fm_new("text");
 		fm_add_str(b, "text", t);
 		json_object_array_add(content, b);
@@ -356,11 +355,11 @@ void face_messages_blocks(struct json_object *chunk, struct json_object *content
 	for (size_t i = 0; i < json_object_array_length(calls); i++) {
 		struct json_object *tc = json_object_array_get_idx(calls, i);
 		struct json_object *fn = json_object_object_get(tc, "function");
-		const char *args = face_str(fn, "arguments");
+		const char *args = jsonobj_str(fn, "arguments");
 		struct json_object *input = args ? json_tokener_parse(args) : NULL;
 		struct json_object *b = fm_new("tool_use");
-		fm_add_str(b, "id", face_str(tc, "id") ? face_str(tc, "id") : "toolu_immortal");
-		fm_add_str(b, "name", face_str(fn, "name") ? face_str(fn, "name") : "");
+		fm_add_str(b, "id", jsonobj_str(tc, "id") ? jsonobj_str(tc, "id") : "toolu_immortal");
+		fm_add_str(b, "name", jsonobj_str(fn, "name") ? jsonobj_str(fn, "name") : "");
 		if (!json_object_is_type(input, json_type_object)) {
 			json_object_put(input);
 			input = xcheck(json_object_new_object());

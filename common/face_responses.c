@@ -15,6 +15,7 @@
 #include <json-c/json.h>
 
 #include "alloc.h"
+#include "jsonobj.h"
 
 #define FR_TEXT_MAX (64u << 20)
 
@@ -81,26 +82,20 @@ static struct json_object *fr_typed(const char *type)
 static enum im_rc fr_emit(struct fr_state *s, struct buf *out, struct json_object *ev)
 {
 	fr_int(ev, "sequence_number", s->seq++);
-	enum im_rc rc = face_event(out, face_str(ev, "type"), ev);
+	enum im_rc rc = face_event(out, jsonobj_str(ev, "type"), ev);
 	json_object_put(ev);
 	return rc;
 }
 
 static struct json_object *fr_usage(const struct fr_state *s)
 {
-	struct json_object *v, *u = xcheck(json_object_new_object()), *d;
-	int64_t in = 0, outn = 0, reasoning = 0, cached = 0;
+	struct json_object *u = xcheck(json_object_new_object()), *d;
+	/* counts capped by jsonobj_count: the sum below cannot overflow */
+	int64_t in = jsonobj_count(s->usage, "prompt_tokens");
+	int64_t outn = jsonobj_count(s->usage, "completion_tokens");
+	int64_t reasoning = jsonobj_count(jsonobj_get(s->usage, "completion_tokens_details"), "reasoning_tokens");
+	int64_t cached = jsonobj_count(jsonobj_get(s->usage, "prompt_tokens_details"), "cached_tokens");
 
-	if (json_object_object_get_ex(s->usage, "prompt_tokens", &v))
-		in = json_object_get_int64(v);
-	if (json_object_object_get_ex(s->usage, "completion_tokens", &v))
-		outn = json_object_get_int64(v);
-	if (json_object_object_get_ex(s->usage, "completion_tokens_details", &d) &&
-	    json_object_object_get_ex(d, "reasoning_tokens", &v))
-		reasoning = json_object_get_int64(v);
-	if (json_object_object_get_ex(s->usage, "prompt_tokens_details", &d) &&
-	    json_object_object_get_ex(d, "cached_tokens", &v))
-		cached = json_object_get_int64(v);
 	fr_int(u, "input_tokens", in);
 	d = xcheck(json_object_new_object());
 	fr_int(d, "cached_tokens", cached);
@@ -149,7 +144,7 @@ static enum im_rc fr_start(struct fr_state *s, struct json_object *chunk, struct
 	if (s->started)
 		return IM_OK;
 	s->started = true;
-	const char *id = face_str(chunk, "id"), *model = face_str(chunk, "model");
+	const char *id = jsonobj_str(chunk, "id"), *model = jsonobj_str(chunk, "model");
 	s->id = xasprintf("resp_%s", id ? id : "immortal");
 	s->model = model ? xstrdup(model) : NULL;
 	s->created = json_object_object_get_ex(chunk, "created", &v) ? json_object_get_int64(v)
@@ -312,7 +307,7 @@ static enum im_rc fr_call(void *st, struct json_object *tc, struct buf *out)
 	enum im_rc rc = IM_OK;
 
 	if (s->open != FR_CALL || s->tool != index) {
-		const char *id = face_str(tc, "id"), *name = face_str(fn, "name");
+		const char *id = jsonobj_str(tc, "id"), *name = jsonobj_str(fn, "name");
 		free(s->call_id);
 		free(s->name);
 		s->call_id = xstrdup(id ? id : "call_immortal");
@@ -320,7 +315,7 @@ static enum im_rc fr_call(void *st, struct json_object *tc, struct buf *out)
 		rc = fr_open(s, FR_CALL, out);
 		s->tool = index;
 	}
-	const char *args = face_str(fn, "arguments");
+	const char *args = jsonobj_str(fn, "arguments");
 	if (rc != IM_OK || args == NULL || *args == '\0')
 		return rc;
 	if (buf_append_str(&s->text, args) != IM_OK)
@@ -338,7 +333,7 @@ static enum im_rc fr_chunk_obj(void *st, struct json_object *chunk, struct buf *
 
 	if (rc == IM_OK)
 		rc = face_delta(choice, s, fr_text, fr_call, out);
-	const char *finish = face_str(choice, "finish_reason");
+	const char *finish = jsonobj_str(choice, "finish_reason");
 	if (finish != NULL)
 		s->finish = strcmp(finish, "length") == 0 ? "length"
 			  : strcmp(finish, "content_filter") == 0 ? "content_filter" : "stop";

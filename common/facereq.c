@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "alloc.h"
+#include "jsonobj.h"
 
 void *facereq_fail(struct facereq *f, const char *param, const char *fmt, ...)
 {
@@ -20,17 +21,9 @@ void *facereq_fail(struct facereq *f, const char *param, const char *fmt, ...)
 	return NULL;
 }
 
-struct json_object *facereq_get(struct json_object *o, const char *key)
-{
-	struct json_object *v;
-	if (!json_object_is_type(o, json_type_object) || !json_object_object_get_ex(o, key, &v))
-		return NULL;
-	return v;
-}
-
 void facereq_copy(struct json_object *to, const char *as, struct json_object *from, const char *key)
 {
-	struct json_object *v = facereq_get(from, key);
+	struct json_object *v = jsonobj_get(from, key);
 	if (v != NULL)
 		json_object_object_add(to, as, json_object_get(v));
 }
@@ -45,7 +38,7 @@ struct json_object *facereq_message(const char *role, struct json_object *conten
 
 void facereq_stream(struct facereq *f, struct json_object *chat, struct json_object *from)
 {
-	struct json_object *v = facereq_get(from, "stream");
+	struct json_object *v = jsonobj_get(from, "stream");
 
 	if (v == NULL)
 		return;
@@ -88,7 +81,7 @@ enum im_rc facereq_translate(const char *text, size_t len, struct clientreq *out
 bool facereq_tools(struct facereq *f, struct json_object *req, struct json_object *chat,
 		   facereq_tool_fn *tool)
 {
-	struct json_object *tools = facereq_get(req, "tools");
+	struct json_object *tools = jsonobj_get(req, "tools");
 
 	if (tools == NULL)
 		return false;

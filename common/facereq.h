@@ -33,8 +33,6 @@ struct facereq {
 /* Records the first failure; returns NULL for `return facereq_fail(...)`. */
 void *facereq_fail(struct facereq *f, const char *param, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
-/* Member `key` of `o`, or NULL (also when `o` is no object). */
-struct json_object *facereq_get(struct json_object *o, const char *key);
 /* Copies member `key` of `from` into `to` as `as`, when present. */
 void facereq_copy(struct json_object *to, const char *as, struct json_object *from, const char *key);
 /* A chat message {role, content}; `content` consumed (NULL: null). */

@@ -11,6 +11,7 @@
 
 #include "alloc.h"
 #include "dialect_anthropic.h"
+#include "jsonobj.h"
 
 static struct json_object *fmsg_text_part(const char *text)
 {
@@ -22,17 +23,17 @@ static struct json_object *fmsg_text_part(const char *text)
 
 static struct json_object *fmsg_image(struct json_object *b)
 {
-	struct json_object *src = facereq_get(b, "source");
-	const char *type = json_object_get_string(facereq_get(src, "type"));
+	struct json_object *src = jsonobj_get(b, "source");
+	const char *type = json_object_get_string(jsonobj_get(src, "type"));
 	struct json_object *img = xcheck(json_object_new_object()), *p;
 	char *url;
 
 	if (type && !strcmp(type, "url"))
-		url = xstrdup(json_object_get_string(facereq_get(src, "url")));
+		url = xstrdup(json_object_get_string(jsonobj_get(src, "url")));
 	else
 		url = xasprintf("data:%s;base64,%s",
-				json_object_get_string(facereq_get(src, "media_type")),
-				json_object_get_string(facereq_get(src, "data")));
+				json_object_get_string(jsonobj_get(src, "media_type")),
+				json_object_get_string(jsonobj_get(src, "data")));
 	json_object_object_add(img, "url", xcheck(json_object_new_string(url)));
 	free(url);
 	p = xcheck(json_object_new_object());
@@ -49,7 +50,7 @@ static struct json_object *fmsg_result_text(struct json_object *c)
 	struct buf b;
 	buf_init(&b, 64u << 20);
 	for (size_t i = 0; json_object_is_type(c, json_type_array) && i < json_object_array_length(c); i++) {
-		const char *t = json_object_get_string(facereq_get(json_object_array_get_idx(c, i), "text"));
+		const char *t = json_object_get_string(jsonobj_get(json_object_array_get_idx(c, i), "text"));
 		if (t != NULL)
 			(void)buf_append_str(&b, t);
 	}
@@ -60,7 +61,7 @@ static struct json_object *fmsg_result_text(struct json_object *c)
 
 static struct json_object *fmsg_tool_call(struct json_object *b)
 {
-	struct json_object *input = facereq_get(b, "input");
+	struct json_object *input = jsonobj_get(b, "input");
 
 	return facereq_tool_call(b, "id", xcheck(json_object_new_string(
 		input ? json_object_to_json_string_ext(input, JSON_C_TO_STRING_PLAIN) : "{}")));
@@ -70,8 +71,8 @@ static struct json_object *fmsg_tool_call(struct json_object *b)
  * and images, then its tool calls. */
 static void fmsg_turn(struct facereq *f, struct json_object *msgs, struct json_object *turn)
 {
-	const char *role = json_object_get_string(facereq_get(turn, "role"));
-	struct json_object *content = facereq_get(turn, "content");
+	const char *role = json_object_get_string(jsonobj_get(turn, "role"));
+	struct json_object *content = jsonobj_get(turn, "content");
 
 	if (role == NULL || (strcmp(role, "user") && strcmp(role, "assistant")))
 		return (void)facereq_fail(f, "messages", "each message's role must be user or assistant");
@@ -85,15 +86,15 @@ static void fmsg_turn(struct facereq *f, struct json_object *msgs, struct json_o
 	struct json_object *calls = xcheck(json_object_new_array());
 	for (size_t i = 0; i < json_object_array_length(content) && !f->failed; i++) {
 		struct json_object *b = json_object_array_get_idx(content, i);
-		const char *type = json_object_get_string(facereq_get(b, "type"));
+		const char *type = json_object_get_string(jsonobj_get(b, "type"));
 		if (type && !strcmp(type, "text")) {
-			json_object_array_add(parts, fmsg_text_part(json_object_get_string(facereq_get(b, "text"))));
+			json_object_array_add(parts, fmsg_text_part(json_object_get_string(jsonobj_get(b, "text"))));
 		} else if (type && !strcmp(type, "image")) {
 			json_object_array_add(parts, fmsg_image(b));
 		} else if (type && !strcmp(type, "tool_use")) {
 			json_object_array_add(calls, fmsg_tool_call(b));
 		} else if (type && !strcmp(type, "tool_result")) {
-			struct json_object *m = facereq_message("tool", fmsg_result_text(facereq_get(b, "content")));
+			struct json_object *m = facereq_message("tool", fmsg_result_text(jsonobj_get(b, "content")));
 			facereq_copy(m, "tool_call_id", b, "tool_use_id");
 			json_object_array_add(msgs, m);
 		} else if (!type || (strcmp(type, "thinking") && strcmp(type, "redacted_thinking"))) {
@@ -109,7 +110,7 @@ static void fmsg_turn(struct facereq *f, struct json_object *msgs, struct json_o
 	}
 	struct json_object *text = json_object_array_get_idx(parts, 0);
 	struct json_object *m = facereq_message(role, np == 1 && !strcmp(json_object_get_string(
-		facereq_get(text, "type")), "text") ? json_object_get(facereq_get(text, "text"))
+		jsonobj_get(text, "type")), "text") ? json_object_get(jsonobj_get(text, "text"))
 		: np ? json_object_get(parts) : NULL);
 	json_object_put(parts);
 	if (nc)
@@ -121,7 +122,7 @@ static void fmsg_turn(struct facereq *f, struct json_object *msgs, struct json_o
 
 static struct json_object *fmsg_tool(struct facereq *f, struct json_object *t)
 {
-	const char *type = json_object_get_string(facereq_get(t, "type"));
+	const char *type = json_object_get_string(jsonobj_get(t, "type"));
 
 	if (type && strcmp(type, "custom") != 0)
 		return facereq_fail(f, "tools",
@@ -133,8 +134,8 @@ static void fmsg_tools(struct facereq *f, struct json_object *req, struct json_o
 {
 	if (!facereq_tools(f, req, chat, fmsg_tool))
 		return;
-	struct json_object *choice = facereq_get(req, "tool_choice");
-	const char *ct = json_object_get_string(facereq_get(choice, "type"));
+	struct json_object *choice = jsonobj_get(req, "tool_choice");
+	const char *ct = json_object_get_string(jsonobj_get(choice, "type"));
 	if (ct == NULL)
 		return;
 	if (!strcmp(ct, "tool"))
@@ -142,7 +143,7 @@ static void fmsg_tools(struct facereq *f, struct json_object *req, struct json_o
 	else
 		json_object_object_add(chat, "tool_choice", xcheck(json_object_new_string(
 			!strcmp(ct, "any") ? "required" : !strcmp(ct, "none") ? "none" : "auto")));
-	struct json_object *dp = facereq_get(choice, "disable_parallel_tool_use");
+	struct json_object *dp = jsonobj_get(choice, "disable_parallel_tool_use");
 	if (dp != NULL && json_object_get_boolean(dp))
 		json_object_object_add(chat, "parallel_tool_calls", json_object_new_boolean(0));
 }
@@ -150,12 +151,12 @@ static void fmsg_tools(struct facereq *f, struct json_object *req, struct json_o
 /* thinking.budget_tokens as the smallest effort whose budget covers it. */
 static void fmsg_thinking(struct json_object *req, struct json_object *chat)
 {
-	struct json_object *th = facereq_get(req, "thinking");
-	const char *type = json_object_get_string(facereq_get(th, "type"));
+	struct json_object *th = jsonobj_get(req, "thinking");
+	const char *type = json_object_get_string(jsonobj_get(th, "type"));
 
 	if (type == NULL || strcmp(type, "enabled") != 0)
 		return;
-	int64_t want = json_object_get_int64(facereq_get(th, "budget_tokens"));
+	int64_t want = json_object_get_int64(jsonobj_get(th, "budget_tokens"));
 	const char *effort = "high";
 	for (const struct anthropic_budget *b = anthropic_budgets; b->effort; b++)
 		if (b->tokens > 0 && b->tokens >= want) {
@@ -167,7 +168,7 @@ static void fmsg_thinking(struct json_object *req, struct json_object *chat)
 
 static void fmsg_system(struct json_object *req, struct json_object *msgs)
 {
-	struct json_object *sys = facereq_get(req, "system");
+	struct json_object *sys = jsonobj_get(req, "system");
 
 	if (sys == NULL)
 		return;
@@ -176,7 +177,7 @@ static void fmsg_system(struct json_object *req, struct json_object *msgs)
 
 static void fmsg_fields(struct facereq *f, struct json_object *req, struct json_object *chat)
 {
-	struct json_object *v = facereq_get(req, "max_tokens");
+	struct json_object *v = jsonobj_get(req, "max_tokens");
 
 	if (!json_object_is_type(v, json_type_int) || json_object_get_int64(v) < 1)
 		return (void)facereq_fail(f, "max_tokens", "max_tokens: a positive integer is required");
@@ -184,7 +185,7 @@ static void fmsg_fields(struct facereq *f, struct json_object *req, struct json_
 	facereq_copy(chat, "stop", req, "stop_sequences");
 	facereq_copy(chat, "temperature", req, "temperature");
 	facereq_copy(chat, "top_p", req, "top_p");
-	facereq_copy(chat, "user", facereq_get(req, "metadata"), "user_id");
+	facereq_copy(chat, "user", jsonobj_get(req, "metadata"), "user_id");
 	fmsg_thinking(req, chat);
 	fmsg_tools(f, req, chat);
 	if (!f->failed)
@@ -194,7 +195,7 @@ static void fmsg_fields(struct facereq *f, struct json_object *req, struct json_
 static void fmsg_fill(struct facereq *f, struct json_object *req,
 		      struct json_object *chat, struct json_object *msgs)
 {
-	struct json_object *turns = facereq_get(req, "messages");
+	struct json_object *turns = jsonobj_get(req, "messages");
 
 	fmsg_system(req, msgs);
 	if (!json_object_is_type(turns, json_type_array) || json_object_array_length(turns) == 0)

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "alloc.h"
+#include "jsonobj.h"
 
 /* A message item's content: a string as is, parts as chat parts. */
 static struct json_object *fres_content(struct facereq *f, struct json_object *c)
@@ -20,13 +21,13 @@ static struct json_object *fres_content(struct facereq *f, struct json_object *c
 	struct json_object *parts = xcheck(json_object_new_array());
 	for (size_t i = 0; i < json_object_array_length(c); i++) {
 		struct json_object *p = json_object_array_get_idx(c, i), *out;
-		const char *type = json_object_get_string(facereq_get(p, "type"));
+		const char *type = json_object_get_string(jsonobj_get(p, "type"));
 		if (type && (!strcmp(type, "input_text") || !strcmp(type, "output_text") ||
 			     !strcmp(type, "text"))) {
 			out = xcheck(json_object_new_object());
 			json_object_object_add(out, "type", xcheck(json_object_new_string("text")));
 			facereq_copy(out, "text", p, "text");
-		} else if (type && !strcmp(type, "input_image") && facereq_get(p, "image_url")) {
+		} else if (type && !strcmp(type, "input_image") && jsonobj_get(p, "image_url")) {
 			struct json_object *img = xcheck(json_object_new_object());
 			out = xcheck(json_object_new_object());
 			json_object_object_add(out, "type", xcheck(json_object_new_string("image_url")));
@@ -49,13 +50,13 @@ static struct json_object *fres_assistant(struct json_object *msgs)
 {
 	size_t n = json_object_array_length(msgs);
 	struct json_object *last = n ? json_object_array_get_idx(msgs, n - 1) : NULL;
-	const char *role = json_object_get_string(facereq_get(last, "role"));
+	const char *role = json_object_get_string(jsonobj_get(last, "role"));
 
 	if (role == NULL || strcmp(role, "assistant") != 0) {
 		last = facereq_message("assistant", NULL);
 		json_object_array_add(msgs, last);
 	}
-	struct json_object *calls = facereq_get(last, "tool_calls");
+	struct json_object *calls = jsonobj_get(last, "tool_calls");
 	if (calls == NULL) {
 		calls = xcheck(json_object_new_array());
 		json_object_object_add(last, "tool_calls", calls);
@@ -65,20 +66,20 @@ static struct json_object *fres_assistant(struct json_object *msgs)
 
 static void fres_item(struct facereq *f, struct json_object *msgs, struct json_object *it)
 {
-	const char *type = json_object_get_string(facereq_get(it, "type"));
-	const char *role = json_object_get_string(facereq_get(it, "role"));
+	const char *type = json_object_get_string(jsonobj_get(it, "type"));
+	const char *role = json_object_get_string(jsonobj_get(it, "role"));
 
 	if (type == NULL || !strcmp(type, "message")) {
 		if (role == NULL)
 			return (void)facereq_fail(f, "input", "a message item needs a role");
-		struct json_object *c = fres_content(f, facereq_get(it, "content"));
+		struct json_object *c = fres_content(f, jsonobj_get(it, "content"));
 		if (c != NULL)
 			json_object_array_add(msgs, facereq_message(role, c));
 	} else if (!strcmp(type, "function_call")) {
-		struct json_object *args = facereq_get(it, "arguments");
+		struct json_object *args = jsonobj_get(it, "arguments");
 		json_object_array_add(fres_assistant(msgs), facereq_tool_call(it, "call_id", json_object_get(args)));
 	} else if (!strcmp(type, "function_call_output")) {
-		struct json_object *out = facereq_get(it, "output");
+		struct json_object *out = jsonobj_get(it, "output");
 		struct json_object *m = facereq_message(
 			"tool", json_object_is_type(out, json_type_string) ? json_object_get(out)
 									    : fres_content(f, out));
@@ -91,7 +92,7 @@ static void fres_item(struct facereq *f, struct json_object *msgs, struct json_o
 
 static void fres_input(struct facereq *f, struct json_object *req, struct json_object *msgs)
 {
-	struct json_object *input = facereq_get(req, "input");
+	struct json_object *input = jsonobj_get(req, "input");
 
 	if (json_object_is_type(input, json_type_string)) {
 		json_object_array_add(msgs, facereq_message("user", json_object_get(input)));
@@ -105,14 +106,14 @@ static void fres_input(struct facereq *f, struct json_object *req, struct json_o
 
 static struct json_object *fres_tool(struct facereq *f, struct json_object *t)
 {
-	const char *type = json_object_get_string(facereq_get(t, "type"));
+	const char *type = json_object_get_string(jsonobj_get(t, "type"));
 
 	if (type == NULL || strcmp(type, "function") != 0)
 		return facereq_fail(f, "tools",
 			"built-in tool `%s` is not available through immortal: only function tools are",
 			type ? type : "(none)");
 	struct json_object *ct = facereq_function_tool(t, "parameters");
-	facereq_copy(facereq_get(ct, "function"), "strict", t, "strict");
+	facereq_copy(jsonobj_get(ct, "function"), "strict", t, "strict");
 	return ct;
 }
 
@@ -120,18 +121,18 @@ static void fres_tools(struct facereq *f, struct json_object *req, struct json_o
 {
 	if (!facereq_tools(f, req, chat, fres_tool))
 		return;
-	struct json_object *choice = facereq_get(req, "tool_choice");
+	struct json_object *choice = jsonobj_get(req, "tool_choice");
 	if (json_object_is_type(choice, json_type_string))
 		json_object_object_add(chat, "tool_choice", json_object_get(choice));
-	else if (facereq_get(choice, "name") != NULL)
+	else if (jsonobj_get(choice, "name") != NULL)
 		facereq_choose(chat, choice);
 }
 
 /* text.format: json_schema and json_object become response_format. */
 static void fres_format(struct json_object *req, struct json_object *chat)
 {
-	struct json_object *fmt = facereq_get(facereq_get(req, "text"), "format");
-	const char *type = json_object_get_string(facereq_get(fmt, "type"));
+	struct json_object *fmt = jsonobj_get(jsonobj_get(req, "text"), "format");
+	const char *type = json_object_get_string(jsonobj_get(fmt, "type"));
 
 	if (type == NULL || !strcmp(type, "text"))
 		return;
@@ -153,24 +154,24 @@ static void fres_stateless(struct facereq *f, struct json_object *req)
 {
 	struct json_object *v;
 
-	if ((v = facereq_get(req, "previous_response_id")) != NULL)
+	if ((v = jsonobj_get(req, "previous_response_id")) != NULL)
 		facereq_fail(f, "previous_response_id",
 			     "previous_response_id is not supported: immortal keeps no state; send the whole conversation in input");
-	else if ((v = facereq_get(req, "conversation")) != NULL)
+	else if ((v = jsonobj_get(req, "conversation")) != NULL)
 		facereq_fail(f, "conversation",
 			     "conversation is not supported: immortal keeps no state; send the whole conversation in input");
-	else if ((v = facereq_get(req, "store")) != NULL && json_object_get_boolean(v))
+	else if ((v = jsonobj_get(req, "store")) != NULL && json_object_get_boolean(v))
 		facereq_fail(f, "store", "store: true is not supported: immortal keeps no state; send store: false (or leave it out)");
-	else if ((v = facereq_get(req, "background")) != NULL && json_object_get_boolean(v))
+	else if ((v = jsonobj_get(req, "background")) != NULL && json_object_get_boolean(v))
 		facereq_fail(f, "background", "background: true is not supported: immortal keeps no state");
 }
 
 static void fres_fill(struct facereq *f, struct json_object *req,
 		      struct json_object *chat, struct json_object *msgs)
 {
-	if (json_object_is_type(facereq_get(req, "instructions"), json_type_string))
+	if (json_object_is_type(jsonobj_get(req, "instructions"), json_type_string))
 		json_object_array_add(msgs, facereq_message("system",
-					    json_object_get(facereq_get(req, "instructions"))));
+					    json_object_get(jsonobj_get(req, "instructions"))));
 	fres_stateless(f, req);
 	if (!f->failed)
 		fres_input(f, req, msgs);
@@ -182,7 +183,7 @@ static void fres_fill(struct facereq *f, struct json_object *req,
 	facereq_copy(chat, "top_p", req, "top_p");
 	facereq_copy(chat, "user", req, "user");
 	facereq_copy(chat, "parallel_tool_calls", req, "parallel_tool_calls");
-	facereq_copy(chat, "reasoning_effort", facereq_get(req, "reasoning"), "effort");
+	facereq_copy(chat, "reasoning_effort", jsonobj_get(req, "reasoning"), "effort");
 	if (!f->failed)
 		facereq_stream(f, chat, req);
 }

@@ -16,7 +16,6 @@
 #include "upreq.h"
 
 #define FOREIGN_EVENT_MAX (8u << 20)
-#define FOREIGN_TOKENS_MAX 1000000000000ll   /* keeps sums of token counts far from overflow */
 #define FOREIGN_ANSWER_MAX (64u << 20)
 
 /* ---- requests ------------------------------------------------------------------------ */
@@ -356,13 +355,6 @@ struct json_object *foreign_tool_call(int index, const char *id, const char *nam
 					      : "{}");
 	jsonobj_set(call, "function", fn);
 	return call;
-}
-
-int64_t foreign_tokens(struct json_object *usage, const char *key)
-{
-	struct json_object *v = jsonobj_get(usage, key);
-	int64_t n = json_object_is_type(v, json_type_int) ? json_object_get_int64(v) : 0;
-	return n < 0 ? 0 : n > FOREIGN_TOKENS_MAX ? FOREIGN_TOKENS_MAX : n;
 }
 
 /* ---- whole answers -------------------------------------------------------------------- */

@@ -128,9 +128,6 @@ enum im_rc foreign_emit_finish(struct foreign_stream *fs, const char *finish);
  * (read) serialised, "{}" when NULL. */
 struct json_object *foreign_tool_call(int index, const char *id, const char *name, struct json_object *args);
 
-/* A token count of a usage object, 0 when absent, kept far from overflow. */
-int64_t foreign_tokens(struct json_object *usage, const char *key);
-
 /* A whole answer's assistant message, collected part by part. */
 struct foreign_answer {
 	struct buf text;

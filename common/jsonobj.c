@@ -5,6 +5,8 @@
 
 #include "alloc.h"
 
+#define JSONOBJ_COUNT_MAX 1000000000000ll
+
 struct json_object *jsonobj_get(struct json_object *obj, const char *key)
 {
 	struct json_object *v = NULL;
@@ -22,6 +24,13 @@ const char *jsonobj_str(struct json_object *obj, const char *key)
 size_t jsonobj_len(struct json_object *array)
 {
 	return json_object_is_type(array, json_type_array) ? json_object_array_length(array) : 0;
+}
+
+int64_t jsonobj_count(struct json_object *obj, const char *key)
+{
+	struct json_object *v = jsonobj_get(obj, key);
+	int64_t n = json_object_is_type(v, json_type_int) ? json_object_get_int64(v) : 0;
+	return n < 0 ? 0 : n > JSONOBJ_COUNT_MAX ? JSONOBJ_COUNT_MAX : n;
 }
 
 void jsonobj_set(struct json_object *obj, const char *key, struct json_object *v)

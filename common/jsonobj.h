@@ -9,6 +9,7 @@
 #define IMMORTAL_JSONOBJ_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 struct json_object;
 
@@ -20,6 +21,10 @@ struct json_object *jsonobj_get(struct json_object *obj, const char *key);
 const char *jsonobj_str(struct json_object *obj, const char *key);
 /* The length of `array`, 0 when it is NULL or no array. */
 size_t jsonobj_len(struct json_object *array);
+/* The member `key` of `obj` read as a count (token counts of a usage
+ * object): 0 when absent, negative or no integer, and capped at 10^12 so
+ * that sums of counts an upstream sends cannot overflow. */
+int64_t jsonobj_count(struct json_object *obj, const char *key);
 /* Sets the member `key` of `obj` to `v`, taking ownership of `v`; a NULL
  * `v` (a failed allocation) aborts. */
 void jsonobj_set(struct json_object *obj, const char *key, struct json_object *v);

@@ -34,6 +34,14 @@ static void test_jsonobj(void **state)
 	assert_int_equal(jsonobj_len(jsonobj_get(o, "a")), 3);
 	assert_int_equal(jsonobj_len(jsonobj_get(o, "o")), 0);
 	assert_int_equal(jsonobj_len(NULL), 0);
+	struct json_object *u = parse("{\"a\":5,\"neg\":-3,\"s\":\"7\",\"huge\":9223372036854775807}");
+	assert_int_equal(jsonobj_count(u, "a"), 5);
+	assert_int_equal(jsonobj_count(u, "neg"), 0);
+	assert_int_equal(jsonobj_count(u, "s"), 0);                 /* no integer */
+	assert_int_equal(jsonobj_count(u, "missing"), 0);
+	/* capped, so that a face may add two of them */
+	assert_true(jsonobj_count(u, "huge") + jsonobj_count(u, "huge") > 0);
+	json_object_put(u);
 	jsonobj_set_str(o, "s", "y");
 	jsonobj_set(o, "n", json_object_new_int(2));
 	assert_string_equal(str_at(o, "s"), "y");
