@@ -8,9 +8,12 @@
 #include <time.h>
 
 #include "alloc.h"
+#include "clock.h"
 #include "retryafter.h"
 #include "stacktrim.h"
 
+/* How often a long transfer gives its thread's unused stack back. */
+#define TRANSPORT_TRIM_MS 1000
 /* Upper bound on one sleep, so hooks see time pass even when nothing happens. */
 #define TRANSPORT_MAX_SLEEP_MS 1000
 #define TRANSPORT_BUFFER 4096L
@@ -177,6 +180,7 @@ static void transport_loop(struct transport *t)
 {
 	struct transport_hooks *h = t->hooks;
 	bool fd_ready = false, answering = false;
+	int64_t trim_ms = 0;
 	int running = 1;
 
 	for (;;) {
@@ -184,12 +188,16 @@ static void transport_loop(struct transport *t)
 		if (running == 0)
 			break;
 		if (!answering && transport_answering(t)) {
-			/* what comes is mostly waiting (a stream): sending the
-			 * request went deepest, and its body is done with */
 			answering = true;
-			stacktrim_release();
 			if (h->on_sent != NULL)
 				h->on_sent(h->ctx);
+		}
+		/* What comes is mostly waiting (a stream): sending the request
+		 * went deepest, beginning the client's answer nearly as deep;
+		 * their stack pages go back, again every few seconds. */
+		if (answering && clock_ms() >= trim_ms) {
+			stacktrim_release();
+			trim_ms = clock_ms() + TRANSPORT_TRIM_MS;
 		}
 		long wait = h->on_tick(h->ctx, fd_ready, &h->watch_fd);
 		if (wait < 0) {
