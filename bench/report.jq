@@ -11,7 +11,7 @@ def r1: if . == null then null else (. * 10 | round) / 10 end;
 def ratio($a; $b): if $a == null or $b == null or $b == 0 then null else ($a / $b | r3) end;
 def minus($a; $b): if $a == null or $b == null then null else ($a - $b | r3) end;
 # Whose CPU a run's variant is: the immortal process and the front server.
-def imm_key: if . == "immortal_nolog" then "immortal_nolog" elif . == "direct" or . == "direct500" or . == "proxy_pass" then null else "immortal" end;
+def imm_key: if . == "immortal_nolog" or . == "immortal_unix" then . elif . == "direct" or . == "direct500" or . == "proxy_pass" then null else "immortal" end;
 def front_key: if . == "lighttpd" or . == "apache" then . elif . == "direct" or . == "direct500" then null else "nginx" end;
 def per_req($k): if $k != null and .wrk.requests > 0 then .cpu_ms[$k] * 1000 / .wrk.requests else null end;
 # The front servers and the variant name of their rows.

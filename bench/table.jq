@@ -7,6 +7,7 @@ def vlabel: {
 	"direct": "direct (client → mock)",
 	"immortal": "immortal via nginx",
 	"immortal_nolog": "immortal via nginx, LOG_LEVEL=false",
+	"immortal_unix": "immortal via nginx over a unix socket",
 	"lighttpd": "immortal via lighttpd",
 	"apache": "immortal via Apache mod_proxy_fcgi",
 	"proxy_pass": "nginx proxy_pass",
@@ -15,7 +16,7 @@ def vlabel: {
 	"s500": "1st endpoint answers 500, retries 0 (cooldown off)",
 	"s500r1": "1st endpoint answers 500, retries 1 = default (cooldown off)",
 	"direct500": "direct: the mock answering 500 (one upstream round trip)"}[.] // .;
-def order: {"direct": 0, "immortal": 1, "immortal_nolog": 2, "lighttpd": 3, "apache": 4, "proxy_pass": 5,
+def order: {"direct": 0, "immortal": 1, "immortal_nolog": 2, "immortal_unix": 2.5, "lighttpd": 3, "apache": 4, "proxy_pass": 5,
 	"direct500": 6, "refused": 7, "refused_cd": 8, "s500": 9, "s500r1": 10}[.] // 19;
 def cell($t; $f): $t.values[$f] as $v | $t.met[$f] as $m
 	| if $v == null then "–" else "\($v) \($t.unit) \(if $m then "met" else "**not met**" end)" end;
