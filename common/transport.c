@@ -33,6 +33,7 @@ struct transport {
 	long retry_after_s;      /* from Retry-After, -1: absent or invalid */
 	long retry_after_ms_s;   /* from retry-after-ms, the finer one */
 	size_t body_len;         /* of the request being sent */
+	bool stream;             /* its answer is an event stream */
 };
 
 static CURLSH *transport_share;
@@ -192,10 +193,12 @@ static void transport_loop(struct transport *t)
 			if (h->on_sent != NULL)
 				h->on_sent(h->ctx);
 		}
-		/* What comes is mostly waiting (a stream): sending the request
+		/* What comes of a stream is mostly waiting: sending the request
 		 * went deepest, beginning the client's answer nearly as deep;
-		 * their stack pages go back, again every few seconds. */
-		if (answering && clock_ms() >= trim_ms) {
+		 * their stack pages go back, again every second. A whole answer
+		 * ends soon: its worker keeps them for the next request rather
+		 * than paying a system call and the faults to touch them again. */
+		if (answering && t->stream && clock_ms() >= trim_ms) {
 			stacktrim_release();
 			trim_ms = clock_ms() + TRANSPORT_TRIM_MS;
 		}
@@ -225,6 +228,7 @@ enum im_rc transport_post(struct transport *t, const struct transport_request *r
 	t->hooks = hooks;
 	t->res = res;
 	t->body_len = req->body_len;
+	t->stream = req->stream;
 	transport_setup(t, req);
 	if (curl_multi_add_handle(t->multi, t->easy) != CURLM_OK)
 		return IM_EIO;
